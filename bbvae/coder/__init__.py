@@ -1,0 +1,22 @@
+"""The entropy coder: a Numba rANS message and composable codecs (push/pop pairs)."""
+
+from .codecs import (
+    Bernoulli,
+    BitsBack,
+    Categorical,
+    Codec,
+    DiscretizedLogistic,
+    IntegerCdf,
+    MixtureDiscretizedLogistic,
+    Repeat,
+    Serial,
+    Uniform,
+)
+from .latents import GaussianPosterior, LatentBins
+from .message import CoderError, Message
+
+__all__ = [
+    "Bernoulli", "BitsBack", "Categorical", "Codec", "CoderError", "DiscretizedLogistic",
+    "GaussianPosterior", "IntegerCdf", "LatentBins", "Message", "MixtureDiscretizedLogistic", "Repeat",
+    "Serial", "Uniform",
+]

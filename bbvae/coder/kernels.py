@@ -1,0 +1,220 @@
+"""Numba hot loops of the rANS coder.
+
+One push loop and one pop loop serve every distribution: `kind` selects how the
+integer CDF of item i is computed (from a table, or from distribution
+parameters inside the loop), so the state update exists once. The state is kept
+in [2^31, 2^63) with 32-bit renormalisation words, and every constant is uint64:
+Numba silently types uint64/int64 mixtures as int64 (DESIGN.md section 9).
+
+Words below the start of the message are an endless supply of zeros. Popping one
+of them increases `debt`; pushing a zero word onto an empty stack while in debt
+pays one back. Both are exact inverses, so a message returns exactly to its
+initial state, and `debt` says how many bits were borrowed.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numba as nb
+import numpy as np
+
+UNIFORM, TABLE, LOGISTIC, MIXTURE, GAUSSIAN = 0, 1, 2, 3, 4
+PIXEL_LEVELS = 256
+
+STATE_LOWER = np.uint64(1 << 31)
+WORD_BITS = np.uint64(32)
+WORD_MASK = np.uint64(0xFFFFFFFF)
+ONE = np.uint64(1)
+MAX_PRECISION = 31
+SQRT_HALF = math.sqrt(0.5)
+# Acklam's rational approximation of the inverse normal CDF (relative error ~1e-9): guesses only.
+_PROBIT_A = (-3.969683028665376e+01, 2.209460984245205e+02, -2.759285104469687e+02,
+             1.383577518672690e+02, -3.066479806614716e+01, 2.506628277459239e+00)
+_PROBIT_B = (-5.447609879822406e+01, 1.615858368580409e+02, -1.556989798598866e+02,
+             6.680131188771972e+01, -1.328068155288572e+01)
+_PROBIT_C = (-7.784894002430293e-03, -3.223964580411365e-01, -2.400758277161838e+00,
+             -2.549732539343734e+00, 4.374664141464968e+00, 2.938163982698783e+00)
+_PROBIT_D = (7.784695709041462e-03, 3.224671290700398e-01, 2.445134137142996e+00, 3.754408661907416e+00)
+_PROBIT_TAIL = 0.02425
+_NO_VALUES = np.zeros((1, 1), dtype=np.float64)
+_NO_TABLE = np.zeros((1, 1), dtype=np.uint32)
+
+
+def parameters(a=_NO_VALUES, b=_NO_VALUES, c=_NO_VALUES, table=_NO_TABLE) -> tuple:
+    """A codec's parameter arrays in kernel order; kinds that do not use one get a placeholder."""
+    return a, b, c, table
+
+
+@nb.njit(cache=True, inline="always")
+def _quantised(f, k, alphabet, total):
+    """Map a continuous CDF value f at boundary k onto integers so every symbol keeps >= 1 count."""
+    return np.int64(f * (total - alphabet)) + k
+
+
+@nb.njit(cache=True, inline="always")
+def _sigmoid(t):
+    return 1.0 / (1.0 + math.exp(-t))
+
+
+@nb.njit(cache=True, inline="always")
+def cdf_at(kind, i, k, total, alphabet, a, b, c, table):
+    """Counts of item i below symbol boundary k (0 at k=0, `total` at k=alphabet).
+
+    LOGISTIC: mean a[i,0], scale b[i,0] on the 0..255 scale, edge bins take the tails.
+    MIXTURE: weights a[i,:], means b[i,:], scales c[i,:].
+    GAUSSIAN: mean a[i,0], std b[i,0], bin edges c[0,:] (finite interior edges used only).
+    """
+    if kind == UNIFORM:
+        return np.int64(k)
+    if kind == TABLE:
+        return np.int64(table[i, k])
+    if k <= 0:
+        return np.int64(0)
+    if k >= alphabet:
+        return np.int64(total)
+    if kind == LOGISTIC:
+        f = _sigmoid((k - 0.5 - a[i, 0]) / b[i, 0])
+    elif kind == MIXTURE:
+        f = 0.0
+        for m in range(a.shape[1]):
+            f += a[i, m] * _sigmoid((k - 0.5 - b[i, m]) / c[i, m])
+        f = min(f, 1.0)
+    else:
+        f = 0.5 * math.erfc((a[i, 0] - c[0, k]) / b[i, 0] * SQRT_HALF)
+    return _quantised(f, k, alphabet, total)
+
+
+@nb.njit(cache=True)
+def _probit(u):
+    """Approximate inverse of the standard normal CDF, for 0 < u < 1."""
+    a, b, c, d = _PROBIT_A, _PROBIT_B, _PROBIT_C, _PROBIT_D
+    if _PROBIT_TAIL <= u <= 1.0 - _PROBIT_TAIL:
+        q = u - 0.5
+        r = q * q
+        num = (((((a[0] * r + a[1]) * r + a[2]) * r + a[3]) * r + a[4]) * r + a[5]) * q
+        return num / (((((b[0] * r + b[1]) * r + b[2]) * r + b[3]) * r + b[4]) * r + 1.0)
+    q = math.sqrt(-2.0 * math.log(min(u, 1.0 - u)))
+    tail = (((((c[0] * q + c[1]) * q + c[2]) * q + c[3]) * q + c[4]) * q + c[5]) / ((((d[0] * q + d[1]) * q + d[2]) * q + d[3]) * q + 1.0)
+    return tail if u < 0.5 else -tail
+
+
+@nb.njit(cache=True)
+def _guess(kind, i, cf, total, alphabet, a, b):
+    """A cheap estimate of the symbol under cumulative count cf; -1 when there is none."""
+    if kind == UNIFORM:
+        return cf
+    u = (cf + 0.5) / total
+    if kind == LOGISTIC:
+        g = math.floor(a[i, 0] + b[i, 0] * math.log(u / (1.0 - u)) + 0.5)
+        return np.int64(min(max(g, 0.0), alphabet - 1.0))
+    if kind == GAUSSIAN:  # the posterior's u-quantile, then its bin under the prior's CDF
+        t = a[i, 0] + b[i, 0] * _probit(u)
+        g = math.floor(0.5 * math.erfc(-t * SQRT_HALF) * alphabet)
+        return np.int64(min(max(g, 0.0), alphabet - 1.0))
+    return np.int64(-1)
+
+
+@nb.njit(cache=True)
+def find_symbol(kind, i, cf, total, alphabet, a, b, c, table):
+    """The symbol s with cdf(s) <= cf < cdf(s+1), and its (start, frequency).
+
+    Gallops from the guess to a bracket, then bisects; the exact integer CDF decides.
+    """
+    g = _guess(kind, i, cf, total, alphabet, a, b)
+    if g < 0:
+        lo, c_lo, hi, c_hi = np.int64(0), np.int64(0), np.int64(alphabet), np.int64(total)
+    else:
+        c_g = cdf_at(kind, i, g, total, alphabet, a, b, c, table)
+        step = np.int64(1)
+        if c_g <= cf:
+            lo, c_lo = g, c_g
+            hi = min(g + 1, alphabet)
+            c_hi = cdf_at(kind, i, hi, total, alphabet, a, b, c, table)
+            while c_hi <= cf:
+                lo, c_lo = hi, c_hi
+                step *= 2
+                hi = min(lo + step, alphabet)
+                c_hi = cdf_at(kind, i, hi, total, alphabet, a, b, c, table)
+        else:
+            hi, c_hi = g, c_g
+            lo = max(g - 1, 0)
+            c_lo = cdf_at(kind, i, lo, total, alphabet, a, b, c, table)
+            while c_lo > cf:
+                hi, c_hi = lo, c_lo
+                step *= 2
+                lo = max(hi - step, 0)
+                c_lo = cdf_at(kind, i, lo, total, alphabet, a, b, c, table)
+    while hi - lo > 1:
+        mid = (lo + hi) >> 1
+        c_mid = cdf_at(kind, i, mid, total, alphabet, a, b, c, table)
+        if c_mid <= cf:
+            lo, c_lo = mid, c_mid
+        else:
+            hi, c_hi = mid, c_mid
+    return lo, c_lo, c_hi - c_lo
+
+
+@nb.njit(cache=True)
+def push_kernel(states, words, top, debt, precision, symbols, kind, alphabet, a, b, c, table):
+    """Push symbols[i] for i = n-1 .. 0, item i on state i % len(states). Returns (top, debt)."""
+    lanes = states.shape[0]
+    p = np.uint64(precision)
+    total = np.int64(1) << precision
+    count = symbols.shape[0]
+    j = (count - 1) % lanes  # lane of the last item; counted down without a division per symbol
+    for i in range(count - 1, -1, -1):
+        s = np.int64(symbols[i])
+        start = cdf_at(kind, i, s, total, alphabet, a, b, c, table)
+        freq = np.uint64(cdf_at(kind, i, s + 1, total, alphabet, a, b, c, table) - start)
+        x = states[j]
+        if x >= ((STATE_LOWER >> p) << WORD_BITS) * freq:
+            word = x & WORD_MASK
+            x >>= WORD_BITS
+            if top == 0 and debt > 0 and word == 0:
+                debt -= 1
+            else:
+                words[top] = np.uint32(word)
+                top += 1
+        quotient = x // freq
+        states[j] = (quotient << p) + (x - quotient * freq) + np.uint64(start)
+        j = j - 1 if j > 0 else lanes - 1
+    return top, debt
+
+
+@nb.njit(cache=True)
+def pop_kernel(states, words, top, debt, precision, out, kind, alphabet, a, b, c, table):
+    """Pop len(out) symbols, item i from state i % len(states), into out. Returns (top, debt)."""
+    lanes = states.shape[0]
+    p = np.uint64(precision)
+    mask = (ONE << p) - ONE
+    total = np.int64(1) << precision
+    j = 0
+    for i in range(out.shape[0]):
+        x = states[j]
+        cf = np.int64(x & mask)
+        s, start, freq = find_symbol(kind, i, cf, total, alphabet, a, b, c, table)
+        out[i] = s
+        x = np.uint64(freq) * (x >> p) + np.uint64(cf - start)
+        if x < STATE_LOWER:
+            if top > 0:
+                top -= 1
+                word = np.uint64(words[top])
+            else:
+                word = np.uint64(0)
+                debt += 1
+            x = (x << WORD_BITS) | word
+        states[j] = x
+        j = j + 1 if j < lanes - 1 else 0
+    return top, debt
+
+
+@nb.njit(cache=True)
+def frequency_kernel(symbols, precision, kind, alphabet, a, b, c, table):
+    """Each symbol's frequency out of 2**precision, as the coder uses it."""
+    total = np.int64(1) << precision
+    out = np.empty(symbols.shape[0], dtype=np.int64)
+    for i in range(symbols.shape[0]):
+        s = np.int64(symbols[i])
+        out[i] = cdf_at(kind, i, s + 1, total, alphabet, a, b, c, table) - cdf_at(kind, i, s, total, alphabet, a, b, c, table)
+    return out

@@ -1,0 +1,148 @@
+"""The ANS message: interleaved 64-bit states over one stack of 32-bit words.
+
+A message is last-in first-out: pop the symbols in the reverse order of their
+pushes. Codecs mutate the message in place and return it, so that a codec is a
+pair push(message, symbols) -> message, pop(message) -> (message, symbols)
+without copying the stack on every call.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from . import kernels
+
+FORMAT_VERSION = 1
+MAX_LANES = 255
+
+
+class CoderError(ValueError):
+    """Invalid input to the coder: bad parameters, symbols, precisions or message bytes."""
+
+
+def check_precision(precision: int, alphabet: int = 1) -> int:
+    """A precision of 1..31 bits that leaves every one of `alphabet` symbols at least one count."""
+    if not isinstance(precision, (int, np.integer)) or not 1 <= precision <= kernels.MAX_PRECISION:
+        raise CoderError(f"precision must be an integer from 1 to {kernels.MAX_PRECISION} bits, got {precision!r}")
+    if (1 << int(precision)) < alphabet:
+        raise CoderError(f"precision {precision} is too small for {alphabet} symbols")
+    return int(precision)
+
+
+def _varint(value: int) -> bytes:
+    out = bytearray()
+    while True:
+        byte = value & 0x7F
+        value >>= 7
+        out.append(byte | (0x80 if value else 0))
+        if not value:
+            return bytes(out)
+
+
+def _read_varint(data: bytes, pos: int) -> tuple[int, int]:
+    value = shift = 0
+    while True:
+        if pos >= len(data) or shift > 56:
+            raise CoderError("corrupt message: bad length field")
+        byte = data[pos]
+        pos += 1
+        value |= (byte & 0x7F) << shift
+        shift += 7
+        if not byte & 0x80:
+            return value, pos
+
+
+class Message:
+    """ANS states (one per lane) over a shared stack of words, plus the borrowed-word count."""
+
+    def __init__(self, lanes: int = 1):
+        if not 1 <= lanes <= MAX_LANES:
+            raise CoderError(f"lanes must be 1..{MAX_LANES}, got {lanes}")
+        self.states = np.full(lanes, kernels.STATE_LOWER, dtype=np.uint64)
+        self._words = np.zeros(256, dtype=np.uint32)
+        self.top = 0
+        self.debt = 0
+
+    @property
+    def lanes(self) -> int:
+        return len(self.states)
+
+    @property
+    def words(self) -> np.ndarray:
+        """The stack, bottom first (a view)."""
+        return self._words[: self.top]
+
+    @property
+    def borrowed_bits(self) -> int:
+        """Bits popped beyond the start of the message (zeros, by design), not yet paid back."""
+        return 32 * self.debt
+
+    @property
+    def bits(self) -> int:
+        """Exact size of to_bytes() in bits."""
+        return 8 * (2 + len(_varint(self.debt)) + 8 * self.lanes + 4 * self.top)
+
+    def copy(self) -> "Message":
+        other = Message(self.lanes)
+        other.states = self.states.copy()
+        other._words = self.words.copy() if self.top else np.zeros(256, dtype=np.uint32)
+        other.top, other.debt = self.top, self.debt
+        return other
+
+    def __eq__(self, other) -> bool:
+        return (isinstance(other, Message) and self.debt == other.debt
+                and np.array_equal(self.states, other.states) and np.array_equal(self.words, other.words))
+
+    def __repr__(self) -> str:
+        return f"Message(lanes={self.lanes}, words={self.top}, debt={self.debt}, bits={self.bits})"
+
+    def _reserve(self, extra: int) -> None:
+        need = self.top + extra
+        if need > len(self._words):
+            grown = np.zeros(max(need, 2 * len(self._words)), dtype=np.uint32)
+            grown[: self.top] = self._words[: self.top]
+            self._words = grown
+
+    def push(self, symbols: np.ndarray, precision: int, kind: int, alphabet: int, params: dict) -> "Message":
+        """Push a flat int64 array of already-validated symbols; codecs call this."""
+        self._reserve(len(symbols))
+        self.top, self.debt = kernels.push_kernel(self.states, self._words, self.top, self.debt, precision,
+                                                  symbols, kind, alphabet, *kernels.parameters(**params))
+        return self
+
+    def pop(self, count: int, precision: int, kind: int, alphabet: int, params: dict):
+        """Pop `count` symbols as a flat int64 array; codecs call this."""
+        out = np.empty(count, dtype=np.int64)
+        self.top, self.debt = kernels.pop_kernel(self.states, self._words, self.top, self.debt, precision,
+                                                 out, kind, alphabet, *kernels.parameters(**params))
+        return self, out
+
+    def to_bytes(self) -> bytes:
+        """Version, lanes, debt, states (uint64 LE), then the words bottom first (uint32 LE)."""
+        header = bytes([FORMAT_VERSION, self.lanes]) + _varint(self.debt)
+        return header + self.states.astype("<u8").tobytes() + self.words.astype("<u4").tobytes()
+
+    @classmethod
+    def from_bytes(cls, data: bytes) -> "Message":
+        if len(data) < 2:
+            raise CoderError("corrupt message: too short")
+        if data[0] != FORMAT_VERSION:
+            raise CoderError(f"message format {data[0]} is not supported")
+        lanes = data[1]
+        if lanes < 1:
+            raise CoderError("corrupt message: no lanes")
+        debt, pos = _read_varint(data, 2)
+        body = len(data) - pos - 8 * lanes
+        if body < 0 or body % 4:
+            raise CoderError("corrupt or truncated message")
+        message = cls(lanes)
+        states = np.frombuffer(data, dtype="<u8", count=lanes, offset=pos).astype(np.uint64)
+        if np.any(states < kernels.STATE_LOWER) or np.any(states >= np.uint64(1 << 63)):
+            raise CoderError("corrupt message: state out of range")
+        words = np.frombuffer(data, dtype="<u4", offset=pos + 8 * lanes).astype(np.uint32)
+        if debt and len(words) and words[0] == 0:
+            raise CoderError("corrupt message: zero bottom word while in debt")
+        message.states = states
+        message._words = np.concatenate([words, np.zeros(256, dtype=np.uint32)])
+        message.top, message.debt = len(words), debt
+        return message

@@ -1,0 +1,144 @@
+"""Model files: safetensors weights plus JSON config, training info and a fingerprint.
+
+safetensors holds only tensors and strings, so loading a model file never runs
+code (unlike pickle). The fingerprint is a hash of the weights; the container
+format records it so that a file is only ever decoded by the model that made it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import torch
+
+from .atomic import atomic_path
+from .vae import VAE, ModelConfig
+
+FORMAT_TAG = "bbvae-model"
+FORMAT_VERSION = "1"
+WEIGHTS_NAME = "model.safetensors"
+DEFAULT_MODEL = "mnist"
+
+
+class ModelFileError(Exception):
+    """A model file is missing, damaged or not a bbvae model."""
+
+
+@dataclass
+class ModelInfo:
+    config: ModelConfig
+    fingerprint: str
+    path: Path
+    info: dict = field(default_factory=dict)  # training facts: dataset, epochs, test bits/dim...
+
+
+def fingerprint(state: dict[str, torch.Tensor]) -> str:
+    """SHA-256 over every tensor's name, dtype, shape and bytes, in name order."""
+    digest = hashlib.sha256()
+    for name in sorted(state):
+        tensor = state[name].detach().cpu().contiguous()
+        digest.update(f"{name}|{tensor.dtype}|{tuple(tensor.shape)}|".encode())
+        digest.update(tensor.view(torch.uint8).numpy().tobytes() if tensor.numel() else b"")
+    return digest.hexdigest()
+
+
+def save_model(path: str | os.PathLike, model: VAE, info: dict | None = None) -> str:
+    """Write the model atomically; returns its fingerprint."""
+    from safetensors.torch import save_file
+
+    state = {name: t.detach().cpu().contiguous() for name, t in model.state_dict().items()}
+    fp = fingerprint(state)
+    metadata = {
+        "format": FORMAT_TAG,
+        "format_version": FORMAT_VERSION,
+        "config": json.dumps(model.cfg.to_dict()),
+        "fingerprint": fp,
+        "info": json.dumps(info or {}),
+    }
+    with atomic_path(path) as tmp:
+        save_file(state, str(tmp), metadata=metadata)
+    return fp
+
+
+def models_dir() -> Path:
+    """Shipped models: $BBVAE_MODELS, else the repository's models/ folder."""
+    env = os.environ.get("BBVAE_MODELS")
+    return Path(env) if env else Path(__file__).resolve().parent.parent / "models"
+
+
+def resolve(name_or_path: str | os.PathLike) -> Path:
+    """A shipped model's name, a model folder or a .safetensors file -> the weights file."""
+    candidate = Path(name_or_path)
+    if candidate.is_dir():
+        candidate = candidate / WEIGHTS_NAME
+    elif not candidate.exists() and os.sep not in str(name_or_path) and not candidate.suffix:
+        candidate = models_dir() / str(name_or_path) / WEIGHTS_NAME
+    if not candidate.is_file():
+        raise ModelFileError(f"model not found: {name_or_path} (see `bbvae models`)")
+    return candidate
+
+
+def load_model(name_or_path: str | os.PathLike) -> tuple[VAE, ModelInfo]:
+    """Load a model in eval mode, checking its format tag and fingerprint."""
+    from safetensors import SafetensorError
+    from safetensors.torch import load
+
+    path = resolve(name_or_path)
+    try:
+        raw = path.read_bytes()
+        state = load(raw)
+        metadata = _read_metadata(raw)
+    except (SafetensorError, ValueError, OSError, json.JSONDecodeError) as exc:
+        raise ModelFileError(f"{path}: not a readable model file ({_first_line(exc)})") from None
+    if metadata.get("format") != FORMAT_TAG:
+        raise ModelFileError(f"{path}: not a bbvae model file")
+    if metadata.get("format_version") != FORMAT_VERSION:
+        raise ModelFileError(f"{path}: model format {metadata.get('format_version')} is not supported by this bbvae")
+    try:
+        config = ModelConfig.from_dict(json.loads(metadata["config"]))
+        info = json.loads(metadata.get("info", "{}"))
+    except (KeyError, ValueError, TypeError) as exc:
+        raise ModelFileError(f"{path}: bad model config ({_first_line(exc)})") from None
+    fp = fingerprint(state)
+    if fp != metadata.get("fingerprint"):
+        raise ModelFileError(f"{path}: weights do not match their fingerprint (damaged file)")
+    model = VAE(config)
+    try:
+        model.load_state_dict(state)
+    except RuntimeError as exc:
+        raise ModelFileError(f"{path}: weights do not fit the config ({_first_line(exc)})") from None
+    model.eval()
+    return model, ModelInfo(config=config, fingerprint=fp, path=path, info=info)
+
+
+def _read_metadata(raw: bytes) -> dict:
+    # safetensors layout: 8-byte little-endian header length, then a JSON header.
+    if len(raw) < 8:
+        raise ValueError("file too short")
+    size = int.from_bytes(raw[:8], "little")
+    if size > len(raw) - 8:
+        raise ValueError("truncated header")
+    return json.loads(raw[8:8 + size]).get("__metadata__", {})
+
+
+def _first_line(exc: BaseException) -> str:
+    return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+
+
+def shipped_models() -> list[ModelInfo]:
+    """Every model under models_dir(), by folder name."""
+    found = []
+    root = models_dir()
+    if not root.is_dir():
+        return found
+    for folder in sorted(p for p in root.iterdir() if (p / WEIGHTS_NAME).is_file()):
+        try:
+            _, info = load_model(folder)
+        except ModelFileError:
+            continue
+        found.append(info)
+    return found

@@ -1,0 +1,201 @@
+"""Training loop: single process, or data-parallel under torchrun (gloo on CPU, nccl on GPU).
+
+Every epoch ends with the test negative ELBO, a line in train_log.jsonl, a
+checkpoint (weights + optimiser, for --resume) and the model file. All writes
+are atomic, and Ctrl-C saves a checkpoint of the unfinished epoch first.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+import os
+import time
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+import torch
+import torch.distributed as dist
+
+from . import data
+from .atomic import atomic_path
+from .modelfile import WEIGHTS_NAME, load_model, save_model
+from .vae import VAE, ModelConfig
+
+CHECKPOINT_NAME = "checkpoint.pt"
+LOG_NAME = "train_log.jsonl"
+FINAL_LR_FRACTION = 0.05  # cosine decay ends at this fraction of the base learning rate
+GRAD_CLIP_NORM = 50.0     # bounds one bad batch's step; typical norms are far below
+
+
+@dataclasses.dataclass
+class TrainOptions:
+    dataset: str
+    out: str
+    epochs: int = 10
+    batch_size: int = 128
+    lr: float = 1e-3
+    seed: int = 0
+    hidden: int = 64
+    blocks: int = 2
+    latent: int = 32
+    resume: bool = False
+    threads: int | None = None
+    test_limit: int | None = None
+
+
+@dataclasses.dataclass
+class Distributed:
+    rank: int = 0
+    world: int = 1
+
+    @property
+    def is_main(self) -> bool:
+        return self.rank == 0
+
+
+def _start_distributed(device: torch.device) -> Distributed:
+    world = int(os.environ.get("WORLD_SIZE", "1"))
+    if world <= 1:
+        return Distributed()
+    dist.init_process_group(backend="nccl" if device.type == "cuda" else "gloo")
+    return Distributed(rank=dist.get_rank(), world=dist.get_world_size())
+
+
+def pick_device() -> torch.device:
+    if torch.cuda.is_available():
+        local = int(os.environ.get("LOCAL_RANK", "0"))
+        return torch.device("cuda", local)
+    return torch.device("cpu")
+
+
+def learning_rate(opts: TrainOptions, progress: float) -> float:
+    """Cosine decay from lr to FINAL_LR_FRACTION * lr over the whole run (progress in [0, 1])."""
+    low = opts.lr * FINAL_LR_FRACTION
+    return low + 0.5 * (opts.lr - low) * (1 + math.cos(math.pi * min(progress, 1.0)))
+
+
+@torch.no_grad()
+def evaluate_elbo(model: VAE, images: np.ndarray, device: torch.device, batch_size: int = 500) -> float:
+    """Mean negative ELBO in bits/dim over images (one posterior sample each)."""
+    model.eval()
+    total = 0.0
+    for start in range(0, len(images), batch_size):
+        batch = torch.from_numpy(images[start:start + batch_size]).to(device)
+        total += model.negative_elbo_bpd(batch).sum().item()
+    model.train()
+    return total / len(images)
+
+
+def _save_checkpoint(out: Path, model: VAE, optimizer, state: dict) -> None:
+    payload = {"model": model.state_dict(), "optimizer": optimizer.state_dict(), **state}
+    with atomic_path(out / CHECKPOINT_NAME) as tmp:
+        torch.save(payload, tmp)
+
+
+def _restore(opts: TrainOptions, out: Path, model: VAE, optimizer, say: Callable[[str], None]) -> dict:
+    """Load the checkpoint (or, without one, the model file's weights) into model and optimizer."""
+    checkpoint = out / CHECKPOINT_NAME
+    if checkpoint.exists():
+        saved = torch.load(checkpoint, map_location="cpu", weights_only=True)
+        model.load_state_dict(saved["model"])
+        optimizer.load_state_dict(saved["optimizer"])
+        say(f"resuming from {checkpoint}: epoch {saved['epoch'] + 1}, batch {saved['batches_done']}")
+        return {k: saved[k] for k in ("epoch", "batches_done", "seconds")}
+    if (out / WEIGHTS_NAME).exists():
+        loaded, info = load_model(out)
+        model.load_state_dict(loaded.state_dict())
+        done = int(info.info.get("epochs", 0))
+        say(f"no checkpoint in {out}; resuming from the model file after epoch {done} with a fresh optimiser")
+        return {"epoch": done, "batches_done": 0, "seconds": float(info.info.get("train_seconds", 0.0))}
+    raise FileNotFoundError(f"--resume: nothing to resume in {out}")
+
+
+def _config_for(opts: TrainOptions, images: np.ndarray, out: Path) -> ModelConfig:
+    if opts.resume and (out / WEIGHTS_NAME).exists():
+        return load_model(out)[1].config
+    _, channels, height, width = images.shape
+    return ModelConfig(channels=channels, height=height, width=width,
+                       hidden=opts.hidden, blocks=opts.blocks, latent=opts.latent)
+
+
+def train(opts: TrainOptions, say: Callable[[str], None] = print, progress=None) -> Path:
+    """Train a VAE and write OUT/model.safetensors; returns that path."""
+    device = pick_device()
+    if opts.threads:
+        torch.set_num_threads(opts.threads)
+    ddp = _start_distributed(device)
+    out = Path(opts.out)
+    train_images = data.load(opts.dataset, "train")
+    test_images = data.load(opts.dataset, "test")[: opts.test_limit]
+    if ddp.is_main:
+        out.mkdir(parents=True, exist_ok=True)
+        name = torch.cuda.get_device_name(device) if device.type == "cuda" else f"CPU, {torch.get_num_threads()} threads"
+        say(f"training on {device.type} ({name}), {ddp.world} process(es); "
+            f"{len(train_images)} train / {len(test_images)} test images of {train_images.shape[1:]}")
+    torch.manual_seed(opts.seed)
+    cfg = _config_for(opts, train_images, out)
+    model = VAE(cfg).to(device)
+    optimizer = torch.optim.Adam(model.parameters(), lr=opts.lr)
+    start = {"epoch": 0, "batches_done": 0, "seconds": 0.0}
+    if opts.resume:
+        start = _restore(opts, out, model, optimizer, say if ddp.is_main else (lambda _: None))
+    net = torch.nn.parallel.DistributedDataParallel(model) if ddp.world > 1 else model
+
+    per_rank = opts.batch_size
+    steps_per_epoch = len(train_images) // (per_rank * ddp.world)
+    if steps_per_epoch == 0:
+        raise ValueError(f"batch size {opts.batch_size} x {ddp.world} processes exceeds the {len(train_images)} training images")
+    elapsed = start["seconds"]
+    epoch, batches_done = start["epoch"], start["batches_done"]
+    while epoch < opts.epochs:
+        order = np.random.default_rng(opts.seed + epoch).permutation(len(train_images))
+        began = time.time()
+        running, seen, skipped = 0.0, 0, 0
+        bar = progress(range(batches_done, steps_per_epoch), f"epoch {epoch + 1}/{opts.epochs}") if (progress and ddp.is_main) else None
+        try:
+            for step in (bar if bar is not None else range(batches_done, steps_per_epoch)):
+                lo = (step * ddp.world + ddp.rank) * per_rank
+                batch = torch.from_numpy(train_images[order[lo:lo + per_rank]]).to(device)
+                for group in optimizer.param_groups:
+                    group["lr"] = learning_rate(opts, (epoch + step / steps_per_epoch) / opts.epochs)
+                loss = net(batch).mean()
+                optimizer.zero_grad(set_to_none=True)
+                loss.backward()
+                norm = torch.nn.utils.clip_grad_norm_(model.parameters(), GRAD_CLIP_NORM)
+                batches_done = step + 1
+                if not torch.isfinite(norm):  # the all-reduced norm: every rank skips alike
+                    skipped += 1  # never let one non-finite batch poison the weights
+                    continue
+                optimizer.step()
+                running += loss.item()
+                seen += 1
+                if bar is not None:
+                    bar.loss = running / seen
+        except KeyboardInterrupt:
+            if ddp.is_main:
+                _save_checkpoint(out, model, optimizer, {"epoch": epoch, "batches_done": batches_done,
+                                                         "seconds": elapsed + time.time() - began})
+                say(f"\ninterrupted: checkpoint saved in {out / CHECKPOINT_NAME}; continue with --resume")
+            raise
+        elapsed += time.time() - began
+        epoch, batches_done = epoch + 1, 0
+        if ddp.is_main:
+            test_bpd = evaluate_elbo(model, test_images, device)
+            record = {"epoch": epoch, "train_bpd": running / max(seen, 1), "test_elbo_bpd": test_bpd, "skipped_batches": skipped,
+                      "seconds": round(elapsed, 1), "lr": optimizer.param_groups[0]["lr"]}
+            with open(out / LOG_NAME, "a") as log:
+                log.write(json.dumps(record) + "\n")
+            _save_checkpoint(out, model, optimizer, {"epoch": epoch, "batches_done": 0, "seconds": elapsed})
+            save_model(out / WEIGHTS_NAME, model, {
+                "dataset": opts.dataset, "epochs": epoch, "test_elbo_bpd": test_bpd,
+                "train_seconds": round(elapsed, 1), "device": device.type, "processes": ddp.world,
+                "batch_size": opts.batch_size, "lr": opts.lr, "seed": opts.seed,
+            })
+            say(f"epoch {epoch}: train {record['train_bpd']:.4f} bits/dim, test -ELBO {test_bpd:.4f} bits/dim, {elapsed / 60:.1f} min")
+    if ddp.world > 1:
+        dist.destroy_process_group()
+    return out / WEIGHTS_NAME
+

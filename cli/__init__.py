@@ -1,0 +1,1 @@
+"""The `bbvae` command-line tool."""
