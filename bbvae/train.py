@@ -196,6 +196,7 @@ def train(opts: TrainOptions, say: Callable[[str], None] = print, progress=None)
             })
             say(f"epoch {epoch}: train {record['train_bpd']:.4f} bits/dim, test -ELBO {test_bpd:.4f} bits/dim, {elapsed / 60:.1f} min")
     if ddp.world > 1:
+        dist.barrier()  # rank 0 may still be evaluating and saving the last epoch
         dist.destroy_process_group()
     return out / WEIGHTS_NAME
 

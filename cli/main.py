@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import sys
 
 import click
@@ -51,6 +52,66 @@ def train(quiet, **options):
     except KeyboardInterrupt:
         sys.exit(130)
     click.echo(f"model written to {path}")
+
+
+@cli.command("eval")
+@click.option("--model", "model_name", default="mnist", show_default=True, help="shipped model name or path")
+@click.option("--dataset", default="mnist", show_default=True, help="mnist, fashion-mnist, or a folder of images")
+@click.option("--split", default="test", show_default=True, type=click.Choice(["train", "test"]))
+@click.option("--limit", type=click.IntRange(1), help="only the first N images")
+@click.option("--iwae-samples", default=100, show_default=True, type=click.IntRange(1))
+@click.option("--seed", default=0, show_default=True, type=int)
+@click.option("--json", "as_json", is_flag=True, help="print one JSON object as the last line")
+@click.option("--quiet", is_flag=True, help="no progress bar")
+def eval_command(model_name, dataset, split, limit, iwae_samples, seed, as_json, quiet):
+    """Negative ELBO and IWAE bits/dim of a model on a dataset split."""
+    from bbvae import data
+    from bbvae.evaluate import evaluate
+    from bbvae.modelfile import ModelFileError, load_model
+
+    try:
+        model, info = load_model(model_name)
+        images = data.load(dataset, split)[:limit]
+        result = evaluate(model, images, iwae_samples, seed=seed,
+                          progress=None if quiet else (lambda items: _bar(items, "evaluating")))
+    except (data.DataError, ModelFileError, ValueError) as exc:
+        raise UserError(str(exc)) from None
+    result = {"model": str(info.path), "dataset": dataset, "split": split, **result}
+    click.echo(f"{result['images']} images: negative ELBO {result['elbo_bpd']:.4f} bits/dim, "
+               f"IWAE (k={iwae_samples}) {result['iwae_bpd']:.4f} bits/dim")
+    if as_json:
+        click.echo(json.dumps(result))
+
+
+@cli.command()
+@click.option("--json", "as_json", is_flag=True, help="print a JSON list as the last line")
+def models(as_json):
+    """List the shipped codecs."""
+    from bbvae.modelfile import DEFAULT_MODEL, shipped_models
+
+    rows = []
+    for info in shipped_models():
+        facts = info.info
+        rows.append({
+            "name": info.path.parent.name, "path": str(info.path), "dataset": facts.get("dataset"),
+            "bytes": info.path.stat().st_size, "test_elbo_bpd": facts.get("test_elbo_bpd"),
+            "test_iwae_bpd": facts.get("test_iwae_bpd"), "default": info.path.parent.name == DEFAULT_MODEL,
+            "fingerprint": info.fingerprint,
+        })
+    for row in rows:
+        mark = " (default)" if row["default"] else ""
+        bpd = f"{row['test_elbo_bpd']:.4f}" if row["test_elbo_bpd"] is not None else "?"
+        click.echo(f"{row['name']}{mark}: {row['dataset']}, {row['bytes'] / 1e6:.2f} MB, "
+                   f"test -ELBO {bpd} bits/dim, {row['path']}")
+    if not rows:
+        click.echo("no shipped models found")
+    if as_json:
+        click.echo(json.dumps(rows))
+
+
+def _bar(items, label):
+    with click.progressbar(items, label=label, file=sys.stderr) as bar:
+        yield from bar
 
 
 def main():

@@ -1,0 +1,95 @@
+"""`bbvae train`, `eval` and `models` as a user runs them, on a tiny folder dataset."""
+
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+import sys
+import time
+
+import torch
+
+from bbvae.modelfile import load_model
+
+from helpers import image_folder, run_cli
+
+TINY_ARCH = ["--hidden", "8", "--blocks", "1", "--latent", "3", "--threads", "1", "--quiet"]
+
+
+def log_lines(out):
+    return [json.loads(line) for line in (out / "train_log.jsonl").read_text().splitlines()]
+
+
+def test_train_resume_eval_and_models(tmp_path):
+    folder = image_folder(tmp_path / "images")
+    out = tmp_path / "models" / "tiny"
+    first = run_cli("train", "--dataset", str(folder), "--out", str(out), "--epochs", "2", "--batch-size", "4", *TINY_ARCH)
+    assert first.returncode == 0, first.stderr
+    assert "training on cpu" in first.stdout
+    assert [r["epoch"] for r in log_lines(out)] == [1, 2]
+    resumed = run_cli("train", "--dataset", str(folder), "--out", str(out), "--epochs", "3", "--batch-size", "4",
+                      "--resume", *TINY_ARCH)
+    assert resumed.returncode == 0, resumed.stderr
+    assert [r["epoch"] for r in log_lines(out)] == [1, 2, 3]
+    _, info = load_model(out)
+    assert info.info["epochs"] == 3 and info.info["dataset"] == str(folder)
+
+    evaluated = run_cli("eval", "--model", str(out), "--dataset", str(folder), "--split", "test",
+                        "--iwae-samples", "4", "--json", "--quiet")
+    assert evaluated.returncode == 0, evaluated.stderr
+    result = json.loads(evaluated.stdout.strip().splitlines()[-1])
+    assert result["images"] > 0 and result["iwae_bpd"] <= result["elbo_bpd"] + 0.05
+
+    listed = run_cli("models", "--json", env={"BBVAE_MODELS": str(tmp_path / "models")})
+    rows = json.loads(listed.stdout.strip().splitlines()[-1])
+    assert [(r["name"], r["path"]) for r in rows] == [("tiny", str(out / "model.safetensors"))]
+
+
+def test_ctrl_c_leaves_a_usable_checkpoint(tmp_path):
+    folder = image_folder(tmp_path / "images", count=200)
+    out = tmp_path / "run"
+    process = subprocess.Popen([sys.executable, "-m", "cli.main", "train", "--dataset", str(folder), "--out", str(out),
+                                "--epochs", "1000", "--batch-size", "2", *TINY_ARCH],
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.time() + 120
+    while not (out / "train_log.jsonl").exists() and time.time() < deadline:
+        time.sleep(0.2)
+    time.sleep(0.3)
+    process.send_signal(signal.SIGINT)
+    _, stderr = process.communicate(timeout=60)
+    assert process.returncode == 130, stderr
+    assert "Traceback" not in stderr
+    assert not list(out.glob("*.tmp")) and not list(out.glob(".*.tmp"))
+    saved = torch.load(out / "checkpoint.pt", weights_only=True)
+    assert saved["epoch"] >= 1 or saved["batches_done"] > 0
+    load_model(out)  # the model file is whole
+    resumed = run_cli("train", "--dataset", str(folder), "--out", str(out), "--epochs", str(saved["epoch"] + 1),
+                      "--batch-size", "2", "--resume", *TINY_ARCH)
+    assert resumed.returncode == 0, resumed.stderr
+    assert "resuming from" in resumed.stdout
+
+
+def test_distributed_training_with_two_gloo_processes(tmp_path):
+    folder = image_folder(tmp_path / "images", count=60)
+    out = tmp_path / "ddp"
+    launched = subprocess.run(
+        [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2", "-m", "cli.main",
+         "train", "--dataset", str(folder), "--out", str(out), "--epochs", "2", "--batch-size", "4", *TINY_ARCH],
+        capture_output=True, text=True, timeout=300)
+    assert launched.returncode == 0, launched.stderr[-2000:]
+    assert "2 process(es)" in launched.stdout
+    _, info = load_model(out)
+    assert info.info["processes"] == 2 and info.info["epochs"] == 2
+    assert len(log_lines(out)) == 2
+
+
+def test_bad_inputs_get_one_line_errors(tmp_path):
+    garbage = tmp_path / "garbage.safetensors"
+    garbage.write_bytes(b"nonsense")
+    for args in (["eval", "--model", str(garbage)], ["eval", "--model", "no-such-model"],
+                 ["train", "--dataset", "no-such-data", "--out", str(tmp_path / "x")]):
+        result = run_cli(*args)
+        assert result.returncode != 0
+        assert "Traceback" not in result.stderr
+        assert len(result.stderr.strip().splitlines()) == 1, result.stderr
