@@ -9,18 +9,20 @@ import click
 
 from bbvae import __version__
 
-
-class UserError(click.ClickException):
-    """A one-line error and exit status 1, never a traceback."""
-
-    def show(self, file=None):
-        click.echo(f"bbvae: error: {self.format_message()}", err=True)
+from .coding import compress, decompress, info
+from .errors import user_errors
+from .progress import LossBar
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="bbvae")
 def cli():
     """Lossless image compression with bits-back coding and VAEs."""
+
+
+cli.add_command(compress)
+cli.add_command(decompress)
+cli.add_command(info)
 
 
 @cli.command()
@@ -37,20 +39,15 @@ def cli():
 @click.option("--test-limit", type=click.IntRange(1), help="evaluate on the first N test images only")
 @click.option("--resume", is_flag=True, help="continue the run in --out from its checkpoint")
 @click.option("--quiet", is_flag=True, help="no progress bar")
+@user_errors
 def train(quiet, **options):
     """Train a VAE codec (uses the GPU when there is one; torchrun for several processes)."""
-    from bbvae.data import DataError
-    from bbvae.modelfile import ModelFileError
     from bbvae.train import TrainOptions, train as run_training
-
-    from .progress import LossBar
 
     try:
         path = run_training(TrainOptions(**options), say=click.echo, progress=None if quiet else LossBar)
-    except (DataError, ModelFileError, FileNotFoundError, ValueError) as exc:
-        raise UserError(str(exc)) from None
-    except KeyboardInterrupt:
-        sys.exit(130)
+    except FileNotFoundError as exc:
+        raise click.ClickException(str(exc)) from None
     click.echo(f"model written to {path}")
 
 
@@ -63,19 +60,16 @@ def train(quiet, **options):
 @click.option("--seed", default=0, show_default=True, type=int)
 @click.option("--json", "as_json", is_flag=True, help="print one JSON object as the last line")
 @click.option("--quiet", is_flag=True, help="no progress bar")
+@user_errors
 def eval_command(model_name, dataset, split, limit, iwae_samples, seed, as_json, quiet):
     """Negative ELBO and IWAE bits/dim of a model on a dataset split."""
     from bbvae import data
     from bbvae.evaluate import evaluate
-    from bbvae.modelfile import ModelFileError, load_model
+    from bbvae.modelfile import load_model
 
-    try:
-        model, info = load_model(model_name)
-        images = data.load(dataset, split)[:limit]
-        result = evaluate(model, images, iwae_samples, seed=seed,
-                          progress=None if quiet else (lambda items: _bar(items, "evaluating")))
-    except (data.DataError, ModelFileError, ValueError) as exc:
-        raise UserError(str(exc)) from None
+    model, info = load_model(model_name)
+    images = data.load(dataset, split)[:limit]
+    result = evaluate(model, images, iwae_samples, seed=seed, progress=None if quiet else _bar("evaluating"))
     result = {"model": str(info.path), "dataset": dataset, "split": split, **result}
     click.echo(f"{result['images']} images: negative ELBO {result['elbo_bpd']:.4f} bits/dim, "
                f"IWAE (k={iwae_samples}) {result['iwae_bpd']:.4f} bits/dim")
@@ -109,9 +103,12 @@ def models(as_json):
         click.echo(json.dumps(rows))
 
 
-def _bar(items, label):
-    with click.progressbar(items, label=label, file=sys.stderr) as bar:
-        yield from bar
+def _bar(label):
+    def wrap(items):
+        with click.progressbar(items, label=label, file=sys.stderr) as bar:
+            yield from bar
+
+    return wrap
 
 
 def main():

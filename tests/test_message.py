@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 from hypothesis import given
 
-from bbvae.coder import CoderError, Message, Uniform
+from bbvae.coder import CoderError, LatentBins, Message, Uniform
+from bbvae.coder import kernels
 
 from strategies import messages
 
@@ -18,7 +19,7 @@ def test_serialisation_round_trip(message):
     assert Message.from_bytes(data) == message
 
 
-def test_popping_an_empty_message_borrows_zero_words_deterministically():
+def test_popping_an_empty_message_borrows_designed_words_deterministically():
     first, a = Uniform(20, 10).pop(Message())
     second, b = Uniform(20, 10).pop(Message())
     np.testing.assert_array_equal(a, b)
@@ -29,9 +30,9 @@ def test_popping_an_empty_message_borrows_zero_words_deterministically():
 
 
 @pytest.mark.parametrize("data", [
-    b"", b"\x01", b"\x02\x01\x00" + bytes(8), b"\x01\x01\x00" + bytes(7),
-    b"\x01\x01\x00" + bytes(8) + b"\x01\x02", b"\x01\x00\x00", b"\x01\x01\x00" + bytes(8),
-    b"\x01\x01\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff" + bytes(8),
+    b"", b"\x01", b"\x01\x00" + bytes(7), b"\x01\x00" + bytes(8) + b"\x01\x02", b"\x00\x00",
+    b"\x01\x00" + bytes(8), b"\x01\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff" + bytes(8),
+    b"\xff\x7f\x00" + bytes(8),
 ])
 def test_corrupt_messages_are_rejected(data):
     with pytest.raises(CoderError):
@@ -46,8 +47,15 @@ def test_truncated_message_is_rejected():
             Message.from_bytes(data[:-cut])
 
 
-def test_zero_bottom_word_in_debt_is_rejected():
+def test_bottom_word_that_would_repay_the_debt_is_rejected():
     message, _ = Uniform(31, 3).pop(Message())
-    data = bytearray(message.to_bytes()) + bytes(4)  # a zero word under a debt cannot occur
-    with pytest.raises(CoderError):
-        Message.from_bytes(bytes(data))
+    expected = int(kernels.virtual_word(message.debt - 1)).to_bytes(4, "little")
+    with pytest.raises(CoderError):  # such a word is never left on the stack while in debt
+        Message.from_bytes(message.to_bytes() + expected)
+
+
+def test_latents_popped_from_an_empty_message_are_spread_over_the_posterior():
+    """The words below the message look random: the first pops are not stuck in the lowest bin."""
+    bins = LatentBins(10)
+    _, indices = bins.posterior(np.zeros(64), np.ones(64), 20).pop(Message())
+    assert 300 < np.median(indices) < 724 and indices.min() > 0 and len(set(indices)) > 40

@@ -6,10 +6,15 @@ parameters inside the loop), so the state update exists once. The state is kept
 in [2^31, 2^63) with 32-bit renormalisation words, and every constant is uint64:
 Numba silently types uint64/int64 mixtures as int64 (DESIGN.md section 9).
 
-Words below the start of the message are an endless supply of zeros. Popping one
-of them increases `debt`; pushing a zero word onto an empty stack while in debt
-pays one back. Both are exact inverses, so a message returns exactly to its
-initial state, and `debt` says how many bits were borrowed.
+Below the start of the message lies a fixed, endless sequence of words,
+`virtual_word(0), virtual_word(1), ...` (a counter through the splitmix64
+mixer), and an empty message starts in the fixed state EMPTY_STATE. Popping
+past the bottom takes the next of those words and increases `debt`; pushing the
+expected word onto an empty stack while in debt pays one back. Both are exact
+inverses, so a message returns exactly to its initial state, and `debt` says how
+many bits were borrowed. The words look random so that the first latents popped
+from an empty message are fair samples of the posterior (zeros would always pick
+the lowest bin), yet everything is deterministic.
 """
 
 from __future__ import annotations
@@ -27,6 +32,9 @@ WORD_BITS = np.uint64(32)
 WORD_MASK = np.uint64(0xFFFFFFFF)
 ONE = np.uint64(1)
 MAX_PRECISION = 31
+_GOLDEN = np.uint64(0x9E3779B97F4A7C15)
+_MIX_1 = np.uint64(0xBF58476D1CE4E5B9)
+_MIX_2 = np.uint64(0x94D049BB133111EB)
 SQRT_HALF = math.sqrt(0.5)
 # Acklam's rational approximation of the inverse normal CDF (relative error ~1e-9): guesses only.
 _PROBIT_A = (-3.969683028665376e+01, 2.209460984245205e+02, -2.759285104469687e+02,
@@ -44,6 +52,23 @@ _NO_TABLE = np.zeros((1, 1), dtype=np.uint32)
 def parameters(a=_NO_VALUES, b=_NO_VALUES, c=_NO_VALUES, table=_NO_TABLE) -> tuple:
     """A codec's parameter arrays in kernel order; kinds that do not use one get a placeholder."""
     return a, b, c, table
+
+
+@nb.njit(cache=True)
+def _splitmix64(value):
+    z = value * _GOLDEN + _GOLDEN
+    z = (z ^ (z >> np.uint64(30))) * _MIX_1
+    z = (z ^ (z >> np.uint64(27))) * _MIX_2
+    return z ^ (z >> np.uint64(31))
+
+
+@nb.njit(cache=True)
+def virtual_word(index):
+    """The index-th word below the bottom of every message."""
+    return _splitmix64(np.uint64(index)) >> WORD_BITS
+
+
+EMPTY_STATE = np.uint64((1 << 62) | (int(_splitmix64(np.uint64(1 << 40))) >> 2))  # in [2^62, 2^63)
 
 
 @nb.njit(cache=True, inline="always")
@@ -171,7 +196,7 @@ def push_kernel(states, words, top, debt, precision, symbols, kind, alphabet, a,
         if x >= ((STATE_LOWER >> p) << WORD_BITS) * freq:
             word = x & WORD_MASK
             x >>= WORD_BITS
-            if top == 0 and debt > 0 and word == 0:
+            if top == 0 and debt > 0 and word == virtual_word(debt - 1):
                 debt -= 1
             else:
                 words[top] = np.uint32(word)
@@ -201,7 +226,7 @@ def pop_kernel(states, words, top, debt, precision, out, kind, alphabet, a, b, c
                 top -= 1
                 word = np.uint64(words[top])
             else:
-                word = np.uint64(0)
+                word = virtual_word(debt)
                 debt += 1
             x = (x << WORD_BITS) | word
         states[j] = x

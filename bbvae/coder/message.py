@@ -12,7 +12,6 @@ import numpy as np
 
 from . import kernels
 
-FORMAT_VERSION = 1
 MAX_LANES = 255
 
 
@@ -58,7 +57,7 @@ class Message:
     def __init__(self, lanes: int = 1):
         if not 1 <= lanes <= MAX_LANES:
             raise CoderError(f"lanes must be 1..{MAX_LANES}, got {lanes}")
-        self.states = np.full(lanes, kernels.STATE_LOWER, dtype=np.uint64)
+        self.states = np.full(lanes, kernels.EMPTY_STATE, dtype=np.uint64)
         self._words = np.zeros(256, dtype=np.uint32)
         self.top = 0
         self.debt = 0
@@ -74,13 +73,13 @@ class Message:
 
     @property
     def borrowed_bits(self) -> int:
-        """Bits popped beyond the start of the message (zeros, by design), not yet paid back."""
+        """Bits popped beyond the start of the message (kernels.virtual_word), not yet paid back."""
         return 32 * self.debt
 
     @property
     def bits(self) -> int:
         """Exact size of to_bytes() in bits."""
-        return 8 * (2 + len(_varint(self.debt)) + 8 * self.lanes + 4 * self.top)
+        return 8 * (len(_varint(self.lanes)) + len(_varint(self.debt)) + 8 * self.lanes + 4 * self.top)
 
     def copy(self) -> "Message":
         other = Message(self.lanes)
@@ -118,20 +117,16 @@ class Message:
         return self, out
 
     def to_bytes(self) -> bytes:
-        """Version, lanes, debt, states (uint64 LE), then the words bottom first (uint32 LE)."""
-        header = bytes([FORMAT_VERSION, self.lanes]) + _varint(self.debt)
+        """Lanes and debt (varints), states (uint64 LE), then the words bottom first (uint32 LE)."""
+        header = _varint(self.lanes) + _varint(self.debt)
         return header + self.states.astype("<u8").tobytes() + self.words.astype("<u4").tobytes()
 
     @classmethod
     def from_bytes(cls, data: bytes) -> "Message":
-        if len(data) < 2:
-            raise CoderError("corrupt message: too short")
-        if data[0] != FORMAT_VERSION:
-            raise CoderError(f"message format {data[0]} is not supported")
-        lanes = data[1]
-        if lanes < 1:
-            raise CoderError("corrupt message: no lanes")
-        debt, pos = _read_varint(data, 2)
+        lanes, pos = _read_varint(data, 0)
+        if not 1 <= lanes <= MAX_LANES:
+            raise CoderError("corrupt message: bad lane count")
+        debt, pos = _read_varint(data, pos)
         body = len(data) - pos - 8 * lanes
         if body < 0 or body % 4:
             raise CoderError("corrupt or truncated message")
@@ -140,8 +135,8 @@ class Message:
         if np.any(states < kernels.STATE_LOWER) or np.any(states >= np.uint64(1 << 63)):
             raise CoderError("corrupt message: state out of range")
         words = np.frombuffer(data, dtype="<u4", offset=pos + 8 * lanes).astype(np.uint32)
-        if debt and len(words) and words[0] == 0:
-            raise CoderError("corrupt message: zero bottom word while in debt")
+        if debt and len(words) and words[0] == kernels.virtual_word(debt - 1):
+            raise CoderError("corrupt message: bottom word would have repaid the debt")
         message.states = states
         message._words = np.concatenate([words, np.zeros(256, dtype=np.uint32)])
         message.top, message.debt = len(words), debt

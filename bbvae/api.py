@@ -1,0 +1,181 @@
+"""The library API: compress images to .bbv bytes and back.
+
+    data = bbvae.compress(images)          # images: (N, H, W[, C]) uint8 or a list of (H, W[, C])
+    images = bbvae.decompress(data)        # a list of uint8 arrays, exactly the input pixels
+
+Grey images come back as (H, W), others as (H, W, C).
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+from concurrent.futures import ProcessPoolExecutor
+from multiprocessing import get_context
+
+import numpy as np
+
+from . import container
+from .coder import Message
+from .modelfile import DEFAULT_MODEL, load_model, resolve, shipped_models
+from .vae_codec import DEFAULT_GROUP, Precisions, VAECodec
+
+MIN_IMAGES_PER_JOB = 256  # below this a worker process costs more than it saves
+
+
+class CompressionError(Exception):
+    """The images cannot be coded, or decoded pixels fail their checks."""
+
+
+@functools.lru_cache(maxsize=4)
+def _codec(model_path: str, precisions: Precisions, group_size: int):
+    model, info = load_model(model_path)
+    return VAECodec(model, precisions, group_size), info
+
+
+def _as_images(images) -> list[np.ndarray]:
+    if isinstance(images, np.ndarray) and images.ndim in (3, 4):
+        images = list(images)
+    out = []
+    for index, image in enumerate(images):
+        array = np.asarray(image)
+        if array.dtype != np.uint8 or array.ndim not in (2, 3):
+            raise CompressionError(f"image {index}: need uint8 pixels shaped (H, W) or (H, W, C), got {array.dtype} {array.shape}")
+        out.append(array if array.ndim == 3 else array[:, :, None])
+    if not out:
+        raise CompressionError("no images to compress")
+    return out
+
+
+def describe(cfg) -> str:
+    kind = {1: "grey", 3: "RGB"}.get(cfg.channels, f"{cfg.channels}-channel")
+    return f"{cfg.width}x{cfg.height} {kind} images"
+
+
+def _segments(count: int, jobs: int) -> list[slice]:
+    parts = max(1, min(jobs, count // MIN_IMAGES_PER_JOB))
+    bounds = np.linspace(0, count, parts + 1).astype(int)
+    return [slice(a, b) for a, b in zip(bounds[:-1], bounds[1:])]
+
+
+def _encode_segment(model_path, precisions, group_size, batch) -> bytes:
+    codec, _ = _codec(model_path, precisions, group_size)
+    return codec.encode(batch).to_bytes()
+
+
+def _decode_segment(model_path, precisions, group_size, payload, count) -> np.ndarray:
+    codec, _ = _codec(model_path, precisions, group_size)
+    return codec.decode(Message.from_bytes(payload), count)
+
+
+def _run(function, calls, jobs, progress):
+    """Run calls (argument tuples) here or in `jobs` spawned processes; results in order."""
+    if jobs <= 1 or len(calls) <= 1:
+        results = []
+        for call in calls:
+            results.append(function(*call))
+            if progress:
+                progress(1)
+        return results
+    with ProcessPoolExecutor(max_workers=jobs, mp_context=get_context("spawn")) as pool:
+        futures = [pool.submit(function, *call) for call in calls]
+        results = []
+        for future in futures:
+            results.append(future.result())
+            if progress:
+                progress(1)
+        return results
+
+
+def compress(images, model: str | os.PathLike = DEFAULT_MODEL, *, names: list[str] | None = None,
+             metadata: dict | None = None, precisions: Precisions = Precisions(), group_size: int = DEFAULT_GROUP,
+             jobs: int = 1, verify: bool = True, progress=None) -> bytes:
+    """Code images into .bbv bytes. With verify (the default) the bytes are decoded again and compared."""
+    arrays = _as_images(images)
+    path = str(resolve(model))
+    codec, info = _codec(path, precisions, group_size)
+    channels, height, width = codec.image_shape
+    for index, array in enumerate(arrays):
+        if array.shape != (height, width, channels):
+            h, w, c = array.shape
+            raise CompressionError(f"image {index} is {w}x{h} with {c} channel(s); model '{info.path.parent.name}' "
+                                   f"codes {describe(info.config)}")
+    if names is not None and len(names) != len(arrays):
+        raise CompressionError("one name per image")
+    batch = np.ascontiguousarray(np.stack(arrays).transpose(0, 3, 1, 2))
+    parts = _segments(len(batch), jobs)
+    payloads = _run(_encode_segment, [(path, precisions, group_size, batch[part]) for part in parts], jobs, progress)
+    box = container.Container(
+        fingerprint=bytes.fromhex(info.fingerprint)[:container.FINGERPRINT_BYTES], model_name=info.path.parent.name,
+        precisions=(precisions.latent, precisions.posterior, precisions.pixels), lanes=1, group_size=group_size,
+        shapes=[a.shape for a in arrays], names=names, metadata=metadata or {},
+        segments=[container.Segment(p.stop - p.start, payload) for p, payload in zip(parts, payloads)],
+        pixel_crc=container.pixel_crc(arrays))
+    data = container.pack(box)
+    if verify:
+        _, decoded = decompress_container(data, path, jobs=jobs)
+        if any(not np.array_equal(a[:, :, 0] if a.shape[2] == 1 else a, b) for a, b in zip(arrays, decoded)):
+            raise CompressionError("verification failed: the decoded pixels differ from the input (nothing written)")
+    return data
+
+
+def find_model(box: container.Container, model: str | os.PathLike | None) -> str:
+    """The weights file that made this container, or a one-line reason why it is not at hand."""
+    wanted = box.fingerprint.hex()
+    if model is not None:
+        path = resolve(model)
+        _, info = load_model(path)
+        if not info.fingerprint.startswith(wanted):
+            raise CompressionError(f"this file was made with model '{box.model_name}' (fingerprint {wanted}), "
+                                   f"not with {path} ({info.fingerprint[:16]}): pass --model for '{box.model_name}'")
+        return str(path)
+    for info in shipped_models():
+        if info.fingerprint.startswith(wanted):
+            return str(info.path)
+    raise CompressionError(f"this file needs model '{box.model_name}' (fingerprint {wanted}), which is not installed: "
+                           "pass its path with --model")
+
+
+def decompress_container(data: bytes, model: str | os.PathLike | None = None, *, jobs: int = 1, progress=None):
+    """(container, images): parse, decode every segment, and check the pixel checksum."""
+    box = container.unpack(data)
+    path = find_model(box, model)
+    precisions = Precisions(*box.precisions)
+    try:
+        precisions.check()
+    except ValueError as exc:
+        raise container.ContainerError(f"corrupt file: {exc}") from None
+    codec, _ = _codec(path, precisions, box.group_size)
+    expected = codec.image_shape
+    if any((c, h, w) != expected for h, w, c in box.shapes):
+        raise container.ContainerError("corrupt file: image geometry does not match its model")
+    calls = [(path, precisions, box.group_size, segment.payload, segment.count) for segment in box.segments]
+    try:
+        decoded = np.concatenate(_run(_decode_segment, calls, jobs, progress)).transpose(0, 2, 3, 1)
+    except (ValueError, IndexError) as exc:
+        raise container.ContainerError(f"the file is corrupt ({str(exc).splitlines()[0]})") from None
+    images = [image[:, :, 0] if image.shape[2] == 1 else image for image in decoded]
+    if container.pixel_crc([image.reshape(shape) for image, shape in zip(images, box.shapes)]) != box.pixel_crc:
+        raise CompressionError("decoded pixels fail their checksum: this machine computes the model differently "
+                               "from the one that compressed (torch version or CPU)")
+    return box, images
+
+
+def decompress(data: bytes, model: str | os.PathLike | None = None, *, jobs: int = 1) -> list[np.ndarray]:
+    """The images of .bbv bytes, exactly as they were compressed."""
+    return decompress_container(data, model, jobs=jobs)[1]
+
+
+def describe_container(data: bytes) -> dict:
+    """What `bbvae info` shows: model, images, geometry, sizes and bits/dim, without decoding."""
+    box = container.unpack(data)
+    shapes = sorted(set(box.shapes))
+    return {
+        "model": box.model_name, "fingerprint": box.fingerprint.hex(), "format_version": data[3],
+        "images": len(box.shapes), "geometry": [{"height": h, "width": w, "channels": c} for h, w, c in shapes],
+        "names": box.names, "bytes": len(data), "payload_bytes": sum(len(s.payload) for s in box.segments),
+        "bits_per_dim": 8 * len(data) / box.samples, "samples": box.samples,
+        "precisions": dict(zip(("latent", "posterior", "pixels"), box.precisions)),
+        "lanes": box.lanes, "group_size": box.group_size, "segments": len(box.segments), "metadata": box.metadata,
+    }
+

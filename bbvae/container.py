@@ -1,0 +1,173 @@
+"""The .bbv container: a small header, the ANS payload in segments, and checksums.
+
+Layout (docs/FORMAT.md is the reference; integers are LEB128 varints unless
+sized): magic "BBV", format version, the model (fingerprint prefix and name),
+the coding precisions and lanes, the images (geometry once when all agree,
+optional names, optional JSON metadata), the segments (image count and message
+bytes each), CRC-32 of everything before it, CRC-32 of the decoded pixels.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import zlib
+
+import numpy as np
+
+MAGIC = b"BBV"
+FORMAT_VERSION = 1
+FINGERPRINT_BYTES = 8
+MAX_SIDE = 1 << 16          # pixels per side: headers claiming more are refused before allocating
+MAX_IMAGES = 1 << 24
+MAX_PIXELS = 1 << 34        # total samples in one container
+FLAG_NAMES, FLAG_SAME_SHAPE, FLAG_METADATA, FLAG_CUSTOM_CODING = 1, 2, 4, 8
+DEFAULT_CODING = ((10, 22, 24), 1, 64)  # precisions, lanes, group size: omitted from the header when used
+
+
+class ContainerError(Exception):
+    """A .bbv file that cannot be read: the message says what is wrong."""
+
+
+@dataclasses.dataclass
+class Segment:
+    count: int        # images in this segment
+    payload: bytes    # the serialised ANS message
+
+
+@dataclasses.dataclass
+class Container:
+    fingerprint: bytes                  # first FINGERPRINT_BYTES of the model fingerprint
+    model_name: str
+    precisions: tuple[int, int, int]    # latent, posterior, pixels
+    lanes: int
+    group_size: int
+    shapes: list[tuple[int, int, int]]  # (height, width, channels) per image
+    names: list[str] | None
+    metadata: dict
+    segments: list[Segment]
+    pixel_crc: int
+
+    @property
+    def samples(self) -> int:
+        return sum(h * w * c for h, w, c in self.shapes)
+
+
+def _varint(value: int) -> bytes:
+    out = bytearray()
+    while True:
+        byte = value & 0x7F
+        value >>= 7
+        out.append(byte | (0x80 if value else 0))
+        if not value:
+            return bytes(out)
+
+
+class _Reader:
+    def __init__(self, data: bytes):
+        self.data, self.pos = data, 0
+
+    def take(self, size: int) -> bytes:
+        if size < 0 or self.pos + size > len(self.data):
+            raise ContainerError("truncated file")
+        chunk = self.data[self.pos:self.pos + size]
+        self.pos += size
+        return chunk
+
+    def varint(self, limit: int) -> int:
+        value = shift = 0
+        while True:
+            byte = self.take(1)[0]
+            value |= (byte & 0x7F) << shift
+            shift += 7
+            if not byte & 0x80:
+                break
+            if shift > 63:
+                raise ContainerError("corrupt file: bad number")
+        if value > limit:
+            raise ContainerError(f"corrupt or unsupported file: value {value} exceeds {limit}")
+        return value
+
+    def text(self) -> str:
+        try:
+            return self.take(self.varint(1 << 20)).decode("utf-8")
+        except UnicodeDecodeError:
+            raise ContainerError("corrupt file: bad text") from None
+
+
+def pixel_crc(images) -> int:
+    crc = 0
+    for image in images:
+        crc = zlib.crc32(np.ascontiguousarray(image, dtype=np.uint8).tobytes(), crc)
+    return crc
+
+
+def pack(box: Container) -> bytes:
+    same = len(set(box.shapes)) == 1
+    custom = (tuple(box.precisions), box.lanes, box.group_size) != DEFAULT_CODING
+    flags = ((FLAG_NAMES if box.names is not None else 0) | (FLAG_SAME_SHAPE if same else 0)
+             | (FLAG_METADATA if box.metadata else 0) | (FLAG_CUSTOM_CODING if custom else 0))
+    name = box.model_name.encode()
+    out = bytearray(MAGIC + bytes([FORMAT_VERSION, flags]) + box.fingerprint[:FINGERPRINT_BYTES])
+    out += _varint(len(name)) + name
+    if custom:
+        out += bytes(box.precisions) + bytes([box.lanes]) + _varint(box.group_size)
+    out += _varint(len(box.shapes))
+    for shape in box.shapes[:1] if same else box.shapes:
+        out += b"".join(_varint(v) for v in shape)
+    if box.names is not None:
+        for item in box.names:
+            encoded = item.encode()
+            out += _varint(len(encoded)) + encoded
+    if box.metadata:
+        encoded = json.dumps(box.metadata, separators=(",", ":")).encode()
+        out += _varint(len(encoded)) + encoded
+    out += _varint(len(box.segments))
+    for segment in box.segments:
+        out += _varint(segment.count) + _varint(len(segment.payload)) + segment.payload
+    out += zlib.crc32(bytes(out)).to_bytes(4, "little") + box.pixel_crc.to_bytes(4, "little")
+    return bytes(out)
+
+
+def unpack(data: bytes) -> Container:
+    """Parse and check a container; every failure is a ContainerError with a one-line reason."""
+    if len(data) < 4 or data[:3] != MAGIC:
+        raise ContainerError("not a bbvae file")
+    if data[3] > FORMAT_VERSION:
+        raise ContainerError(f"file format version {data[3]} is newer than this bbvae reads ({FORMAT_VERSION}): upgrade bbvae")
+    if len(data) < 13:
+        raise ContainerError("truncated file")
+    if zlib.crc32(data[:-8]) != int.from_bytes(data[-8:-4], "little"):
+        raise ContainerError("the file is corrupt or truncated (checksum mismatch)")
+    reader = _Reader(data[:-8])
+    reader.take(4)
+    flags = reader.take(1)[0]
+    fingerprint = reader.take(FINGERPRINT_BYTES)
+    model_name = reader.text()
+    if flags & FLAG_CUSTOM_CODING:
+        precisions, lanes, group_size = tuple(reader.take(3)), reader.take(1)[0], reader.varint(1 << 20)
+    else:
+        precisions, lanes, group_size = DEFAULT_CODING
+    count = reader.varint(MAX_IMAGES)
+    stored = 1 if flags & FLAG_SAME_SHAPE else count
+    shapes = [(reader.varint(MAX_SIDE), reader.varint(MAX_SIDE), reader.varint(4)) for _ in range(min(stored, count))]
+    shapes = shapes * count if flags & FLAG_SAME_SHAPE else shapes
+    if any(0 in shape for shape in shapes):
+        raise ContainerError("corrupt file: an image with no pixels")
+    if sum(h * w * c for h, w, c in shapes) > MAX_PIXELS:
+        raise ContainerError("the file claims more pixels than bbvae decodes")
+    names = [reader.text() for _ in range(count)] if flags & FLAG_NAMES else None
+    metadata = {}
+    if flags & FLAG_METADATA:
+        try:
+            metadata = json.loads(reader.text())
+        except ValueError:
+            raise ContainerError("corrupt file: bad metadata") from None
+    segments = []
+    for _ in range(reader.varint(MAX_IMAGES)):
+        seg_count = reader.varint(MAX_IMAGES)
+        segments.append(Segment(seg_count, reader.take(reader.varint(len(data)))))
+    if reader.pos != len(reader.data) or sum(s.count for s in segments) != count:
+        raise ContainerError("corrupt file: segments do not match the images")
+    return Container(fingerprint, model_name, precisions, lanes, group_size, shapes, names, metadata,
+                     segments, int.from_bytes(data[-4:], "little"))

@@ -1,0 +1,46 @@
+"""Reading images losslessly and writing them back as PNG.
+
+Only what bbvae codes exactly is accepted; anything else gets a one-line reason
+(ImageError) instead of a silently different result.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+
+import numpy as np
+
+LOSSY_FORMATS = {"JPEG", "MPO"}
+CHANNELS_OF_MODE = {"L": 1, "LA": 2, "RGB": 3, "RGBA": 4}
+
+
+class ImageError(Exception):
+    """An image that cannot be read or is not coded losslessly."""
+
+
+def read_image(source: str | os.PathLike | bytes, label: str | None = None) -> np.ndarray:
+    """Pixels as uint8 (H, W) for grey images, (H, W, C) otherwise."""
+    from PIL import Image, UnidentifiedImageError
+
+    label = label or str(source)
+    try:
+        with Image.open(io.BytesIO(source) if isinstance(source, bytes) else source) as image:
+            image.load()
+            if image.format in LOSSY_FORMATS:
+                raise ImageError(f"{label}: JPEG is already lossy; bbvae compresses lossless images (PNG, BMP, TIFF, PPM, WebP lossless)")
+            if image.mode not in CHANNELS_OF_MODE:
+                raise ImageError(f"{label}: image mode {image.mode} is not supported (8-bit L, LA, RGB, RGBA only)")
+            return np.asarray(image).copy()
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
+        if isinstance(exc, FileNotFoundError):
+            raise ImageError(f"{label}: no such file") from None
+        raise ImageError(f"{label}: not a readable image ({str(exc).splitlines()[0] if str(exc) else type(exc).__name__})") from None
+
+
+def png_bytes(pixels: np.ndarray) -> bytes:
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    Image.fromarray(pixels).save(buffer, format="PNG")
+    return buffer.getvalue()

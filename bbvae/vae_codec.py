@@ -1,0 +1,125 @@
+"""Bits-back coding of images with a VAE (BB-ANS): the model meets the coder.
+
+Images are coded in groups whose sizes double (1, 2, 4, ... up to `group_size`):
+the first group borrows the initial bits, every later one pops latents from the
+bits its predecessors pushed, and large groups keep the network calls batched.
+Networks run on the CPU with one torch thread, on the same groups when encoding
+and decoding, so the decoder computes exactly the numbers the encoder used
+(DESIGN.md section 6).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+from typing import Iterator
+
+import numpy as np
+import torch
+
+from .coder import BitsBack, DiscretizedLogistic, LatentBins, Message
+from .container import DEFAULT_CODING
+from .vae import VAE
+
+(_LATENT, _POSTERIOR, _PIXELS), _, DEFAULT_GROUP = DEFAULT_CODING
+
+
+@dataclasses.dataclass(frozen=True)
+class Precisions:
+    """Coding precisions in bits, recorded in every container."""
+
+    latent: int = _LATENT        # 2**latent equal-mass bins per latent dimension
+    posterior: int = _POSTERIOR  # quantisation of the posterior over those bins
+    pixels: int = _PIXELS        # quantisation of each pixel's discretized logistic
+
+    def check(self) -> "Precisions":
+        if not 1 <= self.latent <= 16 or not self.latent <= self.posterior <= 31 or not 8 <= self.pixels <= 31:
+            raise ValueError(f"bad precisions {self}: need 1 <= latent <= 16, latent <= posterior <= 31, 8 <= pixels <= 31")
+        return self
+
+
+def group_sizes(count: int, group_size: int) -> list[int]:
+    """1, 2, 4, ... up to group_size, then group_size, with the remainder last; sums to count."""
+    sizes, size = [], 1
+    while count > 0:
+        take = min(size, count)
+        sizes.append(take)
+        count -= take
+        size = min(2 * size, group_size)
+    return sizes
+
+
+def canonical_tensor(array: np.ndarray) -> torch.Tensor:
+    """A fresh C-ordered copy: equal pixels must reach torch with equal strides.
+
+    A size-1 axis may carry any stride in numpy (0 after `x[:, None]`, 1 after a
+    transpose); torch then picks different convolution kernels (channels-last or
+    not), whose float results differ, and the decoder would not match the encoder.
+    """
+    return torch.from_numpy(np.array(array, order="C", copy=True))
+
+
+@contextlib.contextmanager
+def deterministic_torch():
+    """One CPU thread and no autograd while coding; restores the caller's settings."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        with torch.inference_mode():
+            yield
+    finally:
+        torch.set_num_threads(threads)
+
+
+class VAECodec:
+    """Codes arrays of same-shaped images (N, C, H, W, uint8) on an ANS message."""
+
+    def __init__(self, model: VAE, precisions: Precisions = Precisions(), group_size: int = DEFAULT_GROUP):
+        self.model = model.eval()
+        self.precisions = precisions.check()
+        self.group_size = group_size
+        self.bins = LatentBins(precisions.latent)
+        cfg = model.cfg
+        self.image_shape = (cfg.channels, cfg.height, cfg.width)
+
+    def _bits_back(self, count: int) -> BitsBack:
+        latent_shape = (count, self.model.cfg.latent)
+        return BitsBack(self.bins.prior(latent_shape), self._likelihood, self._posterior)
+
+    def _posterior(self, images: np.ndarray):
+        mean, log_std = self.model.encoder(canonical_tensor(images))
+        return self.bins.posterior(mean.double().numpy(), log_std.double().exp().numpy(), self.precisions.posterior)
+
+    def _likelihood(self, indices: np.ndarray) -> DiscretizedLogistic:
+        z = canonical_tensor(self.bins.values(indices).astype(np.float32))
+        mean, log_scale = self.model.decoder(z)
+        return DiscretizedLogistic(mean.double().numpy(), log_scale.double().exp().numpy(), self.precisions.pixels)
+
+    def _groups(self, count: int) -> Iterator[slice]:
+        start = 0
+        for size in group_sizes(count, self.group_size):
+            yield slice(start, start + size)
+            start += size
+
+    def encode(self, images: np.ndarray, message: Message | None = None, progress=None) -> Message:
+        """Push images (decoded in order by `decode`); returns the message."""
+        if images.shape[1:] != self.image_shape:
+            raise ValueError(f"images of shape {images.shape[1:]} do not fit the model's {self.image_shape}")
+        message = message if message is not None else Message()
+        groups = list(self._groups(len(images)))
+        with deterministic_torch():
+            for group in groups:
+                message = self._bits_back(group.stop - group.start).push(message, images[group])
+                if progress:
+                    progress(group.stop - group.start)
+        return message
+
+    def decode(self, message: Message, count: int, progress=None) -> np.ndarray:
+        """Pop `count` images pushed by `encode`."""
+        images = np.empty((count, *self.image_shape), dtype=np.uint8)
+        with deterministic_torch():
+            for group in reversed(list(self._groups(count))):
+                message, images[group] = self._bits_back(group.stop - group.start).pop(message)
+                if progress:
+                    progress(group.stop - group.start)
+        return images

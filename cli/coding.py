@@ -1,0 +1,200 @@
+"""`bbvae compress`, `decompress` and `info`: files in, files out, one-line errors."""
+
+from __future__ import annotations
+
+import io
+import json
+import sys
+from pathlib import Path, PurePosixPath
+
+import click
+import numpy as np
+
+from .errors import UserError, user_errors
+
+SUFFIX = ".bbv"
+
+
+def _progress(total: int, label: str, quiet: bool):
+    """A progress callback taking counts, and the bar to close (None when quiet or small)."""
+    if quiet or total < 64:
+        return None, None
+    bar = click.progressbar(length=total, label=label, file=sys.stderr)
+    bar.__enter__()
+    return bar.update, bar
+
+
+def _read_inputs(inputs: tuple[str, ...]):
+    """(images, names, metadata, default output) from image files, folders, .npy/.npz or '-'."""
+    from bbvae.data import folder_files
+    from bbvae.imageio import read_image
+
+    if any(Path(i).suffix in (".npy", ".npz") for i in inputs):
+        if len(inputs) != 1:
+            raise UserError("an .npy/.npz input must be the only input")
+        return _read_array_file(Path(inputs[0]))
+    images, names = [], []
+    for item in inputs:
+        if item == "-":
+            if len(inputs) != 1:
+                raise UserError("'-' (stdin) must be the only input")
+            return [read_image(sys.stdin.buffer.read(), "stdin")], None, {}, "-"
+        path = Path(item)
+        if path.is_dir():
+            for file in folder_files(str(path)):
+                images.append(read_image(file))
+                names.append(file.relative_to(path).as_posix())
+        else:
+            images.append(read_image(path))
+            names.append(path.name)
+    if len(set(names)) != len(names):
+        raise UserError("two inputs have the same name; they would overwrite each other on decompression")
+    return images, names, {}, (inputs[0] + SUFFIX if len(inputs) == 1 and not Path(inputs[0]).is_dir() else None)
+
+
+def _read_array_file(path: Path):
+    try:
+        loaded = np.load(path, allow_pickle=False)
+    except (OSError, ValueError) as exc:
+        raise UserError(f"{path}: not a readable numpy file ({str(exc).splitlines()[0]})") from None
+    arrays = dict(loaded) if path.suffix == ".npz" else {"": loaded}
+    images, layout = [], []
+    for key, array in arrays.items():
+        if array.dtype != np.uint8 or array.ndim not in (3, 4):
+            raise UserError(f"{path}: array {key or '(main)'} must be uint8 images shaped (N, H, W) or (N, H, W, C)")
+        images.extend(array)
+        layout.append([key, list(array.shape)])
+    return images, None, {"archive": {"kind": path.suffix[1:], "name": path.name, "arrays": layout}}, str(path) + SUFFIX
+
+
+def _check_output(path: Path, force: bool, inputs: tuple[str, ...] = ()):
+    if any(path.resolve() == Path(i).resolve() for i in inputs if i != "-"):
+        raise UserError(f"{path}: refusing to overwrite an input")
+    if path.exists() and not force:
+        raise UserError(f"{path} exists (use --force to overwrite)")
+
+
+def _write(path: str, data: bytes):
+    from bbvae.atomic import write_bytes_atomic
+
+    if path == "-":
+        sys.stdout.buffer.write(data)
+        sys.stdout.buffer.flush()
+    else:
+        write_bytes_atomic(path, data)
+
+
+@click.command()
+@click.argument("inputs", nargs=-1, required=True)
+@click.option("-o", "--output", help="output file ('-' for stdout); default INPUT.bbv")
+@click.option("--model", default=None, help="shipped model name or path (default: the MNIST codec)")
+@click.option("--jobs", default=1, show_default=True, type=click.IntRange(1), help="processes for large inputs")
+@click.option("--force", is_flag=True, help="overwrite an existing output")
+@click.option("--no-verify", is_flag=True, help="skip decoding the result again before writing it")
+@click.option("--quiet", is_flag=True, help="no progress bar, no summary")
+@user_errors
+def compress(inputs, output, model, jobs, force, no_verify, quiet):
+    """Compress images (files, folders, .npy/.npz, or - for stdin) into one .bbv file."""
+    from bbvae import api
+    from bbvae.modelfile import DEFAULT_MODEL
+
+    images, names, metadata, default_output = _read_inputs(inputs)
+    output = output or default_output
+    if output is None:
+        raise UserError("several inputs: name the output file with -o")
+    if output != "-":
+        _check_output(Path(output), force, inputs)
+    update, bar = _progress(len(images), "compressing", quiet)
+    try:
+        data = api.compress(images, model or DEFAULT_MODEL, names=names, metadata=metadata, jobs=jobs,
+                            verify=not no_verify, progress=None if jobs > 1 else update)
+    finally:
+        if bar is not None:
+            bar.__exit__(None, None, None)
+    _write(output, data)
+    if not quiet and output != "-":
+        samples = sum(image.size for image in images)
+        click.echo(f"{len(images)} image(s) -> {output}: {len(data)} bytes, {8 * len(data) / samples:.4f} bits/dim", err=True)
+
+
+def _safe_name(name: str) -> PurePosixPath:
+    parts = PurePosixPath(name)
+    if parts.is_absolute() or ".." in parts.parts or not parts.parts or "\\" in name:
+        raise UserError(f"refusing unsafe image name in the file: {name!r}")
+    return parts
+
+
+def _array_file(images, archive) -> bytes:
+    arrays, start = {}, 0
+    for key, shape in archive["arrays"]:
+        count = shape[0]
+        arrays[key] = np.stack(images[start:start + count]).reshape(shape)
+        start += count
+    buffer = io.BytesIO()
+    if archive["kind"] == "npy":
+        np.save(buffer, arrays[""])
+    else:
+        np.savez_compressed(buffer, **arrays)
+    return buffer.getvalue()
+
+
+@click.command()
+@click.argument("source")
+@click.option("-o", "--output", help="output file or folder ('-' for stdout); default SOURCE without .bbv")
+@click.option("--model", default=None, help="model path, when the file's model is not a shipped one")
+@click.option("--jobs", default=1, show_default=True, type=click.IntRange(1))
+@click.option("--force", is_flag=True, help="overwrite existing outputs")
+@click.option("--quiet", is_flag=True)
+@user_errors
+def decompress(source, output, model, jobs, force, quiet):
+    """Restore the exact images of a .bbv file (SOURCE, or - for stdin)."""
+    from bbvae import api
+    from bbvae.imageio import png_bytes
+
+    data = sys.stdin.buffer.read() if source == "-" else _read_file(source)
+    box, images = api.decompress_container(data, model, jobs=jobs)
+    archive = box.metadata.get("archive") if isinstance(box.metadata, dict) else None
+    default = source[: -len(SUFFIX)] if source.endswith(SUFFIX) else source + ".out"
+    target = output or ("-" if source == "-" else default)
+    if archive or len(images) == 1:
+        if target != "-":
+            _check_output(Path(target), force, (source,))
+        _write(target, _array_file(images, archive) if archive else png_bytes(images[0]))
+        written = [target]
+    else:
+        if target == "-":
+            raise UserError(f"the file holds {len(images)} images: name an output folder with -o")
+        folder = Path(target)
+        names = box.names or [f"image_{i:06d}.png" for i in range(len(images))]
+        paths = [folder / _safe_name(name) for name in names]
+        for path in paths:
+            _check_output(path, force)
+        for path, image in zip(paths, images):
+            _write(str(path.with_suffix(".png") if path.suffix.lower() != ".png" else path), png_bytes(image))
+        written = [str(folder)]
+    if not quiet and target != "-":
+        click.echo(f"{len(images)} image(s) restored to {written[0]}", err=True)
+
+
+def _read_file(path: str) -> bytes:
+    try:
+        return Path(path).read_bytes()
+    except OSError as exc:
+        raise UserError(f"{path}: {exc.strerror.lower() if exc.strerror else 'cannot read'}") from None
+
+
+@click.command()
+@click.argument("source")
+@click.option("--json", "as_json", is_flag=True, help="print one JSON object as the last line")
+@user_errors
+def info(source, as_json):
+    """Show what a .bbv file holds: model, images, geometry, size and bits/dim."""
+    from bbvae.api import describe_container
+
+    facts = describe_container(sys.stdin.buffer.read() if source == "-" else _read_file(source))
+    geometry = ", ".join(f"{g['width']}x{g['height']}x{g['channels']}" for g in facts["geometry"])
+    click.echo(f"{source}: {facts['images']} image(s) of {geometry}, model '{facts['model']}' ({facts['fingerprint']})")
+    click.echo(f"{facts['bytes']} bytes ({facts['payload_bytes']} payload), {facts['bits_per_dim']:.4f} bits/dim, "
+               f"precisions {facts['precisions']}, {facts['segments']} segment(s)")
+    if as_json:
+        click.echo(json.dumps(facts))
