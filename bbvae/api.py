@@ -88,10 +88,14 @@ def _run(function, calls, jobs, progress):
 
 
 def compress(images, model: str | os.PathLike = DEFAULT_MODEL, *, names: list[str] | None = None,
-             metadata: dict | None = None, precisions: Precisions = Precisions(), group_size: int = DEFAULT_GROUP,
+             metadata: dict | None = None, precisions: Precisions | None = None, group_size: int = DEFAULT_GROUP,
              jobs: int = 1, verify: bool = True, progress=None) -> bytes:
-    """Code images into .bbv bytes. With verify (the default) the bytes are decoded again and compared."""
+    """Code images into .bbv bytes. With verify (the default) the bytes are decoded again and compared.
+
+    precisions default to Precisions.default(number of images).
+    """
     arrays = _as_images(images)
+    precisions = precisions or Precisions.default(len(arrays))
     path = str(resolve(model))
     codec, info = _codec(path, precisions, group_size)
     channels, height, width = codec.image_shape

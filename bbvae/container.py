@@ -17,12 +17,20 @@ import numpy as np
 
 MAGIC = b"BBV"
 FORMAT_VERSION = 1
-FINGERPRINT_BYTES = 8
+FINGERPRINT_BYTES = 4   # a prefix of the model's SHA-256: enough to tell models apart and refuse a wrong one
 MAX_SIDE = 1 << 16          # pixels per side: headers claiming more are refused before allocating
 MAX_IMAGES = 1 << 24
 MAX_PIXELS = 1 << 34        # total samples in one container
-FLAG_NAMES, FLAG_SAME_SHAPE, FLAG_METADATA, FLAG_CUSTOM_CODING = 1, 2, 4, 8
-DEFAULT_CODING = ((10, 22, 24), 1, 64)  # precisions, lanes, group size: omitted from the header when used
+FLAG_NAMES, FLAG_SAME_SHAPE, FLAG_METADATA, FLAG_CUSTOM_CODING, FLAG_SEGMENTS = 1, 2, 4, 8, 16
+SINGLE_IMAGE_LATENT_PRECISION = 5  # a lone image pays latent precision x latent dims: coarse bins are cheaper
+
+
+def default_coding(count: int) -> tuple[tuple[int, int, int], int, int]:
+    """(latent, posterior, pixel precisions), lanes, group size: a header omits them when they are these.
+
+    benchmarks/precisions.py measures the rate against the latent precision, for one image and for sets.
+    """
+    return ((SINGLE_IMAGE_LATENT_PRECISION if count == 1 else 10, 22, 24), 1, 64)
 
 
 class ContainerError(Exception):
@@ -104,9 +112,11 @@ def pixel_crc(images) -> int:
 
 def pack(box: Container) -> bytes:
     same = len(set(box.shapes)) == 1
-    custom = (tuple(box.precisions), box.lanes, box.group_size) != DEFAULT_CODING
+    custom = (tuple(box.precisions), box.lanes, box.group_size) != default_coding(len(box.shapes))
+    several = len(box.segments) != 1
     flags = ((FLAG_NAMES if box.names is not None else 0) | (FLAG_SAME_SHAPE if same else 0)
-             | (FLAG_METADATA if box.metadata else 0) | (FLAG_CUSTOM_CODING if custom else 0))
+             | (FLAG_METADATA if box.metadata else 0) | (FLAG_CUSTOM_CODING if custom else 0)
+             | (FLAG_SEGMENTS if several else 0))
     name = box.model_name.encode()
     out = bytearray(MAGIC + bytes([FORMAT_VERSION, flags]) + box.fingerprint[:FINGERPRINT_BYTES])
     out += _varint(len(name)) + name
@@ -122,9 +132,12 @@ def pack(box: Container) -> bytes:
     if box.metadata:
         encoded = json.dumps(box.metadata, separators=(",", ":")).encode()
         out += _varint(len(encoded)) + encoded
-    out += _varint(len(box.segments))
-    for segment in box.segments:
-        out += _varint(segment.count) + _varint(len(segment.payload)) + segment.payload
+    if several:
+        out += _varint(len(box.segments))
+        for segment in box.segments:
+            out += _varint(segment.count) + _varint(len(segment.payload)) + segment.payload
+    else:
+        out += box.segments[0].payload  # the one segment holds every image and runs to the checksums
     out += zlib.crc32(bytes(out)).to_bytes(4, "little") + box.pixel_crc.to_bytes(4, "little")
     return bytes(out)
 
@@ -146,9 +159,9 @@ def unpack(data: bytes) -> Container:
     model_name = reader.text()
     if flags & FLAG_CUSTOM_CODING:
         precisions, lanes, group_size = tuple(reader.take(3)), reader.take(1)[0], reader.varint(1 << 20)
-    else:
-        precisions, lanes, group_size = DEFAULT_CODING
     count = reader.varint(MAX_IMAGES)
+    if not flags & FLAG_CUSTOM_CODING:
+        precisions, lanes, group_size = default_coding(count)
     stored = 1 if flags & FLAG_SAME_SHAPE else count
     shapes = [(reader.varint(MAX_SIDE), reader.varint(MAX_SIDE), reader.varint(4)) for _ in range(min(stored, count))]
     shapes = shapes * count if flags & FLAG_SAME_SHAPE else shapes
@@ -164,9 +177,12 @@ def unpack(data: bytes) -> Container:
         except ValueError:
             raise ContainerError("corrupt file: bad metadata") from None
     segments = []
-    for _ in range(reader.varint(MAX_IMAGES)):
-        seg_count = reader.varint(MAX_IMAGES)
-        segments.append(Segment(seg_count, reader.take(reader.varint(len(data)))))
+    if flags & FLAG_SEGMENTS:
+        for _ in range(reader.varint(MAX_IMAGES)):
+            seg_count = reader.varint(MAX_IMAGES)
+            segments.append(Segment(seg_count, reader.take(reader.varint(len(data)))))
+    else:
+        segments.append(Segment(count, reader.take(len(reader.data) - reader.pos)))
     if reader.pos != len(reader.data) or sum(s.count for s in segments) != count:
         raise ContainerError("corrupt file: segments do not match the images")
     return Container(fingerprint, model_name, precisions, lanes, group_size, shapes, names, metadata,

@@ -14,6 +14,7 @@ def evaluate(model: VAE, images: np.ndarray, iwae_samples: int = 100, batch_size
     """Mean negative ELBO and IWAE estimate of -log p(x) over images (uint8, N x C x H x W).
 
     Seeded, so the same model and images give the same figures on every run.
+    iwae_samples=0 skips the IWAE estimate (its value is then None).
     """
     if images.shape[1:] != (model.cfg.channels, model.cfg.height, model.cfg.width):
         raise ValueError(f"images of shape {images.shape[1:]} do not fit a model of "
@@ -25,6 +26,7 @@ def evaluate(model: VAE, images: np.ndarray, iwae_samples: int = 100, batch_size
     for start in (progress(starts) if progress else starts):
         batch = torch.from_numpy(images[start:start + batch_size])
         elbo += model.negative_elbo_bpd(batch).sum().item()
-        iwae += model.iwae_bpd(batch, iwae_samples).sum().item()
-    return {"images": len(images), "elbo_bpd": elbo / len(images), "iwae_bpd": iwae / len(images),
-            "iwae_samples": iwae_samples}
+        if iwae_samples:
+            iwae += model.iwae_bpd(batch, iwae_samples).sum().item()
+    return {"images": len(images), "elbo_bpd": elbo / len(images),
+            "iwae_bpd": iwae / len(images) if iwae_samples else None, "iwae_samples": iwae_samples}

@@ -1,8 +1,11 @@
 """Bits-back coding of images with a VAE (BB-ANS): the model meets the coder.
 
-Images are coded in groups whose sizes double (1, 2, 4, ... up to `group_size`):
-the first group borrows the initial bits, every later one pops latents from the
-bits its predecessors pushed, and large groups keep the network calls batched.
+Images are coded in groups whose sizes double (1, 2, 4, ... up to `group_size`).
+The first image is coded directly, without bits-back: its latent is the bin of
+its posterior mean, pushed under the prior, so the message holds real
+information before the first pop (DESIGN.md section 5) and nothing is borrowed.
+Every later group pops its latents from the bits its predecessors pushed, and
+large groups keep the network calls batched.
 Networks run on the CPU with one torch thread, on the same groups when encoding
 and decoding, so the decoder computes exactly the numbers the encoder used
 (DESIGN.md section 6).
@@ -18,19 +21,24 @@ import numpy as np
 import torch
 
 from .coder import BitsBack, DiscretizedLogistic, LatentBins, Message
-from .container import DEFAULT_CODING
+from .container import default_coding
 from .vae import VAE
 
-(_LATENT, _POSTERIOR, _PIXELS), _, DEFAULT_GROUP = DEFAULT_CODING
+(_LATENT, _POSTERIOR, _PIXELS), _, DEFAULT_GROUP = default_coding(2)
 
 
 @dataclasses.dataclass(frozen=True)
 class Precisions:
-    """Coding precisions in bits, recorded in every container."""
+    """Coding precisions in bits, recorded in every container (defaults: those for sets of images)."""
 
     latent: int = _LATENT        # 2**latent equal-mass bins per latent dimension
     posterior: int = _POSTERIOR  # quantisation of the posterior over those bins
     pixels: int = _PIXELS        # quantisation of each pixel's discretized logistic
+
+    @classmethod
+    def default(cls, count: int) -> "Precisions":
+        """The default for `count` images (coarser latent bins for a lone image)."""
+        return cls(*default_coding(count)[0])
 
     def check(self) -> "Precisions":
         if not 1 <= self.latent <= 16 or not self.latent <= self.posterior <= 31 or not 8 <= self.pixels <= 31:
@@ -95,6 +103,17 @@ class VAECodec:
         mean, log_scale = self.model.decoder(z)
         return DiscretizedLogistic(mean.double().numpy(), log_scale.double().exp().numpy(), self.precisions.pixels)
 
+    def _push_direct(self, message: Message, images: np.ndarray) -> Message:
+        """The first image: latent = bin of the posterior mean (any choice decodes; this one is cheap)."""
+        mean, _ = self.model.encoder(canonical_tensor(images))
+        indices = self.bins.index_of(mean.double().numpy())
+        message = self._likelihood(indices).push(message, images)
+        return self.bins.prior(indices.shape).push(message, indices)
+
+    def _pop_direct(self, message: Message, count: int):
+        message, indices = self.bins.prior((count, self.model.cfg.latent)).pop(message)
+        return self._likelihood(indices).pop(message)
+
     def _groups(self, count: int) -> Iterator[slice]:
         start = 0
         for size in group_sizes(count, self.group_size):
@@ -108,8 +127,11 @@ class VAECodec:
         message = message if message is not None else Message()
         groups = list(self._groups(len(images)))
         with deterministic_torch():
-            for group in groups:
-                message = self._bits_back(group.stop - group.start).push(message, images[group])
+            for number, group in enumerate(groups):
+                if number == 0:
+                    message = self._push_direct(message, images[group])
+                else:
+                    message = self._bits_back(group.stop - group.start).push(message, images[group])
                 if progress:
                     progress(group.stop - group.start)
         return message
@@ -118,8 +140,11 @@ class VAECodec:
         """Pop `count` images pushed by `encode`."""
         images = np.empty((count, *self.image_shape), dtype=np.uint8)
         with deterministic_torch():
-            for group in reversed(list(self._groups(count))):
-                message, images[group] = self._bits_back(group.stop - group.start).pop(message)
+            for number, group in reversed(list(enumerate(self._groups(count)))):
+                if number == 0:
+                    message, images[group] = self._pop_direct(message, group.stop - group.start)
+                else:
+                    message, images[group] = self._bits_back(group.stop - group.start).pop(message)
                 if progress:
                     progress(group.stop - group.start)
         return images

@@ -19,14 +19,11 @@ from __future__ import annotations
 import argparse
 import json
 import math
-import sys
 
 import numpy as np
 
-sys.path.insert(0, str(__import__("pathlib").Path(__file__).resolve().parent))
-from common import best_time, markdown_table, write_results  # noqa: E402
-
-from bbvae.coder import DiscretizedLogistic, LatentBins, Message  # noqa: E402
+from bbvae.coder import DiscretizedLogistic, LatentBins, Message
+from bbvae.report import best_time, markdown_table, write_results
 
 PRECISION = 24
 CHUNK = 50_000  # constriction's tables are built per chunk to bound memory (256 floats per symbol)

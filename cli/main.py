@@ -103,6 +103,27 @@ def models(as_json):
         click.echo(json.dumps(rows))
 
 
+@cli.command()
+@click.option("--dataset", default="mnist", show_default=True)
+@click.option("--split", default="test", show_default=True, type=click.Choice(["train", "test"]))
+@click.option("--limit", type=click.IntRange(1), help="only the first N images")
+@click.option("--model", "model_name", default="mnist", show_default=True)
+@click.option("--jobs", default=2, show_default=True, type=click.IntRange(1), help="processes (and JPEG XL threads)")
+@click.option("--json", "as_json", is_flag=True, help="print one JSON object as the last line")
+@user_errors
+def bench(dataset, split, limit, model_name, jobs, as_json):
+    """Measured bits/dim vs the model's bound and classical codecs, and speed (benchmarks/results/)."""
+    from bbvae.rate_bench import run
+
+    summary = run(dataset, split, limit, model_name, jobs, say=lambda text: click.echo(text, err=as_json))
+    click.echo(f"coded {summary['coded_bpd']:.4f} bits/dim vs negative ELBO {summary['elbo_bpd']:.4f} "
+               f"(gap {summary['gap_pct']:.2f}%); one file per image {summary['single_file_mean_bytes']:.1f} bytes "
+               f"(JPEG XL e10 {summary['jxl_e10_single_file_mean_bytes']:.1f}); "
+               f"{summary['encode_images_per_s']:.0f} / {summary['decode_images_per_s']:.0f} images/s")
+    if as_json:
+        click.echo(json.dumps(summary))
+
+
 def _bar(label):
     def wrap(items):
         with click.progressbar(items, label=label, file=sys.stderr) as bar:

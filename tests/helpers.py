@@ -44,5 +44,6 @@ def image_folder(root: Path, count: int = 40, size: int = 8, seed: int = 0) -> P
 def run_cli(*args: str, env: dict | None = None, timeout: float = 300, **kwargs) -> subprocess.CompletedProcess:
     """Run `bbvae ARGS` in a fresh interpreter, as a user would."""
     full_env = {**os.environ, **(env or {})}
-    return subprocess.run([sys.executable, "-m", "cli.main", *args], capture_output=True, text=True,
+    kwargs.setdefault("text", True)
+    return subprocess.run([sys.executable, "-m", "cli.main", *args], capture_output=True,
                           env=full_env, timeout=timeout, **kwargs)

@@ -36,6 +36,10 @@ class LatentBins:
     def posterior(self, mean, std, precision: int) -> "GaussianPosterior":
         return GaussianPosterior(mean, std, self, precision)
 
+    def index_of(self, values) -> np.ndarray:
+        """The bin of each latent value."""
+        return np.searchsorted(self.edges, np.asarray(values, dtype=np.float64), side="right") - 1
+
     def values(self, indices) -> np.ndarray:
         """The latent values (prior medians) of bin indices."""
         return self.centres[np.asarray(indices)]

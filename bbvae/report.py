@@ -1,0 +1,69 @@
+"""Benchmark plumbing: timing, and results written to benchmarks/results/ (JSON, table, chart)."""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import time
+from pathlib import Path
+
+
+def results_dir() -> Path:
+    """$BBVAE_RESULTS, else the repository's benchmarks/results/."""
+    env = os.environ.get("BBVAE_RESULTS")
+    return Path(env) if env else Path(__file__).resolve().parent.parent / "benchmarks" / "results"
+
+
+def best_time(function, repeats: int = 1) -> tuple[float, object]:
+    """The fastest of `repeats` runs in seconds, and the last result."""
+    best, result = float("inf"), None
+    for _ in range(repeats):
+        began = time.perf_counter()
+        result = function()
+        best = min(best, time.perf_counter() - began)
+    return best, result
+
+
+def markdown_table(rows: list[dict], columns: list[str]) -> str:
+    def cell(value):
+        return f"{value:.4g}" if isinstance(value, float) else str(value)
+
+    lines = ["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
+    lines += ["| " + " | ".join(cell(row.get(c, "")) for c in columns) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+def write_results(name: str, summary: dict, rows: list[dict], table: str) -> Path:
+    """NAME.json (summary, rows, machine, command) and NAME.md (the table) under results_dir()."""
+    import sys
+
+    folder = results_dir()
+    folder.mkdir(parents=True, exist_ok=True)
+    record = {
+        "summary": summary, "rows": rows, "command": " ".join([Path(sys.argv[0]).name, *sys.argv[1:]]),
+        "machine": {"python": platform.python_version(), "machine": platform.machine(), "cpus": os.cpu_count()},
+        "time": time.strftime("%Y-%m-%d %H:%M:%S"),
+    }
+    (folder / f"{name}.json").write_text(json.dumps(record, indent=2) + "\n")
+    (folder / f"{name}.md").write_text(table + "\n")
+    return folder / f"{name}.json"
+
+
+def bar_chart(path: Path, labels: list[str], values: list[float], title: str, highlight: int | None = None) -> Path:
+    """A horizontal bar chart as PNG (Pillow only, no plotting library)."""
+    from PIL import Image, ImageDraw
+
+    row, left, width = 26, 300, 420
+    image = Image.new("RGB", (left + width + 90, 50 + row * len(labels)), "white")
+    draw = ImageDraw.Draw(image)
+    draw.text((10, 12), title, fill="black")
+    top = max(values) if values else 1.0
+    for index, (label, value) in enumerate(zip(labels, values)):
+        y = 40 + index * row
+        colour = (214, 96, 77) if index == highlight else (67, 147, 195)
+        draw.text((10, y + 5), label, fill="black")
+        draw.rectangle([left, y + 3, left + int(width * value / top), y + row - 5], fill=colour)
+        draw.text((left + int(width * value / top) + 6, y + 5), f"{value:.3f}", fill="black")
+    image.save(path)
+    return path
