@@ -15,6 +15,8 @@ import zlib
 
 import numpy as np
 
+from . import varint
+
 MAGIC = b"BBV"
 FORMAT_VERSION = 1
 FINGERPRINT_BYTES = 4   # a prefix of the model's SHA-256: enough to tell models apart and refuse a wrong one
@@ -61,16 +63,6 @@ class Container:
         return sum(h * w * c for h, w, c in self.shapes)
 
 
-def _varint(value: int) -> bytes:
-    out = bytearray()
-    while True:
-        byte = value & 0x7F
-        value >>= 7
-        out.append(byte | (0x80 if value else 0))
-        if not value:
-            return bytes(out)
-
-
 class _Reader:
     def __init__(self, data: bytes):
         self.data, self.pos = data, 0
@@ -83,15 +75,10 @@ class _Reader:
         return chunk
 
     def varint(self, limit: int) -> int:
-        value = shift = 0
-        while True:
-            byte = self.take(1)[0]
-            value |= (byte & 0x7F) << shift
-            shift += 7
-            if not byte & 0x80:
-                break
-            if shift > 63:
-                raise ContainerError("corrupt file: bad number")
+        try:
+            value, self.pos = varint.decode(self.data, self.pos)
+        except ValueError as exc:
+            raise ContainerError(f"corrupt file: {exc}") from None
         if value > limit:
             raise ContainerError(f"corrupt or unsupported file: value {value} exceeds {limit}")
         return value
@@ -119,23 +106,23 @@ def pack(box: Container) -> bytes:
              | (FLAG_SEGMENTS if several else 0))
     name = box.model_name.encode()
     out = bytearray(MAGIC + bytes([FORMAT_VERSION, flags]) + box.fingerprint[:FINGERPRINT_BYTES])
-    out += _varint(len(name)) + name
+    out += varint.encode(len(name)) + name
     if custom:
-        out += bytes(box.precisions) + bytes([box.lanes]) + _varint(box.group_size)
-    out += _varint(len(box.shapes))
+        out += bytes(box.precisions) + bytes([box.lanes]) + varint.encode(box.group_size)
+    out += varint.encode(len(box.shapes))
     for shape in box.shapes[:1] if same else box.shapes:
-        out += b"".join(_varint(v) for v in shape)
+        out += b"".join(varint.encode(v) for v in shape)
     if box.names is not None:
         for item in box.names:
             encoded = item.encode()
-            out += _varint(len(encoded)) + encoded
+            out += varint.encode(len(encoded)) + encoded
     if box.metadata:
         encoded = json.dumps(box.metadata, separators=(",", ":")).encode()
-        out += _varint(len(encoded)) + encoded
+        out += varint.encode(len(encoded)) + encoded
     if several:
-        out += _varint(len(box.segments))
+        out += varint.encode(len(box.segments))
         for segment in box.segments:
-            out += _varint(segment.count) + _varint(len(segment.payload)) + segment.payload
+            out += varint.encode(segment.count) + varint.encode(len(segment.payload)) + segment.payload
     else:
         out += box.segments[0].payload  # the one segment holds every image and runs to the checksums
     out += zlib.crc32(bytes(out)).to_bytes(4, "little") + box.pixel_crc.to_bytes(4, "little")

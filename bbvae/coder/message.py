@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .. import varint
 from . import kernels
 
 MAX_LANES = 255
@@ -26,29 +27,6 @@ def check_precision(precision: int, alphabet: int = 1) -> int:
     if (1 << int(precision)) < alphabet:
         raise CoderError(f"precision {precision} is too small for {alphabet} symbols")
     return int(precision)
-
-
-def _varint(value: int) -> bytes:
-    out = bytearray()
-    while True:
-        byte = value & 0x7F
-        value >>= 7
-        out.append(byte | (0x80 if value else 0))
-        if not value:
-            return bytes(out)
-
-
-def _read_varint(data: bytes, pos: int) -> tuple[int, int]:
-    value = shift = 0
-    while True:
-        if pos >= len(data) or shift > 56:
-            raise CoderError("corrupt message: bad length field")
-        byte = data[pos]
-        pos += 1
-        value |= (byte & 0x7F) << shift
-        shift += 7
-        if not byte & 0x80:
-            return value, pos
 
 
 class Message:
@@ -79,7 +57,7 @@ class Message:
     @property
     def bits(self) -> int:
         """Exact size of to_bytes() in bits."""
-        return 8 * (len(_varint(self.lanes)) + len(_varint(self.debt)) + 8 * self.lanes + 4 * self.top)
+        return 8 * (len(varint.encode(self.lanes)) + len(varint.encode(self.debt)) + 8 * self.lanes + 4 * self.top)
 
     def copy(self) -> "Message":
         other = Message(self.lanes)
@@ -118,15 +96,18 @@ class Message:
 
     def to_bytes(self) -> bytes:
         """Lanes and debt (varints), states (uint64 LE), then the words bottom first (uint32 LE)."""
-        header = _varint(self.lanes) + _varint(self.debt)
+        header = varint.encode(self.lanes) + varint.encode(self.debt)
         return header + self.states.astype("<u8").tobytes() + self.words.astype("<u4").tobytes()
 
     @classmethod
     def from_bytes(cls, data: bytes) -> "Message":
-        lanes, pos = _read_varint(data, 0)
+        try:
+            lanes, pos = varint.decode(data, 0)
+            debt, pos = varint.decode(data, pos)
+        except ValueError as exc:
+            raise CoderError(f"corrupt message: {exc}") from None
         if not 1 <= lanes <= MAX_LANES:
             raise CoderError("corrupt message: bad lane count")
-        debt, pos = _read_varint(data, pos)
         body = len(data) - pos - 8 * lanes
         if body < 0 or body % 4:
             raise CoderError("corrupt or truncated message")
