@@ -63,9 +63,12 @@ def _encode_segment(model_path, precisions, group_size, batch) -> bytes:
     return codec.encode(batch).to_bytes()
 
 
-def _decode_segment(model_path, precisions, group_size, payload, count) -> np.ndarray:
+def _decode_segment(model_path, precisions, group_size, lanes, payload, count) -> np.ndarray:
     codec, _ = _codec(model_path, precisions, group_size)
-    return codec.decode(Message.from_bytes(payload), count)
+    message = Message.from_bytes(payload)
+    if message.lanes != lanes:
+        raise ValueError("the payload's lanes differ from the header's")
+    return codec.decode(message, count)
 
 
 def _run(function, calls, jobs, progress):
@@ -153,7 +156,7 @@ def decompress_container(data: bytes, model: str | os.PathLike | None = None, *,
     expected = codec.image_shape
     if any((c, h, w) != expected for h, w, c in box.shapes):
         raise container.ContainerError("corrupt file: image geometry does not match its model")
-    calls = [(path, precisions, box.group_size, segment.payload, segment.count) for segment in box.segments]
+    calls = [(path, precisions, box.group_size, box.lanes, segment.payload, segment.count) for segment in box.segments]
     try:
         decoded = np.concatenate(_run(_decode_segment, calls, jobs, progress)).transpose(0, 2, 3, 1)
     except (ValueError, IndexError) as exc:

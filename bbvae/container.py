@@ -22,8 +22,11 @@ FORMAT_VERSION = 1
 FINGERPRINT_BYTES = 4   # a prefix of the model's SHA-256: enough to tell models apart and refuse a wrong one
 MAX_SIDE = 1 << 16          # pixels per side: headers claiming more are refused before allocating
 MAX_IMAGES = 1 << 24
-MAX_PIXELS = 1 << 34        # total samples in one container
+MAX_PIXELS = 1 << 30        # total samples in one container (1 GiB of pixels)
+MAX_GROUP = 4096            # images per batched network call
+MAX_LANES = 255
 FLAG_NAMES, FLAG_SAME_SHAPE, FLAG_METADATA, FLAG_CUSTOM_CODING, FLAG_SEGMENTS = 1, 2, 4, 8, 16
+KNOWN_FLAGS = 31
 SINGLE_IMAGE_LATENT_PRECISION = 5  # a lone image pays latent precision x latent dims: coarse bins are cheaper
 
 
@@ -90,6 +93,28 @@ class _Reader:
             raise ContainerError("corrupt file: bad text") from None
 
 
+def _metadata(text: str, count: int) -> dict:
+    """Parsed metadata; its one known entry, `archive`, must describe exactly the file's images."""
+    try:
+        metadata = json.loads(text)
+    except (ValueError, RecursionError):
+        raise ContainerError("corrupt file: bad metadata") from None
+    if not isinstance(metadata, dict):
+        raise ContainerError("corrupt file: bad metadata")
+    archive = metadata.get("archive")
+    if archive is not None:
+        try:
+            valid = (archive["kind"] in ("npy", "npz") and isinstance(archive["name"], str)
+                     and all(isinstance(key, str) and all(isinstance(n, int) and n >= 0 for n in shape) and len(shape) in (3, 4)
+                             for key, shape in archive["arrays"])
+                     and sum(shape[0] for _, shape in archive["arrays"]) == count)
+        except (KeyError, TypeError, ValueError):
+            valid = False
+        if not valid:
+            raise ContainerError("corrupt file: bad archive metadata")
+    return metadata
+
+
 def pixel_crc(images) -> int:
     crc = 0
     for image in images:
@@ -135,6 +160,8 @@ def unpack(data: bytes) -> Container:
         raise ContainerError("not a bbvae file")
     if data[3] > FORMAT_VERSION:
         raise ContainerError(f"file format version {data[3]} is newer than this bbvae reads ({FORMAT_VERSION}): upgrade bbvae")
+    if data[3] < 1:
+        raise ContainerError("corrupt file: format version 0")
     if len(data) < 13:
         raise ContainerError("truncated file")
     if zlib.crc32(data[:-8]) != int.from_bytes(data[-8:-4], "little"):
@@ -142,11 +169,17 @@ def unpack(data: bytes) -> Container:
     reader = _Reader(data[:-8])
     reader.take(4)
     flags = reader.take(1)[0]
+    if flags & ~KNOWN_FLAGS:
+        raise ContainerError("corrupt or unsupported file: unknown flags")
     fingerprint = reader.take(FINGERPRINT_BYTES)
     model_name = reader.text()
     if flags & FLAG_CUSTOM_CODING:
-        precisions, lanes, group_size = tuple(reader.take(3)), reader.take(1)[0], reader.varint(1 << 20)
+        precisions, lanes, group_size = tuple(reader.take(3)), reader.take(1)[0], reader.varint(MAX_GROUP)
+        if not 1 <= lanes <= MAX_LANES or group_size < 1:
+            raise ContainerError("corrupt file: bad coding parameters")
     count = reader.varint(MAX_IMAGES)
+    if count == 0:
+        raise ContainerError("corrupt file: no images")
     if not flags & FLAG_CUSTOM_CODING:
         precisions, lanes, group_size = default_coding(count)
     stored = 1 if flags & FLAG_SAME_SHAPE else count
@@ -157,12 +190,7 @@ def unpack(data: bytes) -> Container:
     if sum(h * w * c for h, w, c in shapes) > MAX_PIXELS:
         raise ContainerError("the file claims more pixels than bbvae decodes")
     names = [reader.text() for _ in range(count)] if flags & FLAG_NAMES else None
-    metadata = {}
-    if flags & FLAG_METADATA:
-        try:
-            metadata = json.loads(reader.text())
-        except ValueError:
-            raise ContainerError("corrupt file: bad metadata") from None
+    metadata = _metadata(reader.text(), count) if flags & FLAG_METADATA else {}
     segments = []
     if flags & FLAG_SEGMENTS:
         for _ in range(reader.varint(MAX_IMAGES)):

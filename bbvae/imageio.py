@@ -38,9 +38,16 @@ def read_image(source: str | os.PathLike | bytes, label: str | None = None) -> n
         raise ImageError(f"{label}: not a readable image ({str(exc).splitlines()[0] if str(exc) else type(exc).__name__})") from None
 
 
-def png_bytes(pixels: np.ndarray) -> bytes:
+FORMAT_OF_SUFFIX = {".png": "PNG", ".bmp": "BMP", ".tif": "TIFF", ".tiff": "TIFF", ".ppm": "PPM",
+                    ".pgm": "PPM", ".pnm": "PPM", ".webp": "WEBP"}
+
+
+def encode_image(pixels: np.ndarray, name: str = "") -> bytes:
+    """The pixels as an image file in the lossless format the name's suffix asks for (PNG otherwise)."""
     from PIL import Image
 
+    image_format = FORMAT_OF_SUFFIX.get(os.path.splitext(name)[1].lower(), "PNG")
+    options = {"lossless": True, "quality": 100, "method": 6} if image_format == "WEBP" else {}
     buffer = io.BytesIO()
-    Image.fromarray(pixels).save(buffer, format="PNG")
+    Image.fromarray(pixels).save(buffer, format=image_format, **options)
     return buffer.getvalue()

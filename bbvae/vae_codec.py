@@ -21,7 +21,7 @@ import numpy as np
 import torch
 
 from .coder import BitsBack, DiscretizedLogistic, LatentBins, Message
-from .container import default_coding
+from .container import MAX_GROUP, default_coding
 from .vae import VAE
 
 (_LATENT, _POSTERIOR, _PIXELS), _, DEFAULT_GROUP = default_coding(2)
@@ -48,6 +48,8 @@ class Precisions:
 
 def group_sizes(count: int, group_size: int) -> list[int]:
     """1, 2, 4, ... up to group_size, then group_size, with the remainder last; sums to count."""
+    if not 1 <= group_size <= MAX_GROUP:
+        raise ValueError(f"group size must be 1..{MAX_GROUP}, got {group_size}")
     sizes, size = [], 1
     while count > 0:
         take = min(size, count)
@@ -85,6 +87,7 @@ class VAECodec:
     def __init__(self, model: VAE, precisions: Precisions = Precisions(), group_size: int = DEFAULT_GROUP):
         self.model = model.eval()
         self.precisions = precisions.check()
+        group_sizes(1, group_size)  # validates it
         self.group_size = group_size
         self.bins = LatentBins(precisions.latent)
         cfg = model.cfg
@@ -137,14 +140,23 @@ class VAECodec:
         return message
 
     def decode(self, message: Message, count: int, progress=None) -> np.ndarray:
-        """Pop `count` images pushed by `encode`."""
+        """Pop `count` images pushed by `encode` onto an empty message; ValueError if the payload is corrupt.
+
+        Decoding retraces encoding, which never borrows more than the message records, so
+        going past that (or words left over at the end) means a corrupt or forged payload.
+        """
         images = np.empty((count, *self.image_shape), dtype=np.uint8)
+        borrowed = message.debt
         with deterministic_torch():
             for number, group in reversed(list(enumerate(self._groups(count)))):
                 if number == 0:
                     message, images[group] = self._pop_direct(message, group.stop - group.start)
                 else:
                     message, images[group] = self._bits_back(group.stop - group.start).pop(message)
+                if message.debt > borrowed:
+                    raise ValueError("corrupt payload: decoding ran past the start of the message")
                 if progress:
                     progress(group.stop - group.start)
+        if message != Message(message.lanes):
+            raise ValueError("corrupt payload: the message did not return to its empty state")
         return images

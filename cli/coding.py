@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import sys
 from pathlib import Path, PurePosixPath
 
@@ -22,6 +23,15 @@ def _progress(total: int, label: str, quiet: bool):
     bar = click.progressbar(length=total, label=label, file=sys.stderr)
     bar.__enter__()
     return bar.update, bar
+
+
+def _input_files(inputs: tuple[str, ...]) -> list[Path]:
+    """Every file the inputs name, folders expanded: none of them may be overwritten."""
+    files = []
+    for item in inputs:
+        path = Path(item)
+        files.extend(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else files.append(path)
+    return files
 
 
 def _read_inputs(inputs: tuple[str, ...]):
@@ -53,11 +63,13 @@ def _read_inputs(inputs: tuple[str, ...]):
 
 
 def _read_array_file(path: Path):
+    import zipfile
+
     try:
         loaded = np.load(path, allow_pickle=False)
-    except (OSError, ValueError) as exc:
-        raise UserError(f"{path}: not a readable numpy file ({str(exc).splitlines()[0]})") from None
-    arrays = dict(loaded) if path.suffix == ".npz" else {"": loaded}
+        arrays = dict(loaded) if path.suffix == ".npz" else {"": loaded}
+    except (OSError, ValueError, zipfile.BadZipFile, EOFError) as exc:
+        raise UserError(f"{path}: not a readable numpy file ({str(exc).splitlines()[0] if str(exc) else type(exc).__name__})") from None
     images, layout = [], []
     for key, array in arrays.items():
         if array.dtype != np.uint8 or array.ndim not in (3, 4):
@@ -68,8 +80,10 @@ def _read_array_file(path: Path):
 
 
 def _check_output(path: Path, force: bool, inputs: tuple[str, ...] = ()):
-    if any(path.resolve() == Path(i).resolve() for i in inputs if i != "-"):
+    if any(path.resolve() == p.resolve() for p in _input_files(tuple(i for i in inputs if i != "-"))):
         raise UserError(f"{path}: refusing to overwrite an input")
+    if path.is_dir():
+        raise UserError(f"{path} is a folder")
     if path.exists() and not force:
         raise UserError(f"{path} exists (use --force to overwrite)")
 
@@ -125,17 +139,52 @@ def _safe_name(name: str) -> PurePosixPath:
 
 
 def _array_file(images, archive) -> bytes:
-    arrays, start = {}, 0
+    """The .npy or .npz the images came from: arrays in order, each with its recorded shape."""
+    import zipfile
+
+    arrays, start = [], 0
     for key, shape in archive["arrays"]:
         count = shape[0]
-        arrays[key] = np.stack(images[start:start + count]).reshape(shape)
+        stacked = np.stack(images[start:start + count]) if count else np.empty(shape, dtype=np.uint8)
+        arrays.append((key, stacked.reshape(shape)))
         start += count
     buffer = io.BytesIO()
     if archive["kind"] == "npy":
-        np.save(buffer, arrays[""])
-    else:
-        np.savez_compressed(buffer, **arrays)
+        np.save(buffer, arrays[0][1])
+        return buffer.getvalue()
+    with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as archive_file:
+        for key, array in arrays:  # written member by member: any array name works
+            with archive_file.open(f"{key}.npy", "w") as member:
+                np.lib.format.write_array(member, array, allow_pickle=False)
     return buffer.getvalue()
+
+
+def _write_folder(folder: Path, names: list[str], images, force: bool):
+    """Every image under its stored name, written to a staging folder first: all or nothing."""
+    import shutil
+    import tempfile
+
+    from bbvae.imageio import encode_image
+
+    relative = [_safe_name(name) for name in names]
+    if len(set(relative)) != len(relative):
+        raise UserError("the file holds two images with the same name")
+    parents = {parent for path in relative for parent in path.parents}
+    if any(path in parents for path in relative):
+        raise UserError("an image name in the file is also used as a folder name")
+    for path in relative:
+        _check_output(folder / path, force)
+    folder.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=".bbvae-", dir=folder))
+    try:
+        for path, image in zip(relative, images):
+            (staging / path).parent.mkdir(parents=True, exist_ok=True)
+            (staging / path).write_bytes(encode_image(image, path.name))
+        for path in relative:
+            (folder / path).parent.mkdir(parents=True, exist_ok=True)
+            os.replace(staging / path, folder / path)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
 
 
 @click.command()
@@ -149,31 +198,25 @@ def _array_file(images, archive) -> bytes:
 def decompress(source, output, model, jobs, force, quiet):
     """Restore the exact images of a .bbv file (SOURCE, or - for stdin)."""
     from bbvae import api
-    from bbvae.imageio import png_bytes
+    from bbvae.imageio import encode_image
 
     data = sys.stdin.buffer.read() if source == "-" else _read_file(source)
     box, images = api.decompress_container(data, model, jobs=jobs)
     archive = box.metadata.get("archive") if isinstance(box.metadata, dict) else None
-    default = source[: -len(SUFFIX)] if source.endswith(SUFFIX) else source + ".out"
+    default = source[: -len(SUFFIX)] if source.endswith(SUFFIX) else source + ".png"
     target = output or ("-" if source == "-" else default)
     if archive or len(images) == 1:
         if target != "-":
             _check_output(Path(target), force, (source,))
-        _write(target, _array_file(images, archive) if archive else png_bytes(images[0]))
-        written = [target]
+        _write(target, _array_file(images, archive) if archive else encode_image(images[0], target))
     else:
         if target == "-":
             raise UserError(f"the file holds {len(images)} images: name an output folder with -o")
-        folder = Path(target)
-        names = box.names or [f"image_{i:06d}.png" for i in range(len(images))]
-        paths = [folder / _safe_name(name) for name in names]
-        for path in paths:
-            _check_output(path, force)
-        for path, image in zip(paths, images):
-            _write(str(path.with_suffix(".png") if path.suffix.lower() != ".png" else path), png_bytes(image))
-        written = [str(folder)]
+        if Path(target).exists() and not Path(target).is_dir():
+            raise UserError(f"{target} exists and is not a folder")
+        _write_folder(Path(target), box.names or [f"image_{i:06d}.png" for i in range(len(images))], images, force)
     if not quiet and target != "-":
-        click.echo(f"{len(images)} image(s) restored to {written[0]}", err=True)
+        click.echo(f"{len(images)} image(s) restored to {target}", err=True)
 
 
 def _read_file(path: str) -> bytes:

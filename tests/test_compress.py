@@ -68,12 +68,13 @@ def test_precisions_are_recorded_and_used(digits):
         np.testing.assert_array_equal(a, b)
 
 
-def test_jobs_split_into_segments_that_decode_anywhere():
+def test_segments_coded_in_worker_processes_decode_here_and_in_workers():
     many = data.load("mnist", "test")[:600, 0]
-    encoded = bbvae.compress(many, jobs=2, verify=False)
+    encoded = bbvae.compress(many, jobs=2, verify=False)  # two spawned worker processes encode
     assert len(container.unpack(encoded).segments) == 2
-    for a, b in zip(bbvae.decompress(encoded), many):
-        np.testing.assert_array_equal(a, b)
+    for jobs in (1, 2):
+        for a, b in zip(bbvae.decompress(encoded, jobs=jobs), many):
+            np.testing.assert_array_equal(a, b)
 
 
 def test_cli_single_file_round_trip(tmp_path, digits):
@@ -159,6 +160,8 @@ def with_fixed_crc(data: bytes) -> bytes:
     (lambda d: d[:3] + bytes([9]) + d[4:], "newer than this bbvae"),
     (lambda d: with_fixed_crc(d[:5] + bytes(4) + d[9:]), "needs model 'mnist'"),
     (lambda d: d[:-4] + bytes(4), "checksum"),
+    (lambda d: d[:3] + bytes([0]) + d[4:], "corrupt"),
+    (lambda d: with_fixed_crc(d[:4] + bytes([d[4] | 128]) + d[5:]), "unknown flags"),
 ])
 def test_bad_files_get_one_line_errors_and_no_output(tmp_path, digits, damage, message):
     bad = tmp_path / "bad.bbv"
@@ -168,6 +171,16 @@ def test_bad_files_get_one_line_errors_and_no_output(tmp_path, digits, damage, m
     assert message in result.stderr and len(result.stderr.strip().splitlines()) == 1, result.stderr
     assert not (tmp_path / "out.png").exists()
     assert not list(tmp_path.glob(".*tmp"))
+
+
+def test_a_payload_that_runs_past_its_start_is_refused(digits):
+    from bbvae.api import decompress_container
+
+    box = container.unpack(bbvae.compress(digits[:1]))
+    box.shapes = box.shapes * 50  # the header now claims 50 images for one image's bits
+    box.segments[0].count = 50
+    with pytest.raises(container.ContainerError, match="corrupt"):
+        decompress_container(container.pack(box))
 
 
 def test_a_file_from_another_model_names_the_model_it_needs(tmp_path, digits):
@@ -194,7 +207,58 @@ def test_refusals_leave_no_output_and_never_touch_inputs(tmp_path):
     Image.fromarray(np.zeros((28, 28), np.uint8)).save(tmp_path / "dark.jpg")
     jpeg = run_cli("compress", str(tmp_path / "dark.jpg"))
     assert jpeg.returncode == 1 and "already lossy" in jpeg.stderr
-    same = run_cli("compress", str(rgb), "-o", str(rgb), "--force")
-    assert same.returncode == 1 and rgb.read_bytes() == before
-    many = run_cli("compress", str(rgb), str(tmp_path / "dark.jpg"))
-    assert many.returncode == 1 and "-o" in many.stderr
+    digit = tmp_path / "digit.png"
+    Image.fromarray(np.zeros((28, 28), np.uint8)).save(digit)
+    kept = digit.read_bytes()
+    same = run_cli("compress", str(digit), "-o", str(digit), "--force")
+    assert same.returncode == 1 and "refusing to overwrite an input" in same.stderr and digit.read_bytes() == kept
+    inside = run_cli("compress", str(tmp_path), "-o", str(digit), "--force")
+    assert inside.returncode == 1 and "refusing to overwrite an input" in inside.stderr and digit.read_bytes() == kept
+    (tmp_path / "dark.jpg").unlink()
+    rgb.unlink()
+    other = tmp_path / "other.png"
+    Image.fromarray(np.full((28, 28), 9, np.uint8)).save(other)
+    many = run_cli("compress", str(digit), str(other))
+    assert many.returncode == 1 and "name the output file with -o" in many.stderr
+
+
+def test_each_image_comes_back_in_the_format_of_its_name(tmp_path, digits):
+    folder = tmp_path / "in"
+    folder.mkdir()
+    for index, suffix in enumerate([".png", ".bmp", ".tif", ".pgm"]):
+        Image.fromarray(digits[index]).save(folder / f"scan{suffix}")
+    assert run_cli("compress", str(folder), "-o", str(tmp_path / "s.bbv"), "--quiet").returncode == 0
+    assert run_cli("decompress", str(tmp_path / "s.bbv"), "-o", str(tmp_path / "out")).returncode == 0
+    for index, (suffix, kind) in enumerate([(".png", "PNG"), (".bmp", "BMP"), (".tif", "TIFF"), (".pgm", "PPM")]):
+        with Image.open(tmp_path / "out" / f"scan{suffix}") as image:
+            assert image.format == kind and image.mode == "L"
+            np.testing.assert_array_equal(np.asarray(image), digits[index])
+
+
+def test_npz_with_awkward_array_names_and_an_empty_array(tmp_path, digits):
+    import zipfile
+
+    arrays = {"file": digits[:2], "allow_pickle": digits[2:3], "empty": np.zeros((0, 28, 28), np.uint8)}
+    with zipfile.ZipFile(tmp_path / "odd.npz", "w") as npz:  # np.savez itself cannot take these names
+        for key, array in arrays.items():
+            with npz.open(f"{key}.npy", "w") as member:
+                np.lib.format.write_array(member, array)
+    assert run_cli("compress", str(tmp_path / "odd.npz"), "--quiet").returncode == 0
+    assert run_cli("decompress", str(tmp_path / "odd.npz.bbv"), "-o", str(tmp_path / "back.npz")).returncode == 0
+    back = np.load(tmp_path / "back.npz")
+    assert sorted(back.files) == sorted(arrays)
+    for key, array in arrays.items():
+        np.testing.assert_array_equal(back[key], array)
+
+
+def test_crafted_names_and_outputs_give_one_line_errors_and_no_partial_output(tmp_path, digits):
+    for names in (["a.png", "a.png/b.png"], ["../escape.png", "b.png"], ["x.png", "x.png"]):
+        bad = tmp_path / "names.bbv"
+        bad.write_bytes(bbvae.compress(digits[:2], names=names, verify=False))
+        out = tmp_path / f"out{len(list(tmp_path.iterdir()))}"
+        result = run_cli("decompress", str(bad), "-o", str(out))
+        assert result.returncode == 1 and len(result.stderr.strip().splitlines()) == 1, result.stderr
+        assert not out.exists() or not any(p.is_file() for p in out.rglob("*"))
+    (tmp_path / "plain.txt").write_text("x")
+    onto_file = run_cli("decompress", str(tmp_path / "names.bbv"), "-o", str(tmp_path / "plain.txt"))
+    assert onto_file.returncode == 1 and "not a folder" in onto_file.stderr

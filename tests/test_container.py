@@ -26,7 +26,7 @@ def containers(draw) -> Container:
         precisions=draw(st.sampled_from([(5, 22, 24), (10, 22, 24), (8, 16, 12)])),
         lanes=draw(st.integers(1, 4)), group_size=draw(st.sampled_from([64, 7])), shapes=shapes,
         names=draw(st.one_of(st.none(), st.lists(names, min_size=count, max_size=count))),
-        metadata=draw(st.sampled_from([{}, {"archive": {"kind": "npy", "name": "x.npy", "arrays": [["", [2, 3, 4]]]}}])),
+        metadata=draw(st.sampled_from([{}, {"archive": {"kind": "npy", "name": "x.npy", "arrays": [["", [count, 3, 4]]]}}])),
         segments=[Segment(c, draw(st.binary(max_size=40))) for c in counts],
         pixel_crc=draw(st.integers(0, 2**32 - 1)))
 
@@ -42,11 +42,31 @@ def forged(header: bytes) -> bytes:
 
 
 @pytest.mark.parametrize("geometry", [
+    b"\x80\x80\x80\x08" + b"\x1c\x1c\x01",            # 2^24 digits: a decompression bomb
     b"\x01" + b"\x80\x80\x80\x01" + b"\x01\x01",      # height 2^21: beyond the side limit
     b"\x02" + b"\x80\x80\x04" * 2 + b"\x04",           # 65536 x 65536 x 4, twice: too many samples
     b"\x01\x00\x05\x01",                               # an image with no pixels
 ])
 def test_absurd_geometry_is_refused_before_decoding(geometry):
     header = b"BBV\x01" + bytes([2]) + bytes(4) + b"\x05mnist" + geometry
+    with pytest.raises(ContainerError):
+        unpack(forged(header))
+
+
+@pytest.mark.parametrize("header", [
+    b"BBV\x01" + bytes([2 | 8]) + bytes(4) + b"\x05mnist" + b"\x0a\x16\x18\x01" + b"\x00" + b"\x01\x1c\x1c\x01",  # group 0
+    b"BBV\x01" + bytes([2 | 8]) + bytes(4) + b"\x05mnist" + b"\x0a\x16\x18\x00" + b"\x40" + b"\x01\x1c\x1c\x01",  # 0 lanes
+    b"BBV\x01" + bytes([2]) + bytes(4) + b"\x05mnist" + b"\x00\x1c\x1c\x01",                                   # no images
+    b"BBV\x01" + bytes([2 | 4]) + bytes(4) + b"\x05mnist" + b"\x01\x1c\x1c\x01" + b"\x08" + b"[" * 8,          # bad JSON
+    b"BBV\x01" + bytes([2 | 4]) + bytes(4) + b"\x05mnist" + b"\x01\x1c\x1c\x01" + b"\x0e" + b'{"archive":1}',  # bad archive
+])
+def test_forged_coding_parameters_and_metadata_are_refused(header):
+    with pytest.raises(ContainerError):
+        unpack(forged(header))
+
+
+def test_deeply_nested_metadata_is_refused():
+    nested = b"[" * 100_000
+    header = b"BBV\x01" + bytes([2 | 4]) + bytes(4) + b"\x05mnist" + b"\x01\x1c\x1c\x01" + b"\xa0\x8d\x06" + nested
     with pytest.raises(ContainerError):
         unpack(forged(header))

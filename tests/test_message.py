@@ -33,6 +33,7 @@ def test_popping_an_empty_message_borrows_designed_words_deterministically():
     b"", b"\x01", b"\x01\x00" + bytes(7), b"\x01\x00" + bytes(8) + b"\x01\x02", b"\x00\x00",
     b"\x01\x00" + bytes(8), b"\x01\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff" + bytes(8),
     b"\xff\x7f\x00" + bytes(8),
+    b"\x01\xff\xff\xff\xff\xff\xff\xff\xff\x7f" + (1 << 62).to_bytes(8, "little") + b"\x01\x00\x00\x00",  # huge debt
 ])
 def test_corrupt_messages_are_rejected(data):
     with pytest.raises(CoderError):
@@ -59,3 +60,8 @@ def test_latents_popped_from_an_empty_message_are_spread_over_the_posterior():
     bins = LatentBins(10)
     _, indices = bins.posterior(np.zeros(64), np.ones(64), 20).pop(Message())
     assert 300 < np.median(indices) < 724 and indices.min() > 0 and len(set(indices)) > 40
+
+
+def test_lanes_of_an_empty_message_start_apart():
+    states = Message(4).states
+    assert len(set(states.tolist())) == 4

@@ -8,7 +8,7 @@ Numba silently types uint64/int64 mixtures as int64 (DESIGN.md section 9).
 
 Below the start of the message lies a fixed, endless sequence of words,
 `virtual_word(0), virtual_word(1), ...` (a counter through the splitmix64
-mixer), and an empty message starts in the fixed state EMPTY_STATE. Popping
+mixer), and an empty message starts in the fixed states `empty_states(lanes)`. Popping
 past the bottom takes the next of those words and increases `debt`; pushing the
 expected word onto an empty stack while in debt pays one back. Both are exact
 inverses, so a message returns exactly to its initial state, and `debt` says how
@@ -68,7 +68,10 @@ def virtual_word(index):
     return _splitmix64(np.uint64(index)) >> WORD_BITS
 
 
-EMPTY_STATE = np.uint64((1 << 62) | (int(_splitmix64(np.uint64(1 << 40))) >> 2))  # in [2^62, 2^63)
+def empty_states(lanes: int) -> np.ndarray:
+    """The states of an empty message: fixed, in [2^62, 2^63), different per lane so lanes draw differently."""
+    return np.array([(1 << 62) | (int(_splitmix64(np.uint64((1 << 40) + lane))) >> 2) for lane in range(lanes)],
+                    dtype=np.uint64)
 
 
 @nb.njit(cache=True, inline="always")

@@ -14,6 +14,7 @@ from .. import varint
 from . import kernels
 
 MAX_LANES = 255
+MAX_DEBT = 1 << 32  # words borrowed from below a message; real messages borrow a handful
 
 
 class CoderError(ValueError):
@@ -35,7 +36,7 @@ class Message:
     def __init__(self, lanes: int = 1):
         if not 1 <= lanes <= MAX_LANES:
             raise CoderError(f"lanes must be 1..{MAX_LANES}, got {lanes}")
-        self.states = np.full(lanes, kernels.EMPTY_STATE, dtype=np.uint64)
+        self.states = kernels.empty_states(lanes)
         self._words = np.zeros(256, dtype=np.uint32)
         self.top = 0
         self.debt = 0
@@ -108,6 +109,8 @@ class Message:
             raise CoderError(f"corrupt message: {exc}") from None
         if not 1 <= lanes <= MAX_LANES:
             raise CoderError("corrupt message: bad lane count")
+        if debt > MAX_DEBT:
+            raise CoderError("corrupt message: impossible debt")
         body = len(data) - pos - 8 * lanes
         if body < 0 or body % 4:
             raise CoderError("corrupt or truncated message")
