@@ -129,16 +129,18 @@ def _first_line(exc: BaseException) -> str:
     return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
 
 
-def shipped_models() -> list[ModelInfo]:
-    """Every model under models_dir(), by folder name."""
-    found = []
+def model_folders() -> list[Path]:
+    """The folders under models_dir() that hold a weights file, by name."""
     root = models_dir()
-    if not root.is_dir():
-        return found
-    for folder in sorted(p for p in root.iterdir() if (p / WEIGHTS_NAME).is_file()):
+    return sorted(p for p in root.iterdir() if (p / WEIGHTS_NAME).is_file()) if root.is_dir() else []
+
+
+def shipped_models() -> list[ModelInfo]:
+    """Every readable model under models_dir() (`bbvae models` also names the unreadable ones)."""
+    found = []
+    for folder in model_folders():
         try:
-            _, info = load_model(folder)
+            found.append(load_model(folder)[1])
         except ModelFileError:
             continue
-        found.append(info)
     return found

@@ -81,10 +81,15 @@ def eval_command(model_name, dataset, split, limit, iwae_samples, seed, as_json,
 @click.option("--json", "as_json", is_flag=True, help="print a JSON list as the last line")
 def models(as_json):
     """List the shipped codecs."""
-    from bbvae.modelfile import DEFAULT_MODEL, shipped_models
+    from bbvae.modelfile import DEFAULT_MODEL, ModelFileError, load_model, model_folders
 
     rows = []
-    for info in shipped_models():
+    for folder in model_folders():
+        try:
+            _, info = load_model(folder)
+        except ModelFileError as exc:
+            click.echo(f"{folder.name}: unreadable ({exc})", err=True)
+            continue
         facts = info.info
         rows.append({
             "name": info.path.parent.name, "path": str(info.path), "dataset": facts.get("dataset"),

@@ -41,9 +41,13 @@ def test_train_resume_eval_and_models(tmp_path):
     result = json.loads(evaluated.stdout.strip().splitlines()[-1])
     assert result["images"] > 0 and result["iwae_bpd"] <= result["elbo_bpd"] + 0.05
 
+    broken = tmp_path / "models" / "broken"
+    broken.mkdir()
+    (broken / "model.safetensors").write_bytes(b"oops")
     listed = run_cli("models", "--json", env={"BBVAE_MODELS": str(tmp_path / "models")})
     rows = json.loads(listed.stdout.strip().splitlines()[-1])
     assert [(r["name"], r["path"]) for r in rows] == [("tiny", str(out / "model.safetensors"))]
+    assert "broken: unreadable" in listed.stderr
 
 
 def test_ctrl_c_leaves_a_usable_checkpoint(tmp_path):
