@@ -59,7 +59,9 @@ def _read_inputs(inputs: tuple[str, ...]):
             names.append(path.name)
     if len(set(names)) != len(names):
         raise UserError("two inputs have the same name; they would overwrite each other on decompression")
-    return images, names, {}, (inputs[0] + SUFFIX if len(inputs) == 1 and not Path(inputs[0]).is_dir() else None)
+    if len(inputs) == 1 and not Path(inputs[0]).is_dir():
+        return images, None, {}, inputs[0] + SUFFIX  # one image: decompression names it after the .bbv file
+    return images, names, {}, None
 
 
 def _read_array_file(path: Path):
