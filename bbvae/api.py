@@ -58,35 +58,31 @@ def _segments(count: int, jobs: int) -> list[slice]:
     return [slice(a, b) for a, b in zip(bounds[:-1], bounds[1:])]
 
 
-def _encode_segment(model_path, precisions, group_size, batch) -> bytes:
+def _encode_segment(model_path, precisions, group_size, batch, progress=None) -> bytes:
     codec, _ = _codec(model_path, precisions, group_size)
-    return codec.encode(batch).to_bytes()
+    return codec.encode(batch, progress=progress).to_bytes()
 
 
-def _decode_segment(model_path, precisions, group_size, lanes, payload, count) -> np.ndarray:
+def _decode_segment(model_path, precisions, group_size, lanes, payload, count, progress=None) -> np.ndarray:
     codec, _ = _codec(model_path, precisions, group_size)
     message = Message.from_bytes(payload)
     if message.lanes != lanes:
         raise ValueError("the payload's lanes differ from the header's")
-    return codec.decode(message, count)
+    return codec.decode(message, count, progress=progress)
 
 
-def _run(function, calls, jobs, progress):
-    """Run calls (argument tuples) here or in `jobs` spawned processes; results in order."""
+def _run(function, calls, sizes, jobs, progress):
+    """function(*call) for each call, here (progress per group) or in `jobs` spawned processes
+    (progress per finished call of `sizes` images); results in order."""
     if jobs <= 1 or len(calls) <= 1:
-        results = []
-        for call in calls:
-            results.append(function(*call))
-            if progress:
-                progress(1)
-        return results
+        return [function(*call, progress) for call in calls]
     with ProcessPoolExecutor(max_workers=jobs, mp_context=get_context("spawn")) as pool:
         futures = [pool.submit(function, *call) for call in calls]
         results = []
-        for future in futures:
+        for future, size in zip(futures, sizes):
             results.append(future.result())
             if progress:
-                progress(1)
+                progress(size)
         return results
 
 
@@ -111,7 +107,8 @@ def compress(images, model: str | os.PathLike = DEFAULT_MODEL, *, names: list[st
         raise CompressionError("one name per image")
     batch = np.ascontiguousarray(np.stack(arrays).transpose(0, 3, 1, 2))
     parts = _segments(len(batch), jobs)
-    payloads = _run(_encode_segment, [(path, precisions, group_size, batch[part]) for part in parts], jobs, progress)
+    payloads = _run(_encode_segment, [(path, precisions, group_size, batch[part]) for part in parts],
+                    [p.stop - p.start for p in parts], jobs, progress)
     box = container.Container(
         fingerprint=bytes.fromhex(info.fingerprint)[:container.FINGERPRINT_BYTES], model_name=info.path.parent.name,
         precisions=(precisions.latent, precisions.posterior, precisions.pixels), lanes=1, group_size=group_size,
@@ -158,7 +155,7 @@ def decompress_container(data: bytes, model: str | os.PathLike | None = None, *,
         raise container.ContainerError("corrupt file: image geometry does not match its model")
     calls = [(path, precisions, box.group_size, box.lanes, segment.payload, segment.count) for segment in box.segments]
     try:
-        decoded = np.concatenate(_run(_decode_segment, calls, jobs, progress)).transpose(0, 2, 3, 1)
+        decoded = np.concatenate(_run(_decode_segment, calls, [s.count for s in box.segments], jobs, progress)).transpose(0, 2, 3, 1)
     except (ValueError, IndexError) as exc:
         raise container.ContainerError(f"the file is corrupt ({str(exc).splitlines()[0]})") from None
     images = [image[:, :, 0] if image.shape[2] == 1 else image for image in decoded]

@@ -123,7 +123,7 @@ def compress(inputs, output, model, jobs, force, no_verify, quiet):
     update, bar = _progress(len(images), "compressing", quiet)
     try:
         data = api.compress(images, model or DEFAULT_MODEL, names=names, metadata=metadata, jobs=jobs,
-                            verify=not no_verify, progress=None if jobs > 1 else update)
+                            verify=not no_verify, progress=update)
     finally:
         if bar is not None:
             bar.__exit__(None, None, None)
@@ -199,11 +199,16 @@ def _write_folder(folder: Path, names: list[str], images, force: bool):
 @user_errors
 def decompress(source, output, model, jobs, force, quiet):
     """Restore the exact images of a .bbv file (SOURCE, or - for stdin)."""
-    from bbvae import api
+    from bbvae import api, container
     from bbvae.imageio import encode_image
 
     data = sys.stdin.buffer.read() if source == "-" else _read_file(source)
-    box, images = api.decompress_container(data, model, jobs=jobs)
+    update, bar = _progress(len(container.unpack(data).shapes), "decompressing", quiet)
+    try:
+        box, images = api.decompress_container(data, model, jobs=jobs, progress=update)
+    finally:
+        if bar is not None:
+            bar.__exit__(None, None, None)
     archive = box.metadata.get("archive") if isinstance(box.metadata, dict) else None
     default = source[: -len(SUFFIX)] if source.endswith(SUFFIX) else source + ".png"
     target = output or ("-" if source == "-" else default)
