@@ -15,7 +15,10 @@ class LossBar:
         self.label = label
         self.loss = float("nan")
 
+    def _show(self, _item) -> str:
+        return "" if self.loss != self.loss else f"{self.loss:.4f} bits/dim"  # nothing before the first batch
+
     def __iter__(self):
         with click.progressbar(self.items, label=self.label, file=sys.stderr,
-                               item_show_func=lambda _: f"{self.loss:.4f} bits/dim") as bar:
+                               item_show_func=self._show) as bar:
             yield from bar
