@@ -15,7 +15,7 @@ from multiprocessing import get_context
 
 import numpy as np
 
-from . import container
+from . import allocation, container
 from .coder import Message
 from .modelfile import DEFAULT_MODEL, load_model, resolve, shipped_models
 from .vae_codec import DEFAULT_GROUP, Precisions, VAECodec
@@ -30,7 +30,7 @@ class CompressionError(Exception):
 @functools.lru_cache(maxsize=4)
 def _codec(model_path: str, precisions: Precisions, group_size: int):
     model, info = load_model(model_path)
-    return VAECodec(model, precisions, group_size), info
+    return VAECodec(model, precisions, group_size, info.codec.get(allocation.TABLE_NAME)), info
 
 
 def _as_images(images) -> list[np.ndarray]:

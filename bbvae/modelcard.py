@@ -29,7 +29,7 @@ def write_card(folder: Path, iwae_samples: int, command: str | None) -> Path:
     facts.update(test_elbo_bpd=result["elbo_bpd"], test_iwae_bpd=result["iwae_bpd"], iwae_samples=iwae_samples)
     if command:
         facts["command"] = command
-    save_model(folder / "model.safetensors", model, facts)
+    save_model(folder / "model.safetensors", model, facts, info.codec)
     log = [json.loads(line) for line in (folder / LOG_NAME).read_text().splitlines()] if (folder / LOG_NAME).exists() else []
     params = sum(p.numel() for p in model.parameters())
     lines = [

@@ -28,12 +28,16 @@ class ModelFileError(Exception):
     """A model file is missing, damaged or not a bbvae model."""
 
 
+CODEC_PREFIX = "codec."  # tensors that belong to the codec, not the network (covered by the fingerprint)
+
+
 @dataclass
 class ModelInfo:
     config: ModelConfig
     fingerprint: str
     path: Path
-    info: dict = field(default_factory=dict)  # training facts: dataset, epochs, test bits/dim...
+    info: dict = field(default_factory=dict)    # training facts: dataset, epochs, test bits/dim...
+    codec: dict = field(default_factory=dict)   # coding tables stored with the weights, e.g. first_latent_bits
 
 
 def fingerprint(state: dict[str, torch.Tensor]) -> str:
@@ -46,11 +50,12 @@ def fingerprint(state: dict[str, torch.Tensor]) -> str:
     return digest.hexdigest()
 
 
-def save_model(path: str | os.PathLike, model: VAE, info: dict | None = None) -> str:
-    """Write the model atomically; returns its fingerprint."""
+def save_model(path: str | os.PathLike, model: VAE, info: dict | None = None, codec: dict | None = None) -> str:
+    """Write the model (and its codec tables) atomically; returns its fingerprint."""
     from safetensors.torch import save_file
 
     state = {name: t.detach().cpu().contiguous() for name, t in model.state_dict().items()}
+    state.update({CODEC_PREFIX + name: torch.as_tensor(table).contiguous() for name, table in (codec or {}).items()})
     fp = fingerprint(state)
     metadata = {
         "format": FORMAT_TAG,
@@ -106,13 +111,14 @@ def load_model(name_or_path: str | os.PathLike) -> tuple[VAE, ModelInfo]:
     fp = fingerprint(state)
     if fp != metadata.get("fingerprint"):
         raise ModelFileError(f"{path}: weights do not match their fingerprint (damaged file)")
+    codec = {name[len(CODEC_PREFIX):]: state.pop(name).numpy() for name in list(state) if name.startswith(CODEC_PREFIX)}
     model = VAE(config)
     try:
         model.load_state_dict(state)
     except RuntimeError as exc:
         raise ModelFileError(f"{path}: weights do not fit the config ({_first_line(exc)})") from None
     model.eval()
-    return model, ModelInfo(config=config, fingerprint=fp, path=path, info=info)
+    return model, ModelInfo(config=config, fingerprint=fp, path=path, info=info, codec=codec)
 
 
 def _read_metadata(raw: bytes) -> dict:

@@ -19,7 +19,7 @@ import numpy as np
 import torch
 import torch.distributed as dist
 
-from . import data
+from . import allocation, data
 from .atomic import atomic_path
 from .modelfile import WEIGHTS_NAME, load_model, save_model
 from .vae import VAE, ModelConfig
@@ -28,6 +28,7 @@ CHECKPOINT_NAME = "checkpoint.pt"
 LOG_NAME = "train_log.jsonl"
 FINAL_LR_FRACTION = 0.05  # cosine decay ends at this fraction of the base learning rate
 GRAD_CLIP_NORM = 50.0     # bounds one bad batch's step; typical norms are far below
+ALLOCATION_IMAGES = 300   # training images that fit the first image's latent bits (bbvae/allocation.py)
 
 
 @dataclasses.dataclass
@@ -189,7 +190,9 @@ def train(opts: TrainOptions, say: Callable[[str], None] = print, progress=None)
             with open(out / LOG_NAME, "a") as log:
                 log.write(json.dumps(record) + "\n")
             _save_checkpoint(out, model, optimizer, {"epoch": epoch, "batches_done": 0, "seconds": elapsed})
-            save_model(out / WEIGHTS_NAME, model, {
+            table = allocation.fit(model.eval(), train_images[:ALLOCATION_IMAGES])
+            model.train()
+            save_model(out / WEIGHTS_NAME, model, codec={allocation.TABLE_NAME: table}, info={
                 "dataset": opts.dataset, "epochs": epoch, "test_elbo_bpd": test_bpd,
                 "train_seconds": round(elapsed, 1), "device": device.type, "processes": ddp.world,
                 "batch_size": opts.batch_size, "lr": opts.lr, "seed": opts.seed,

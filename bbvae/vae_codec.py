@@ -1,9 +1,11 @@
 """Bits-back coding of images with a VAE (BB-ANS): the model meets the coder.
 
-Images are coded in groups whose sizes double (1, 2, 4, ... up to `group_size`).
-The first image is coded directly, without bits-back: its latent is the bin of
-its posterior mean, pushed under the prior, so the message holds real
-information before the first pop (DESIGN.md section 5) and nothing is borrowed.
+Images are coded in groups whose sizes double (1, 1, 2, 4, ... up to `group_size`).
+The first image is coded directly, without bits-back: each latent dimension is
+the bin of its posterior mean at that dimension's bits in the model's
+allocation table (bbvae/allocation.py; without one, the latent precision),
+pushed under the uniform prior, so the message holds real information before
+the first pop (DESIGN.md section 5) and nothing is borrowed.
 Every later group pops its latents from the bits its predecessors pushed, and
 large groups keep the network calls batched.
 Networks run on the CPU with one torch thread, on the same groups when encoding
@@ -20,7 +22,8 @@ from typing import Iterator
 import numpy as np
 import torch
 
-from .coder import BitsBack, DiscretizedLogistic, LatentBins, Message
+from .allocation import quantised_latents
+from .coder import BitsBack, DiscretizedLogistic, LatentBins, Message, Uniform
 from .container import MAX_GROUP, default_coding
 from .vae import VAE
 
@@ -47,7 +50,12 @@ class Precisions:
 
 
 def group_sizes(count: int, group_size: int) -> list[int]:
-    """1, 2, 4, ... up to group_size, then group_size, with the remainder last; sums to count."""
+    """1, 1, 2, 4, ... up to group_size, then group_size, with the remainder last; sums to count.
+
+    Each group pops its latents from what the groups before it pushed; the second
+    group has one image because the first, coded directly, pushes little more
+    than one image's posterior bits.
+    """
     if not 1 <= group_size <= MAX_GROUP:
         raise ValueError(f"group size must be 1..{MAX_GROUP}, got {group_size}")
     sizes, size = [], 1
@@ -55,7 +63,8 @@ def group_sizes(count: int, group_size: int) -> list[int]:
         take = min(size, count)
         sizes.append(take)
         count -= take
-        size = min(2 * size, group_size)
+        if len(sizes) > 1:
+            size = min(2 * size, group_size)
     return sizes
 
 
@@ -84,12 +93,17 @@ def deterministic_torch():
 class VAECodec:
     """Codes arrays of same-shaped images (N, C, H, W, uint8) on an ANS message."""
 
-    def __init__(self, model: VAE, precisions: Precisions = Precisions(), group_size: int = DEFAULT_GROUP):
+    def __init__(self, model: VAE, precisions: Precisions = Precisions(), group_size: int = DEFAULT_GROUP,
+                 first_bits: np.ndarray | None = None):
         self.model = model.eval()
         self.precisions = precisions.check()
         group_sizes(1, group_size)  # validates it
         self.group_size = group_size
         self.bins = LatentBins(precisions.latent)
+        latent = model.cfg.latent
+        self.first_bits = np.full(latent, precisions.latent, np.uint8) if first_bits is None else np.asarray(first_bits)
+        if self.first_bits.shape != (latent,):
+            raise ValueError(f"the allocation table has {self.first_bits.shape} entries for {latent} latents")
         cfg = model.cfg
         self.image_shape = (cfg.channels, cfg.height, cfg.width)
 
@@ -102,20 +116,32 @@ class VAECodec:
         return self.bins.posterior(mean.double().numpy(), log_std.double().exp().numpy(), self.precisions.posterior)
 
     def _likelihood(self, indices: np.ndarray) -> DiscretizedLogistic:
-        z = canonical_tensor(self.bins.values(indices).astype(np.float32))
-        mean, log_scale = self.model.decoder(z)
+        return self._likelihood_at(self.bins.values(indices))
+
+    def _likelihood_at(self, latents: np.ndarray) -> DiscretizedLogistic:
+        mean, log_scale = self.model.decoder(canonical_tensor(latents.astype(np.float32)))
         return DiscretizedLogistic(mean.double().numpy(), log_scale.double().exp().numpy(), self.precisions.pixels)
 
+    def _levels(self) -> list[int]:
+        return sorted({int(b) for b in self.first_bits if b > 0})
+
     def _push_direct(self, message: Message, images: np.ndarray) -> Message:
-        """The first image: latent = bin of the posterior mean (any choice decodes; this one is cheap)."""
+        """The first image: each latent at its allocated bits (any choice decodes; this one is cheap)."""
         mean, _ = self.model.encoder(canonical_tensor(images))
-        indices = self.bins.index_of(mean.double().numpy())
-        message = self._likelihood(indices).push(message, images)
-        return self.bins.prior(indices.shape).push(message, indices)
+        mean = mean.double().numpy()
+        message = self._likelihood_at(quantised_latents(mean, self.first_bits)).push(message, images)
+        for level in reversed(self._levels()):
+            dims = self.first_bits == level
+            message = Uniform(level, (len(images), int(dims.sum()))).push(message, LatentBins(level).index_of(mean[:, dims]))
+        return message
 
     def _pop_direct(self, message: Message, count: int):
-        message, indices = self.bins.prior((count, self.model.cfg.latent)).pop(message)
-        return self._likelihood(indices).pop(message)
+        latents = np.zeros((count, self.model.cfg.latent))
+        for level in self._levels():
+            dims = self.first_bits == level
+            message, indices = Uniform(level, (count, int(dims.sum()))).pop(message)
+            latents[:, dims] = LatentBins(level).values(indices)
+        return self._likelihood_at(latents).pop(message)
 
     def _groups(self, count: int) -> Iterator[slice]:
         start = 0

@@ -1,0 +1,79 @@
+"""Bits per latent dimension for an image coded without bits-back (the first of a message).
+
+Such an image pays for its latent in full, so a dimension that carries little
+information should get few bins, and an unused one none (its latent is then 0).
+Dimension d gets round(KL_d + offset) bits, clipped to 0..MAX_BITS, where KL_d
+is its mean KL in bits over training images and the offset minimises the mean
+cost (latent bits + pixel bits) of those images coded alone. The table is
+stored in the model file (see modelfile.CODEC_PREFIX), so encoder and decoder
+share it and the fingerprint covers it.
+
+    python -m bbvae.allocation models/NAME [--images 300]   # fit it for an existing model file
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+
+import numpy as np
+import torch
+
+from .coder import LatentBins
+from .likelihood import discretized_logistic_logp
+from .vae import VAE
+
+MAX_BITS = 12
+OFFSETS = np.arange(-1.0, 4.01, 0.25)
+TABLE_NAME = "first_latent_bits"
+
+
+def quantised_latents(mean: np.ndarray, bits: np.ndarray) -> np.ndarray:
+    """Each dimension's value at `bits` bits: the median of the equal-mass bin holding the mean; 0 at 0 bits."""
+    z = np.zeros_like(mean, dtype=np.float64)
+    for level in np.unique(bits[bits > 0]):
+        dims = bits == level
+        grid = LatentBins(int(level))
+        z[:, dims] = grid.values(grid.index_of(mean[:, dims]))
+    return z
+
+
+@torch.no_grad()
+def fit(model: VAE, images: np.ndarray) -> np.ndarray:
+    """The bits-per-dimension table (uint8, one entry per latent) for this model, fitted on images."""
+    device = next(model.parameters()).device
+    x = torch.from_numpy(np.array(images, order="C", copy=True)).to(device)
+    mean, log_std = model.encoder(x)
+    kl = 0.5 * (mean.pow(2) + torch.exp(2 * log_std) - 1 - 2 * log_std)
+    kl_bits = kl.mean(0).double().cpu().numpy() / math.log(2)
+    mean = mean.double().cpu().numpy()
+    best, best_cost = None, math.inf
+    for offset in OFFSETS:
+        bits = np.clip(np.round(kl_bits + offset), 0, MAX_BITS).astype(np.uint8)
+        z = torch.from_numpy(quantised_latents(mean, bits).astype(np.float32)).to(device)
+        px_mean, px_log_scale = model.decoder(z)
+        pixel_bits = -discretized_logistic_logp(x, px_mean, px_log_scale).flatten(1).sum(1).mean().item() / math.log(2)
+        cost = pixel_bits + float(bits.sum())
+        if cost < best_cost:
+            best, best_cost = bits, cost
+    return best
+
+
+def main():
+    from . import data
+    from .modelfile import load_model, save_model
+
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("folder")
+    parser.add_argument("--images", type=int, default=300, help="training images to fit on")
+    args = parser.parse_args()
+    model, info = load_model(args.folder)
+    torch.manual_seed(0)
+    bits = fit(model, data.load(info.info["dataset"], "train")[: args.images])
+    fingerprint = save_model(info.path, model, info.info, {**info.codec, TABLE_NAME: bits})
+    print(f"{info.path}: {int(bits.sum())} bits for a directly coded latent ({np.count_nonzero(bits)} of "
+          f"{len(bits)} dimensions coded); fingerprint {fingerprint}")
+
+
+if __name__ == "__main__":
+    main()
