@@ -86,7 +86,7 @@ def _load_fashion_mnist(split: str) -> np.ndarray:
         raw = handle.read()
     count, height, width = np.frombuffer(raw[4:16], dtype=">u4")
     images = np.frombuffer(raw[16:], dtype=np.uint8).reshape(count, height, width)
-    return np.ascontiguousarray(images[:, None])
+    return images[:, None].copy()  # writable: torch warns about tensors over read-only buffers
 
 
 def folder_files(folder: str) -> list[Path]:

@@ -11,6 +11,8 @@ import dataclasses
 import json
 import math
 import os
+import signal
+import threading
 import time
 from pathlib import Path
 from typing import Callable
@@ -122,8 +124,18 @@ def _config_for(opts: TrainOptions, images: np.ndarray, out: Path) -> ModelConfi
                        hidden=opts.hidden, blocks=opts.blocks, latent=opts.latent)
 
 
+def _interrupt_on_sigterm() -> None:
+    """Schedulers stop jobs with SIGTERM: treat it like Ctrl-C, so the run checkpoints before it ends."""
+    def interrupt(signum, frame):
+        raise KeyboardInterrupt
+
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, interrupt)
+
+
 def train(opts: TrainOptions, say: Callable[[str], None] = print, progress=None) -> Path:
-    """Train a VAE and write OUT/model.safetensors; returns that path."""
+    """Train a VAE and write OUT/model.safetensors; returns that path (Ctrl-C or SIGTERM checkpoints)."""
+    _interrupt_on_sigterm()
     device = pick_device()
     if opts.threads:
         torch.set_num_threads(opts.threads)

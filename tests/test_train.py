@@ -8,6 +8,7 @@ import subprocess
 import sys
 import time
 
+import pytest
 import torch
 
 from bbvae.modelfile import load_model
@@ -50,7 +51,8 @@ def test_train_resume_eval_and_models(tmp_path):
     assert "broken: unreadable" in listed.stderr
 
 
-def test_ctrl_c_leaves_a_usable_checkpoint(tmp_path):
+@pytest.mark.parametrize("stop", [signal.SIGINT, signal.SIGTERM], ids=["ctrl-c", "sigterm"])
+def test_interrupting_leaves_a_usable_checkpoint(tmp_path, stop):
     folder = image_folder(tmp_path / "images", count=200)
     out = tmp_path / "run"
     process = subprocess.Popen([sys.executable, "-m", "cli.main", "train", "--dataset", str(folder), "--out", str(out),
@@ -60,7 +62,7 @@ def test_ctrl_c_leaves_a_usable_checkpoint(tmp_path):
     while not (out / "train_log.jsonl").exists() and time.time() < deadline:
         time.sleep(0.2)
     time.sleep(0.3)
-    process.send_signal(signal.SIGINT)
+    process.send_signal(stop)
     _, stderr = process.communicate(timeout=60)
     assert process.returncode == 130, stderr
     assert "Traceback" not in stderr
