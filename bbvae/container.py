@@ -27,7 +27,7 @@ MAX_GROUP = 4096            # images per batched network call
 MAX_LANES = 255
 FLAG_NAMES, FLAG_SAME_SHAPE, FLAG_METADATA, FLAG_CUSTOM_CODING, FLAG_SEGMENTS = 1, 2, 4, 8, 16
 KNOWN_FLAGS = 31
-SINGLE_IMAGE_LATENT_PRECISION = 5  # a lone image pays latent precision x latent dims: coarse bins are cheaper
+SINGLE_IMAGE_LATENT_PRECISION = 5  # for models without an allocation table a lone image pays this per latent
 
 
 def default_coding(count: int) -> tuple[tuple[int, int, int], int, int]:
