@@ -54,6 +54,7 @@ def run(dataset: str = "mnist", split: str = "test", limit: int | None = None, m
     grey = images[:, 0] if images.shape[1] == 1 else images.transpose(0, 2, 3, 1)
     dims = images.size
     say(f"bbvae on {len(images)} {dataset} {split} images, {jobs} job(s)")
+    api.decompress(api.compress(grey[:4], model, verify=False), model)  # load model and kernels outside the timing
     encode_s, encoded = best_time(lambda: api.compress(grey, model, jobs=jobs, verify=False))
     decode_s, decoded = best_time(lambda: api.decompress(encoded, model, jobs=jobs))
     assert all(np.array_equal(a, b) for a, b in zip(grey, decoded))
