@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 import os
+import sys
 from concurrent.futures import ProcessPoolExecutor
 from multiprocessing import get_context
 
@@ -71,10 +72,16 @@ def _decode_segment(model_path, precisions, group_size, lanes, payload, count, p
     return codec.decode(message, count, progress=progress)
 
 
+def _workers_can_start() -> bool:
+    """Spawned workers re-import the main module; code read from stdin has no file to import."""
+    main_file = getattr(sys.modules["__main__"], "__file__", None)
+    return main_file is None or os.path.exists(main_file)
+
+
 def _run(function, calls, sizes, jobs, progress):
     """function(*call) for each call, here (progress per group) or in `jobs` spawned processes
     (progress per finished call of `sizes` images); results in order."""
-    if jobs <= 1 or len(calls) <= 1:
+    if jobs <= 1 or len(calls) <= 1 or not _workers_can_start():
         return [function(*call, progress) for call in calls]
     with ProcessPoolExecutor(max_workers=jobs, mp_context=get_context("spawn")) as pool:
         futures = [pool.submit(function, *call) for call in calls]
@@ -91,7 +98,8 @@ def compress(images, model: str | os.PathLike = DEFAULT_MODEL, *, names: list[st
              jobs: int = 1, verify: bool = True, progress=None) -> bytes:
     """Code images into .bbv bytes. With verify (the default) the bytes are decoded again and compared.
 
-    precisions default to Precisions.default(number of images).
+    precisions default to Precisions.default(number of images). jobs > 1 codes segments in
+    spawned worker processes, so a script calling it needs the usual `if __name__ == "__main__":`.
     """
     arrays = _as_images(images)
     precisions = precisions or Precisions.default(len(arrays))
