@@ -22,6 +22,7 @@ from .modelfile import DEFAULT_MODEL, load_model, resolve, shipped_models
 from .vae_codec import DEFAULT_GROUP, Precisions, VAECodec
 
 MIN_IMAGES_PER_JOB = 256  # below this a worker process costs more than it saves
+PARENT_HEAD_START = 2000  # about what the calling process codes while a spawned worker starts
 
 
 class CompressionError(Exception):
@@ -54,9 +55,13 @@ def describe(cfg) -> str:
 
 
 def _segments(count: int, jobs: int) -> list[slice]:
+    """Contiguous segments, one per process; the first, coded by the calling process while the
+    workers start, is larger by a head start. Any split decodes: the container records it."""
     parts = max(1, min(jobs, count // MIN_IMAGES_PER_JOB))
-    bounds = np.linspace(0, count, parts + 1).astype(int)
-    return [slice(a, b) for a, b in zip(bounds[:-1], bounds[1:])]
+    head = min(PARENT_HEAD_START, count // parts) if parts > 1 else 0
+    bounds = head + np.linspace(0, count - head, parts + 1).astype(int)
+    bounds[0] = 0
+    return [slice(int(a), int(b)) for a, b in zip(bounds[:-1], bounds[1:])]
 
 
 def _encode_segment(model_path, precisions, group_size, batch, progress=None) -> bytes:
@@ -79,14 +84,14 @@ def _workers_can_start() -> bool:
 
 
 def _run(function, calls, sizes, jobs, progress):
-    """function(*call) for each call, here (progress per group) or in `jobs` spawned processes
-    (progress per finished call of `sizes` images); results in order."""
+    """function(*call) for each call, in order. With jobs > 1 the first call runs here (progress per
+    group) while spawned workers run the others (progress per finished call of `sizes` images)."""
     if jobs <= 1 or len(calls) <= 1 or not _workers_can_start():
         return [function(*call, progress) for call in calls]
-    with ProcessPoolExecutor(max_workers=jobs, mp_context=get_context("spawn")) as pool:
-        futures = [pool.submit(function, *call) for call in calls]
-        results = []
-        for future, size in zip(futures, sizes):
+    with ProcessPoolExecutor(max_workers=len(calls) - 1, mp_context=get_context("spawn")) as pool:
+        futures = [pool.submit(function, *call) for call in calls[1:]]
+        results = [function(*calls[0], progress)]
+        for future, size in zip(futures, sizes[1:]):
             results.append(future.result())
             if progress:
                 progress(size)
