@@ -9,6 +9,9 @@ stored in the model file (see modelfile.CODEC_PREFIX), so encoder and decoder
 share it and the fingerprint covers it.
 
     python -m bbvae.allocation models/NAME [--images 300]   # fit it for an existing model file
+
+Fitting changes the model file's fingerprint: .bbv files made before with that
+file then name it as missing. `bbvae train` fits the table at every epoch.
 """
 
 from __future__ import annotations
@@ -21,11 +24,10 @@ import torch
 
 from .coder import LatentBins
 from .likelihood import discretized_logistic_logp
+from .modelfile import FIRST_LATENT_BITS as TABLE_NAME, MAX_LATENT_BITS as MAX_BITS, load_model, save_model
 from .vae import VAE
 
-MAX_BITS = 12
 OFFSETS = np.arange(-1.0, 4.01, 0.25)
-TABLE_NAME = "first_latent_bits"
 
 
 def quantised_latents(mean: np.ndarray, bits: np.ndarray) -> np.ndarray:
@@ -61,7 +63,6 @@ def fit(model: VAE, images: np.ndarray) -> np.ndarray:
 
 def main():
     from . import data
-    from .modelfile import load_model, save_model
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("folder")

@@ -11,7 +11,7 @@ from __future__ import annotations
 import functools
 import os
 import sys
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import BrokenExecutor, ProcessPoolExecutor
 from multiprocessing import get_context
 
 import numpy as np
@@ -88,7 +88,7 @@ def _run(function, calls, sizes, jobs, progress):
     group) while spawned workers run the others (progress per finished call of `sizes` images)."""
     if jobs <= 1 or len(calls) <= 1 or not _workers_can_start():
         return [function(*call, progress) for call in calls]
-    with ProcessPoolExecutor(max_workers=len(calls) - 1, mp_context=get_context("spawn")) as pool:
+    with ProcessPoolExecutor(max_workers=min(jobs - 1, len(calls) - 1), mp_context=get_context("spawn")) as pool:
         futures = [pool.submit(function, *call) for call in calls[1:]]
         results = [function(*calls[0], progress)]
         for future, size in zip(futures, sizes[1:]):
@@ -119,9 +119,12 @@ def compress(images, model: str | os.PathLike = DEFAULT_MODEL, *, names: list[st
     if names is not None and len(names) != len(arrays):
         raise CompressionError("one name per image")
     batch = np.ascontiguousarray(np.stack(arrays).transpose(0, 3, 1, 2))
-    parts = _segments(len(batch), jobs)
-    payloads = _run(_encode_segment, [(path, precisions, group_size, batch[part]) for part in parts],
-                    [p.stop - p.start for p in parts], jobs, progress)
+    parts = _segments(len(batch), jobs if _workers_can_start() else 1)
+    try:
+        payloads = _run(_encode_segment, [(path, precisions, group_size, batch[part]) for part in parts],
+                        [p.stop - p.start for p in parts], jobs, progress)
+    except BrokenExecutor:
+        raise CompressionError("a worker process died (out of memory?): try fewer --jobs") from None
     box = container.Container(
         fingerprint=bytes.fromhex(info.fingerprint)[:container.FINGERPRINT_BYTES], model_name=info.path.parent.name,
         precisions=(precisions.latent, precisions.posterior, precisions.pixels), lanes=1, group_size=group_size,
@@ -156,12 +159,12 @@ def find_model(box: container.Container, model: str | os.PathLike | None) -> str
 def decompress_container(data: bytes, model: str | os.PathLike | None = None, *, jobs: int = 1, progress=None):
     """(container, images): parse, decode every segment, and check the pixel checksum."""
     box = container.unpack(data)
-    path = find_model(box, model)
     precisions = Precisions(*box.precisions)
     try:
         precisions.check()
     except ValueError as exc:
         raise container.ContainerError(f"corrupt file: {exc}") from None
+    path = find_model(box, model)
     codec, _ = _codec(path, precisions, box.group_size)
     expected = codec.image_shape
     if any((c, h, w) != expected for h, w, c in box.shapes):
@@ -171,6 +174,8 @@ def decompress_container(data: bytes, model: str | os.PathLike | None = None, *,
         decoded = np.concatenate(_run(_decode_segment, calls, [s.count for s in box.segments], jobs, progress)).transpose(0, 2, 3, 1)
     except (ValueError, IndexError) as exc:
         raise container.ContainerError(f"the file is corrupt ({str(exc).splitlines()[0]})") from None
+    except BrokenExecutor:
+        raise CompressionError("a worker process died (out of memory?): try fewer --jobs") from None
     images = [image[:, :, 0] if image.shape[2] == 1 else image for image in decoded]
     if container.pixel_crc([image.reshape(shape) for image, shape in zip(images, box.shapes)]) != box.pixel_crc:
         raise CompressionError("decoded pixels fail their checksum: this machine computes the model differently "

@@ -107,7 +107,8 @@ def _metadata(text: str, count: int) -> dict:
             valid = (archive["kind"] in ("npy", "npz") and isinstance(archive["name"], str)
                      and all(isinstance(key, str) and all(isinstance(n, int) and n >= 0 for n in shape) and len(shape) in (3, 4)
                              for key, shape in archive["arrays"])
-                     and sum(shape[0] for _, shape in archive["arrays"]) == count)
+                     and sum(shape[0] for _, shape in archive["arrays"]) == count
+                     and (archive["kind"] == "npz" or len(archive["arrays"]) == 1))
         except (KeyError, TypeError, ValueError):
             valid = False
         if not valid:
@@ -182,19 +183,22 @@ def unpack(data: bytes) -> Container:
         raise ContainerError("corrupt file: no images")
     if not flags & FLAG_CUSTOM_CODING:
         precisions, lanes, group_size = default_coding(count)
-    stored = 1 if flags & FLAG_SAME_SHAPE else count
-    shapes = [(reader.varint(MAX_SIDE), reader.varint(MAX_SIDE), reader.varint(4)) for _ in range(min(stored, count))]
-    shapes = shapes * count if flags & FLAG_SAME_SHAPE else shapes
-    if any(0 in shape for shape in shapes):
+    stored = [(reader.varint(MAX_SIDE), reader.varint(MAX_SIDE), reader.varint(4))
+              for _ in range(1 if flags & FLAG_SAME_SHAPE else count)]
+    if any(0 in shape for shape in stored):
         raise ContainerError("corrupt file: an image with no pixels")
-    if sum(h * w * c for h, w, c in shapes) > MAX_PIXELS:
+    repeat = count if flags & FLAG_SAME_SHAPE else 1
+    if repeat * sum(h * w * c for h, w, c in stored) > MAX_PIXELS:  # checked before the list is expanded
         raise ContainerError("the file claims more pixels than bbvae decodes")
+    shapes = stored * repeat
     names = [reader.text() for _ in range(count)] if flags & FLAG_NAMES else None
     metadata = _metadata(reader.text(), count) if flags & FLAG_METADATA else {}
     segments = []
     if flags & FLAG_SEGMENTS:
-        for _ in range(reader.varint(MAX_IMAGES)):
+        for _ in range(reader.varint(count)):  # at most one segment per image, none of them empty
             seg_count = reader.varint(MAX_IMAGES)
+            if seg_count == 0:
+                raise ContainerError("corrupt file: an empty segment")
             segments.append(Segment(seg_count, reader.take(reader.varint(len(data)))))
     else:
         segments.append(Segment(count, reader.take(len(reader.data) - reader.pos)))

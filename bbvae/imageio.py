@@ -40,14 +40,25 @@ def read_image(source: str | os.PathLike | bytes, label: str | None = None) -> n
 
 FORMAT_OF_SUFFIX = {".png": "PNG", ".bmp": "BMP", ".tif": "TIFF", ".tiff": "TIFF", ".ppm": "PPM",
                     ".pgm": "PPM", ".pnm": "PPM", ".webp": "WEBP"}
+# channel counts each format stores exactly (checked by writing and reading back every mode with Pillow)
+EXACT_CHANNELS = {"PNG": {1, 2, 3, 4}, "TIFF": {1, 2, 3, 4}, "BMP": {1, 3}, "PPM": {1, 3}, "WEBP": {3, 4}}
+
+
+def exact_format(name: str, channels: int) -> str | None:
+    """The format a file name asks for (PNG when it names none), or None if it cannot hold the pixels exactly."""
+    image_format = FORMAT_OF_SUFFIX.get(os.path.splitext(name)[1].lower(), "PNG")
+    return image_format if channels in EXACT_CHANNELS[image_format] else None
 
 
 def encode_image(pixels: np.ndarray, name: str = "") -> bytes:
-    """The pixels as an image file in the lossless format the name's suffix asks for (PNG otherwise)."""
+    """The pixels as an image file in the format the name asks for; callers check exact_format first."""
     from PIL import Image
 
-    image_format = FORMAT_OF_SUFFIX.get(os.path.splitext(name)[1].lower(), "PNG")
-    options = {"lossless": True, "quality": 100, "method": 6} if image_format == "WEBP" else {}
+    channels = 1 if pixels.ndim == 2 else pixels.shape[2]
+    image_format = exact_format(name, channels)
+    if image_format is None:
+        raise ImageError(f"{name}: that format cannot hold {channels}-channel pixels exactly; use .png")
+    options = {"lossless": True, "quality": 100, "method": 6, "exact": True} if image_format == "WEBP" else {}
     buffer = io.BytesIO()
     Image.fromarray(pixels).save(buffer, format=image_format, **options)
     return buffer.getvalue()

@@ -13,6 +13,7 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 import torch
 
 from .atomic import atomic_path
@@ -29,6 +30,8 @@ class ModelFileError(Exception):
 
 
 CODEC_PREFIX = "codec."  # tensors that belong to the codec, not the network (covered by the fingerprint)
+FIRST_LATENT_BITS = "first_latent_bits"  # bits per latent for a directly coded image (bbvae/allocation.py)
+MAX_LATENT_BITS = 12
 
 
 @dataclass
@@ -46,7 +49,7 @@ def fingerprint(state: dict[str, torch.Tensor]) -> str:
     for name in sorted(state):
         tensor = state[name].detach().cpu().contiguous()
         digest.update(f"{name}|{tensor.dtype}|{tuple(tensor.shape)}|".encode())
-        digest.update(tensor.view(torch.uint8).numpy().tobytes() if tensor.numel() else b"")
+        digest.update(tensor.reshape(-1).view(torch.uint8).numpy().tobytes() if tensor.numel() else b"")
     return digest.hexdigest()
 
 
@@ -108,10 +111,14 @@ def load_model(name_or_path: str | os.PathLike) -> tuple[VAE, ModelInfo]:
         info = json.loads(metadata.get("info", "{}"))
     except (KeyError, ValueError, TypeError) as exc:
         raise ModelFileError(f"{path}: bad model config ({_first_line(exc)})") from None
-    fp = fingerprint(state)
+    try:
+        fp = fingerprint(state)
+        codec = {name[len(CODEC_PREFIX):]: state.pop(name).numpy() for name in list(state) if name.startswith(CODEC_PREFIX)}
+    except (RuntimeError, TypeError) as exc:
+        raise ModelFileError(f"{path}: unreadable tensors ({_first_line(exc)})") from None
     if fp != metadata.get("fingerprint"):
         raise ModelFileError(f"{path}: weights do not match their fingerprint (damaged file)")
-    codec = {name[len(CODEC_PREFIX):]: state.pop(name).numpy() for name in list(state) if name.startswith(CODEC_PREFIX)}
+    _check_codec_tables(path, codec, config)
     model = VAE(config)
     try:
         model.load_state_dict(state)
@@ -119,6 +126,13 @@ def load_model(name_or_path: str | os.PathLike) -> tuple[VAE, ModelInfo]:
         raise ModelFileError(f"{path}: weights do not fit the config ({_first_line(exc)})") from None
     model.eval()
     return model, ModelInfo(config=config, fingerprint=fp, path=path, info=info, codec=codec)
+
+
+def _check_codec_tables(path: Path, codec: dict, config: ModelConfig) -> None:
+    bits = codec.get(FIRST_LATENT_BITS)
+    if bits is not None and not (np.issubdtype(bits.dtype, np.integer) and bits.shape == (config.latent,)
+                                 and bits.min() >= 0 and bits.max() <= MAX_LATENT_BITS):
+        raise ModelFileError(f"{path}: bad {FIRST_LATENT_BITS} table (need {config.latent} integers 0..{MAX_LATENT_BITS})")
 
 
 def _read_metadata(raw: bytes) -> dict:

@@ -171,9 +171,12 @@ def _write_folder(folder: Path, names: list[str], images, force: bool):
     relative = [_safe_name(name) for name in names]
     if len(set(relative)) != len(relative):
         raise UserError("the file holds two images with the same name")
-    parents = {parent for path in relative for parent in path.parents}
+    parents = {parent for path in relative for parent in path.parents if parent != PurePosixPath(".")}
     if any(path in parents for path in relative):
         raise UserError("an image name in the file is also used as a folder name")
+    for parent in parents:
+        if (folder / parent).exists() and not (folder / parent).is_dir():
+            raise UserError(f"{folder / parent} exists and is not a folder")
     for path in relative:
         _check_output(folder / path, force)
     folder.mkdir(parents=True, exist_ok=True)
@@ -202,16 +205,26 @@ def decompress(source, output, model, jobs, force, quiet):
     from bbvae import api, container
     from bbvae.imageio import encode_image
 
+    from bbvae.imageio import exact_format
+
     data = sys.stdin.buffer.read() if source == "-" else _read_file(source)
-    update, bar = _progress(len(container.unpack(data).shapes), "decompressing", quiet)
+    header = container.unpack(data)
+    default = source[: -len(SUFFIX)] if source.endswith(SUFFIX) else source + ".png"
+    target = output or ("-" if source == "-" else default)
+    single = len(header.shapes) == 1 and not header.metadata.get("archive")
+    if single and target != "-" and exact_format(target, header.shapes[0][2]) is None:
+        raise UserError(f"{target}: that format cannot hold {header.shapes[0][2]}-channel pixels exactly; use .png")
+    names = header.names or [f"image_{i:06d}.png" for i in range(len(header.shapes))]
+    unfit = [n for n, (_, _, c) in zip(names, header.shapes) if exact_format(n, c) is None]
+    if unfit and not single and not header.metadata.get("archive"):
+        raise UserError(f"{unfit[0]}: that format cannot hold its pixels exactly")
+    update, bar = _progress(len(header.shapes), "decompressing", quiet)
     try:
         box, images = api.decompress_container(data, model, jobs=jobs, progress=update)
     finally:
         if bar is not None:
             bar.__exit__(None, None, None)
-    archive = box.metadata.get("archive") if isinstance(box.metadata, dict) else None
-    default = source[: -len(SUFFIX)] if source.endswith(SUFFIX) else source + ".png"
-    target = output or ("-" if source == "-" else default)
+    archive = box.metadata.get("archive")
     if archive or len(images) == 1:
         if target != "-":
             _check_output(Path(target), force, (source,))
@@ -221,7 +234,7 @@ def decompress(source, output, model, jobs, force, quiet):
             raise UserError(f"the file holds {len(images)} images: name an output folder with -o")
         if Path(target).exists() and not Path(target).is_dir():
             raise UserError(f"{target} exists and is not a folder")
-        _write_folder(Path(target), box.names or [f"image_{i:06d}.png" for i in range(len(images))], images, force)
+        _write_folder(Path(target), names, images, force)
     if not quiet and target != "-":
         click.echo(f"{len(images)} image(s) restored to {target}", err=True)
 

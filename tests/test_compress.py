@@ -262,3 +262,19 @@ def test_crafted_names_and_outputs_give_one_line_errors_and_no_partial_output(tm
     (tmp_path / "plain.txt").write_text("x")
     onto_file = run_cli("decompress", str(tmp_path / "names.bbv"), "-o", str(tmp_path / "plain.txt"))
     assert onto_file.returncode == 1 and "not a folder" in onto_file.stderr
+    nested = tmp_path / "nested.bbv"
+    nested.write_bytes(bbvae.compress(digits[:2], names=["a.png", "b/c.png"], verify=False))
+    blocked = tmp_path / "blocked"
+    blocked.mkdir()
+    (blocked / "b").write_text("a file where a folder must go")
+    result = run_cli("decompress", str(nested), "-o", str(blocked))
+    assert result.returncode == 1 and "not a folder" in result.stderr
+    assert not (blocked / "a.png").exists()
+
+
+def test_outputs_in_formats_that_cannot_hold_the_pixels_are_refused_before_decoding(tmp_path, digits):
+    packed = tmp_path / "one.bbv"
+    packed.write_bytes(bbvae.compress(digits[:1]))
+    result = run_cli("decompress", str(packed), "-o", str(tmp_path / "grey.webp"))
+    assert result.returncode == 1 and "use .png" in result.stderr
+    assert not (tmp_path / "grey.webp").exists()

@@ -65,6 +65,23 @@ def test_forged_coding_parameters_and_metadata_are_refused(header):
         unpack(forged(header))
 
 
+@pytest.mark.parametrize("tail", [
+    b"\x02" + b"\x00\x00" + b"\x02\x00",          # an empty segment
+    b"\x03" + b"\x01\x00" * 3,                      # more segments than images
+])
+def test_segment_lists_are_checked(tail):
+    header = b"BBV\x01" + bytes([2 | 16]) + bytes(4) + b"\x05mnist" + b"\x02\x1c\x1c\x01" + tail
+    with pytest.raises(ContainerError):
+        unpack(forged(header))
+
+
+def test_npy_archive_metadata_has_exactly_one_array():
+    meta = b'{"archive":{"kind":"npy","name":"x.npy","arrays":[["a",[1,28,28]],["b",[1,28,28]]]}}'
+    header = b"BBV\x01" + bytes([2 | 4]) + bytes(4) + b"\x05mnist" + b"\x02\x1c\x1c\x01" + bytes([len(meta)]) + meta
+    with pytest.raises(ContainerError, match="archive"):
+        unpack(forged(header))
+
+
 def test_deeply_nested_metadata_is_refused():
     nested = b"[" * 100_000
     header = b"BBV\x01" + bytes([2 | 4]) + bytes(4) + b"\x05mnist" + b"\x01\x1c\x1c\x01" + b"\xa0\x8d\x06" + nested

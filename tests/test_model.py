@@ -95,3 +95,26 @@ def test_bad_model_files_are_rejected(tmp_path):
         with pytest.raises(ModelFileError) as error:
             load_model(path)
         assert "\n" not in str(error.value)
+
+
+def test_crafted_tensors_and_codec_tables_are_rejected_cleanly(tmp_path):
+    from safetensors.torch import save_file
+
+    from bbvae.modelfile import CODEC_PREFIX, FIRST_LATENT_BITS, fingerprint
+
+    model = tiny_model()
+    good = {name: t.contiguous() for name, t in model.state_dict().items()}
+    meta = {"format": "bbvae-model", "format_version": "1", "config": __import__("json").dumps(TINY.to_dict()), "info": "{}"}
+    table = CODEC_PREFIX + FIRST_LATENT_BITS
+    for extra in ({table: torch.tensor([1.5, 2.0, 0.0])}, {table: torch.tensor([1, 99, 0])},
+                  {table: torch.tensor([1, 2])}, {table: torch.zeros(3, dtype=torch.bfloat16)},
+                  {"scalar": torch.tensor(1.0)}):
+        state = {**good, **extra}
+        path = tmp_path / "crafted.safetensors"
+        try:
+            fp = fingerprint(state)
+        except Exception:
+            fp = "x"
+        save_file(state, str(path), metadata={**meta, "fingerprint": fp})
+        with pytest.raises(ModelFileError):
+            load_model(path)
