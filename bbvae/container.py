@@ -35,7 +35,7 @@ def default_coding(count: int) -> tuple[tuple[int, int, int], int, int]:
 
     benchmarks/precisions.py measures the rate against the latent precision, for one image and for sets.
     """
-    return ((SINGLE_IMAGE_LATENT_PRECISION if count == 1 else 10, 22, 24), 1, 64)
+    return ((SINGLE_IMAGE_LATENT_PRECISION if count == 1 else 10, 28, 24), 1, 64)
 
 
 class ContainerError(Exception):
