@@ -6,8 +6,6 @@ the rate the ANS coder reaches (up to quantisation of the CDF).
 
 from __future__ import annotations
 
-import math
-
 import torch
 import torch.nn.functional as F
 
@@ -30,6 +28,3 @@ def discretized_logistic_logp(x: torch.Tensor, mean: torch.Tensor, log_scale: to
     interior = log_cdf_upper + log_survival_lower + torch.log(-torch.expm1(-inv_scale))
     return torch.where(x <= 0, log_cdf_upper, torch.where(x >= MAX_PIXEL, log_survival_lower, interior))
 
-
-def nats_to_bits_per_dim(nats: torch.Tensor | float, dims: int) -> torch.Tensor | float:
-    return nats / (dims * math.log(2.0))
