@@ -49,6 +49,11 @@ def _as_images(images) -> list[np.ndarray]:
     return out
 
 
+def _user_layout(image: np.ndarray) -> np.ndarray:
+    """(H, W, C) pixels as the API returns them: grey as (H, W)."""
+    return image[:, :, 0] if image.shape[2] == 1 else image
+
+
 def describe(cfg) -> str:
     kind = {1: "grey", 3: "RGB"}.get(cfg.channels, f"{cfg.channels}-channel")
     return f"{cfg.width}x{cfg.height} {kind} images"
@@ -88,14 +93,17 @@ def _run(function, calls, sizes, jobs, progress):
     group) while spawned workers run the others (progress per finished call of `sizes` images)."""
     if jobs <= 1 or len(calls) <= 1 or not _workers_can_start():
         return [function(*call, progress) for call in calls]
-    with ProcessPoolExecutor(max_workers=min(jobs - 1, len(calls) - 1), mp_context=get_context("spawn")) as pool:
-        futures = [pool.submit(function, *call) for call in calls[1:]]
-        results = [function(*calls[0], progress)]
-        for future, size in zip(futures, sizes[1:]):
-            results.append(future.result())
-            if progress:
-                progress(size)
-        return results
+    try:
+        with ProcessPoolExecutor(max_workers=min(jobs - 1, len(calls) - 1), mp_context=get_context("spawn")) as pool:
+            futures = [pool.submit(function, *call) for call in calls[1:]]
+            results = [function(*calls[0], progress)]
+            for future, size in zip(futures, sizes[1:]):
+                results.append(future.result())
+                if progress:
+                    progress(size)
+            return results
+    except BrokenExecutor:
+        raise CompressionError("a worker process died (out of memory?): try fewer --jobs") from None
 
 
 def compress(images, model: str | os.PathLike = DEFAULT_MODEL, *, names: list[str] | None = None,
@@ -120,11 +128,8 @@ def compress(images, model: str | os.PathLike = DEFAULT_MODEL, *, names: list[st
         raise CompressionError("one name per image")
     batch = np.ascontiguousarray(np.stack(arrays).transpose(0, 3, 1, 2))
     parts = _segments(len(batch), jobs if _workers_can_start() else 1)
-    try:
-        payloads = _run(_encode_segment, [(path, precisions, group_size, batch[part]) for part in parts],
-                        [p.stop - p.start for p in parts], jobs, progress)
-    except BrokenExecutor:
-        raise CompressionError("a worker process died (out of memory?): try fewer --jobs") from None
+    payloads = _run(_encode_segment, [(path, precisions, group_size, batch[part]) for part in parts],
+                    [p.stop - p.start for p in parts], jobs, progress)
     box = container.Container(
         fingerprint=bytes.fromhex(info.fingerprint)[:container.FINGERPRINT_BYTES], model_name=info.path.parent.name,
         precisions=(precisions.latent, precisions.posterior, precisions.pixels), lanes=1, group_size=group_size,
@@ -134,7 +139,7 @@ def compress(images, model: str | os.PathLike = DEFAULT_MODEL, *, names: list[st
     data = container.pack(box)
     if verify:
         _, decoded = decompress_container(data, path, jobs=jobs)
-        if any(not np.array_equal(a[:, :, 0] if a.shape[2] == 1 else a, b) for a, b in zip(arrays, decoded)):
+        if any(not np.array_equal(_user_layout(a), b) for a, b in zip(arrays, decoded)):
             raise CompressionError("verification failed: the decoded pixels differ from the input (nothing written)")
     return data
 
@@ -174,9 +179,7 @@ def decompress_container(data: bytes, model: str | os.PathLike | None = None, *,
         decoded = np.concatenate(_run(_decode_segment, calls, [s.count for s in box.segments], jobs, progress)).transpose(0, 2, 3, 1)
     except (ValueError, IndexError) as exc:
         raise container.ContainerError(f"the file is corrupt ({str(exc).splitlines()[0]})") from None
-    except BrokenExecutor:
-        raise CompressionError("a worker process died (out of memory?): try fewer --jobs") from None
-    images = [image[:, :, 0] if image.shape[2] == 1 else image for image in decoded]
+    images = [_user_layout(image) for image in decoded]
     if container.pixel_crc([image.reshape(shape) for image, shape in zip(images, box.shapes)]) != box.pixel_crc:
         raise CompressionError("decoded pixels fail their checksum: this machine computes the model differently "
                                "from the one that compressed (torch version or CPU)")

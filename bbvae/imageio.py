@@ -50,14 +50,19 @@ def exact_format(name: str, channels: int) -> str | None:
     return image_format if channels in EXACT_CHANNELS[image_format] else None
 
 
-def encode_image(pixels: np.ndarray, name: str = "") -> bytes:
-    """The pixels as an image file in the format the name asks for; callers check exact_format first."""
-    from PIL import Image
-
-    channels = 1 if pixels.ndim == 2 else pixels.shape[2]
+def check_exact(name: str, channels: int) -> str:
+    """The format for `name`, or ImageError when it cannot hold `channels`-channel pixels exactly."""
     image_format = exact_format(name, channels)
     if image_format is None:
         raise ImageError(f"{name}: that format cannot hold {channels}-channel pixels exactly; use .png")
+    return image_format
+
+
+def encode_image(pixels: np.ndarray, name: str = "") -> bytes:
+    """The pixels as an image file in the format the name asks for."""
+    from PIL import Image
+
+    image_format = check_exact(name, 1 if pixels.ndim == 2 else pixels.shape[2])
     options = {"lossless": True, "quality": 100, "method": 6, "exact": True} if image_format == "WEBP" else {}
     buffer = io.BytesIO()
     Image.fromarray(pixels).save(buffer, format=image_format, **options)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
 import os
@@ -16,13 +17,14 @@ from .errors import UserError, user_errors
 SUFFIX = ".bbv"
 
 
+@contextlib.contextmanager
 def _progress(total: int, label: str, quiet: bool):
-    """A progress callback taking counts, and the bar to close (None when quiet or small)."""
+    """A progress callback taking counts (None when quiet or for a handful of images)."""
     if quiet or total < 64:
-        return None, None
-    bar = click.progressbar(length=total, label=label, file=sys.stderr)
-    bar.__enter__()
-    return bar.update, bar
+        yield None
+        return
+    with click.progressbar(length=total, label=label, file=sys.stderr) as bar:
+        yield bar.update
 
 
 def _input_files(inputs: tuple[str, ...]) -> list[Path]:
@@ -120,13 +122,9 @@ def compress(inputs, output, model, jobs, force, no_verify, quiet):
         raise UserError("several inputs: name the output file with -o")
     if output != "-":
         _check_output(Path(output), force, inputs)
-    update, bar = _progress(len(images), "compressing", quiet)
-    try:
+    with _progress(len(images), "compressing", quiet) as update:
         data = api.compress(images, model or DEFAULT_MODEL, names=names, metadata=metadata, jobs=jobs,
                             verify=not no_verify, progress=update)
-    finally:
-        if bar is not None:
-            bar.__exit__(None, None, None)
     _write(output, data)
     if not quiet and output != "-":
         samples = sum(image.size for image in images)
@@ -203,28 +201,21 @@ def _write_folder(folder: Path, names: list[str], images, force: bool):
 def decompress(source, output, model, jobs, force, quiet):
     """Restore the exact images of a .bbv file (SOURCE, or - for stdin)."""
     from bbvae import api, container
-    from bbvae.imageio import encode_image
+    from bbvae.imageio import check_exact, encode_image
 
-    from bbvae.imageio import exact_format
-
-    data = sys.stdin.buffer.read() if source == "-" else _read_file(source)
+    data = sys.stdin.buffer.read() if source == "-" else Path(source).read_bytes()
     header = container.unpack(data)
     default = source[: -len(SUFFIX)] if source.endswith(SUFFIX) else source + ".png"
     target = output or ("-" if source == "-" else default)
-    single = len(header.shapes) == 1 and not header.metadata.get("archive")
-    if single and target != "-" and exact_format(target, header.shapes[0][2]) is None:
-        raise UserError(f"{target}: that format cannot hold {header.shapes[0][2]}-channel pixels exactly; use .png")
+    archive = header.metadata.get("archive")
     names = header.names or [f"image_{i:06d}.png" for i in range(len(header.shapes))]
-    unfit = [n for n, (_, _, c) in zip(names, header.shapes) if exact_format(n, c) is None]
-    if unfit and not single and not header.metadata.get("archive"):
-        raise UserError(f"{unfit[0]}: that format cannot hold its pixels exactly")
-    update, bar = _progress(len(header.shapes), "decompressing", quiet)
-    try:
-        box, images = api.decompress_container(data, model, jobs=jobs, progress=update)
-    finally:
-        if bar is not None:
-            bar.__exit__(None, None, None)
-    archive = box.metadata.get("archive")
+    if archive is None:  # refuse formats that cannot hold the pixels before decoding anything
+        outputs = [target] if len(names) == 1 else names
+        for name, (_, _, channels) in zip(outputs, header.shapes):
+            if name != "-":
+                check_exact(name, channels)
+    with _progress(len(header.shapes), "decompressing", quiet) as update:
+        _, images = api.decompress_container(data, model, jobs=jobs, progress=update)
     if archive or len(images) == 1:
         if target != "-":
             _check_output(Path(target), force, (source,))
@@ -239,13 +230,6 @@ def decompress(source, output, model, jobs, force, quiet):
         click.echo(f"{len(images)} image(s) restored to {target}", err=True)
 
 
-def _read_file(path: str) -> bytes:
-    try:
-        return Path(path).read_bytes()
-    except OSError as exc:
-        raise UserError(f"{path}: {exc.strerror.lower() if exc.strerror else 'cannot read'}") from None
-
-
 @click.command()
 @click.argument("source")
 @click.option("--json", "as_json", is_flag=True, help="print one JSON object as the last line")
@@ -254,7 +238,7 @@ def info(source, as_json):
     """Show what a .bbv file holds: model, images, geometry, size and bits/dim."""
     from bbvae.api import describe_container
 
-    facts = describe_container(sys.stdin.buffer.read() if source == "-" else _read_file(source))
+    facts = describe_container(sys.stdin.buffer.read() if source == "-" else Path(source).read_bytes())
     geometry = ", ".join(f"{g['width']}x{g['height']}x{g['channels']}" for g in facts["geometry"])
     click.echo(f"{source}: {facts['images']} image(s) of {geometry}, model '{facts['model']}' ({facts['fingerprint']})")
     click.echo(f"{facts['bytes']} bytes ({facts['payload_bytes']} payload), {facts['bits_per_dim']:.4f} bits/dim, "
