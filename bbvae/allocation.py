@@ -23,7 +23,6 @@ import numpy as np
 import torch
 
 from .coder import LatentBins
-from .likelihood import discretized_logistic_logp
 from .modelfile import FIRST_LATENT_BITS as TABLE_NAME, MAX_LATENT_BITS as MAX_BITS, load_model, save_model
 from .vae import VAE
 
@@ -41,11 +40,15 @@ def quantised_latents(mean: np.ndarray, bits: np.ndarray) -> np.ndarray:
 
 
 @torch.no_grad()
-def fit(model: VAE, images: np.ndarray) -> np.ndarray:
-    """The bits-per-dimension table (uint8, one entry per latent) for this model, fitted on images."""
+def fit(model: VAE, images: np.ndarray, coded: np.ndarray | None = None) -> np.ndarray:
+    """The bits-per-dimension table (uint8, one entry per latent) for this model, fitted on images.
+
+    `coded`: channels coded per image (photo patches of grey photographs code one), default all.
+    """
     device = next(model.parameters()).device
     x = torch.from_numpy(np.array(images, order="C", copy=True)).to(device)
-    mean, log_std = model.encoder(x)
+    coded = None if coded is None else torch.from_numpy(coded).to(device)
+    mean, log_std = model.encoder(model.pixels(x))
     kl = 0.5 * (mean.pow(2) + torch.exp(2 * log_std) - 1 - 2 * log_std)
     kl_bits = kl.mean(0).double().cpu().numpy() / math.log(2)
     mean = mean.double().cpu().numpy()
@@ -53,8 +56,7 @@ def fit(model: VAE, images: np.ndarray) -> np.ndarray:
     for offset in OFFSETS:
         bits = np.clip(np.round(kl_bits + offset), 0, MAX_BITS).astype(np.uint8)
         z = torch.from_numpy(quantised_latents(mean, bits).astype(np.float32)).to(device)
-        px_mean, px_log_scale = model.decoder(z)
-        pixel_bits = -discretized_logistic_logp(x, px_mean, px_log_scale).flatten(1).sum(1).mean().item() / math.log(2)
+        pixel_bits = -model.log_px(x, model.decoder(z), coded).mean().item() / math.log(2)
         cost = pixel_bits + float(bits.sum())
         if cost < best_cost:
             best, best_cost = bits, cost

@@ -3,7 +3,9 @@
     data = bbvae.compress(images)          # images: (N, H, W[, C]) uint8 or a list of (H, W[, C])
     images = bbvae.decompress(data)        # a list of uint8 arrays, exactly the input pixels
 
-Grey images come back as (H, W), others as (H, W, C).
+Grey images come back as (H, W), others as (H, W, C). Without a model named,
+28x28 grey digits go to the MNIST codec and everything else to the photo codec
+(bbvae/photo_api.py), which also takes palette and bilevel Pillow images.
 """
 
 from __future__ import annotations
@@ -16,9 +18,9 @@ from multiprocessing import get_context
 
 import numpy as np
 
-from . import allocation, container
+from . import allocation, container, photo_api
 from .coder import Message
-from .modelfile import DEFAULT_MODEL, load_model, resolve, shipped_models
+from .modelfile import DEFAULT_MODEL, PHOTO_MODEL, load_model, resolve, shipped_models
 from .vae_codec import DEFAULT_GROUP, Precisions, VAECodec
 
 MIN_IMAGES_PER_JOB = 256  # below this a worker process costs more than it saves
@@ -106,14 +108,30 @@ def _run(function, calls, sizes, jobs, progress):
         raise CompressionError("a worker process died (out of memory?): try fewer --jobs") from None
 
 
-def compress(images, model: str | os.PathLike = DEFAULT_MODEL, *, names: list[str] | None = None,
+def choose_model(images) -> str:
+    """The shipped codec for these images: MNIST's for 28x28 grey digits, the photo codec otherwise."""
+    digits = all(not hasattr(image, "mode") and np.asarray(image).shape in ((28, 28), (28, 28, 1)) for image in images)
+    return DEFAULT_MODEL if digits and len(images) else PHOTO_MODEL
+
+
+def compress(images, model: str | os.PathLike | None = None, *, names: list[str] | None = None,
              metadata: dict | None = None, precisions: Precisions | None = None, group_size: int = DEFAULT_GROUP,
              jobs: int = 1, verify: bool = True, progress=None) -> bytes:
     """Code images into .bbv bytes. With verify (the default) the bytes are decoded again and compared.
 
-    precisions default to Precisions.default(number of images). jobs > 1 codes segments in
-    spawned worker processes, so a script calling it needs the usual `if __name__ == "__main__":`.
+    model: a shipped name or path; None picks one (choose_model). precisions default to
+    Precisions.default(number of images). jobs > 1 codes segments in spawned worker
+    processes, so a script calling it needs the usual `if __name__ == "__main__":`.
     """
+    images = list(images) if isinstance(images, np.ndarray) and images.ndim in (3, 4) else list(images)
+    if names is not None and len(names) != len(images):
+        raise CompressionError("one name per image")
+    path = str(resolve(model if model is not None else choose_model(images)))
+    _, info = load_model(path)
+    if info.config.local:
+        return _compress_photos(images, path, info, names, metadata, jobs, verify, progress)
+    if any(hasattr(image, "mode") for image in images):
+        raise CompressionError(f"palette and bilevel images need the photo codec, not '{info.path.parent.name}'")
     arrays = _as_images(images)
     precisions = precisions or Precisions.default(len(arrays))
     path = str(resolve(model))
@@ -124,8 +142,6 @@ def compress(images, model: str | os.PathLike = DEFAULT_MODEL, *, names: list[st
             h, w, c = array.shape
             raise CompressionError(f"image {index} is {w}x{h} with {c} channel(s); model '{info.path.parent.name}' "
                                    f"codes {describe(info.config)}")
-    if names is not None and len(names) != len(arrays):
-        raise CompressionError("one name per image")
     batch = np.ascontiguousarray(np.stack(arrays).transpose(0, 3, 1, 2))
     parts = _segments(len(batch), jobs if _workers_can_start() else 1)
     payloads = _run(_encode_segment, [(path, precisions, group_size, batch[part]) for part in parts],
@@ -142,6 +158,49 @@ def compress(images, model: str | os.PathLike = DEFAULT_MODEL, *, names: list[st
         if any(not np.array_equal(_user_layout(a), b) for a, b in zip(arrays, decoded)):
             raise CompressionError("verification failed: the decoded pixels differ from the input (nothing written)")
     return data
+
+
+def _encode_photo(model_path: str, image, progress=None) -> bytes:
+    return photo_api.encode_record(image, model_path).to_bytes()
+
+
+def _decode_photo(model_path: str | None, payload: bytes, shape, progress=None):
+    return photo_api.decode_record(container.PhotoRecord.from_bytes(payload, shape[2]), shape, model_path)
+
+
+def _compress_photos(images, path, info, names, metadata, jobs, verify, progress) -> bytes:
+    try:
+        for index, image in enumerate(images):
+            photo_api.check_image(index, image)
+    except photo_api.PhotoError as exc:
+        raise CompressionError(str(exc)) from None
+    if not images:
+        raise CompressionError("no images to compress")
+    payloads = _run(_encode_photo, [(path, image) for image in images], [1] * len(images), jobs, progress)
+    precisions = photo_api.PHOTO_PRECISIONS
+    box = container.Container(
+        fingerprint=bytes.fromhex(info.fingerprint)[:container.FINGERPRINT_BYTES], model_name=info.path.parent.name,
+        precisions=(precisions.latent, precisions.posterior, precisions.pixels), lanes=1,
+        group_size=photo_api.PHOTO_GROUP, shapes=[photo_api.shape_of(image) for image in images], names=names,
+        metadata=metadata or {}, segments=[container.Segment(1, payload) for payload in payloads],
+        pixel_crc=container.pixel_crc([photo_api.pixels_of(image) for image in images]), photos=True)
+    data = container.pack(box)
+    if verify and not photo_api.verify(images, decompress_container(data, path, jobs=jobs)[1]):
+        raise CompressionError("verification failed: the decoded pixels differ from the input (nothing written)")
+    return data
+
+
+def _decompress_photos(box: container.Container, model, jobs: int, progress):
+    path = find_model(box, model) if photo_api.needs_model(box) else None
+    calls = [(path, segment.payload, shape) for segment, shape in zip(box.segments, box.shapes)]
+    try:
+        images = _run(_decode_photo, calls, [1] * len(calls), jobs, progress)
+    except (ValueError, IndexError, OSError) as exc:
+        raise container.ContainerError(f"the file is corrupt ({str(exc).splitlines()[0]})") from None
+    if container.pixel_crc([photo_api.pixels_of(image) for image in images]) != box.pixel_crc:
+        raise CompressionError("decoded pixels fail their checksum: this machine computes the model differently "
+                               "from the one that compressed (torch version or CPU)")
+    return box, images
 
 
 def find_model(box: container.Container, model: str | os.PathLike | None) -> str:
@@ -169,6 +228,8 @@ def decompress_container(data: bytes, model: str | os.PathLike | None = None, *,
         precisions.check()
     except ValueError as exc:
         raise container.ContainerError(f"corrupt file: {exc}") from None
+    if box.photos:
+        return _decompress_photos(box, model, jobs, progress)
     path = find_model(box, model)
     codec, _ = _codec(path, precisions, box.group_size)
     expected = codec.image_shape
@@ -202,5 +263,7 @@ def describe_container(data: bytes) -> dict:
         "bits_per_dim": 8 * len(data) / box.samples, "samples": box.samples,
         "precisions": dict(zip(("latent", "posterior", "pixels"), box.precisions)),
         "lanes": box.lanes, "group_size": box.group_size, "segments": len(box.segments), "metadata": box.metadata,
+        "paths": [{"mode": r.mode, "path": r.path, "bytes": len(s.payload)} for r, s in zip(box.records(), box.segments)]
+        if box.photos else None,
     }
 

@@ -25,8 +25,11 @@ MAX_IMAGES = 1 << 24
 MAX_PIXELS = 1 << 30        # total samples in one container (1 GiB of pixels)
 MAX_GROUP = 4096            # images per batched network call
 MAX_LANES = 255
-FLAG_NAMES, FLAG_SAME_SHAPE, FLAG_METADATA, FLAG_CUSTOM_CODING, FLAG_SEGMENTS = 1, 2, 4, 8, 16
-KNOWN_FLAGS = 31
+FLAG_NAMES, FLAG_SAME_SHAPE, FLAG_METADATA, FLAG_CUSTOM_CODING, FLAG_SEGMENTS, FLAG_PHOTOS = 1, 2, 4, 8, 16, 32
+KNOWN_FLAGS = 63
+# FLAG_PHOTOS: one segment per image, each a photo record (PhotoRecord.to_bytes)
+MODES = ("L", "LA", "RGB", "RGBA", "P", "1")
+PATHS = ("model", "png", "webp")    # how a photo's pixels are stored: bits-back, or a classical file
 SINGLE_IMAGE_LATENT_PRECISION = 5  # for models without an allocation table a lone image pays this per latent
 
 
@@ -49,6 +52,43 @@ class Segment:
 
 
 @dataclasses.dataclass
+class PhotoRecord:
+    """One image of a photo container: its mode, the path taken, and the stored bytes.
+
+    Bytes: mode index, path index, then for the model path a varint length and a
+    PNG of the alpha channel (length 0 without alpha) followed by the ANS message;
+    for a classical path the image file itself.
+    """
+
+    mode: str
+    path: str
+    body: bytes
+    alpha: bytes = b""
+
+    def to_bytes(self) -> bytes:
+        head = bytes([MODES.index(self.mode), PATHS.index(self.path)])
+        if self.path == "model":
+            head += varint.encode(len(self.alpha)) + self.alpha
+        return head + self.body
+
+    @classmethod
+    def from_bytes(cls, data: bytes, channels: int) -> "PhotoRecord":
+        reader = _Reader(data)
+        mode_index, path_index = reader.take(1)[0], reader.take(1)[0]
+        if mode_index >= len(MODES) or path_index >= len(PATHS):
+            raise ContainerError("corrupt file: unknown image mode or path")
+        mode, path = MODES[mode_index], PATHS[path_index]
+        if len(mode) != channels and not (mode in ("P", "1") and channels == 1):
+            raise ContainerError("corrupt file: image mode does not match its channels")
+        if path == "model" and mode in ("P", "1"):
+            raise ContainerError("corrupt file: palette and bilevel images have no model path")
+        alpha = reader.take(reader.varint(len(data))) if path == "model" else b""
+        if path == "model" and bool(alpha) != mode.endswith("A"):
+            raise ContainerError("corrupt file: alpha channel missing or unexpected")
+        return cls(mode, path, reader.take(len(data) - reader.pos), alpha)
+
+
+@dataclasses.dataclass
 class Container:
     fingerprint: bytes                  # first FINGERPRINT_BYTES of the model fingerprint
     model_name: str
@@ -60,6 +100,10 @@ class Container:
     metadata: dict
     segments: list[Segment]
     pixel_crc: int
+    photos: bool = False                # segments are PhotoRecords, one per image
+
+    def records(self) -> list[PhotoRecord]:
+        return [PhotoRecord.from_bytes(segment.payload, shape[2]) for segment, shape in zip(self.segments, self.shapes)]
 
     @property
     def samples(self) -> int:
@@ -129,7 +173,7 @@ def pack(box: Container) -> bytes:
     several = len(box.segments) != 1
     flags = ((FLAG_NAMES if box.names is not None else 0) | (FLAG_SAME_SHAPE if same else 0)
              | (FLAG_METADATA if box.metadata else 0) | (FLAG_CUSTOM_CODING if custom else 0)
-             | (FLAG_SEGMENTS if several else 0))
+             | (FLAG_SEGMENTS if several else 0) | (FLAG_PHOTOS if box.photos else 0))
     name = box.model_name.encode()
     out = bytearray(MAGIC + bytes([FORMAT_VERSION, flags]) + box.fingerprint[:FINGERPRINT_BYTES])
     out += varint.encode(len(name)) + name
@@ -204,5 +248,11 @@ def unpack(data: bytes) -> Container:
         segments.append(Segment(count, reader.take(len(reader.data) - reader.pos)))
     if reader.pos != len(reader.data) or sum(s.count for s in segments) != count:
         raise ContainerError("corrupt file: segments do not match the images")
-    return Container(fingerprint, model_name, precisions, lanes, group_size, shapes, names, metadata,
-                     segments, int.from_bytes(data[-4:], "little"))
+    photos = bool(flags & FLAG_PHOTOS)
+    if photos and len(segments) != count:
+        raise ContainerError("corrupt file: a photo container needs one segment per image")
+    box = Container(fingerprint, model_name, precisions, lanes, group_size, shapes, names, metadata,
+                    segments, int.from_bytes(data[-4:], "little"), photos)
+    if photos:
+        box.records()  # checks every record's header
+    return box

@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 
 DATASETS = ("mnist", "fashion-mnist")
+PHOTO_DATASETS = ("photos",)  # scikit-image's photographs (bbvae/photos.py)
 FASHION_DIR = Path("/usr/share/datasets/fashion-mnist")
 IMAGE_SUFFIXES = {".png", ".bmp", ".tif", ".tiff", ".ppm", ".pgm", ".pnm", ".webp"}
 
@@ -103,8 +104,8 @@ def is_test_file(path: Path, test_percent: int = 10) -> bool:
     return digest[0] * 100 // 256 < test_percent
 
 
-def load_folder(folder: str, split: str) -> np.ndarray:
-    """All same-sized images of a folder split deterministically by file name."""
+def _folder_split(folder: str, split: str) -> list[np.ndarray]:
+    """The images of a folder's split (deterministic by file name), as uint8 (H, W) or (H, W, C) arrays."""
     from PIL import Image
 
     chosen = [p for p in folder_files(folder) if is_test_file(p) == (split == "test")]
@@ -116,8 +117,28 @@ def load_folder(folder: str, split: str) -> np.ndarray:
             array = np.asarray(image)
         if array.dtype != np.uint8:
             raise DataError(f"{path}: only 8-bit images are supported")
-        arrays.append(array[None] if array.ndim == 2 else array.transpose(2, 0, 1))
+        arrays.append(array)
+    return arrays
+
+
+def load_photos(name: str, split: str) -> list[np.ndarray]:
+    """Photographs of any size for patch models: the shipped set 'photos' or a folder, grey or RGB."""
+    from .photos import load_shipped
+
+    if name == "photos":
+        return load_shipped(split)
+    if not os.path.isdir(name):
+        raise DataError(f"unknown photo dataset {name!r}: use 'photos' or a folder of photographs")
+    photos = [a for a in _folder_split(name, split) if a.ndim == 2 or a.shape[2] == 3]
+    if not photos:
+        raise DataError(f"the {split} split of {name} has no grey or RGB photographs")
+    return photos
+
+
+def load_folder(folder: str, split: str) -> np.ndarray:
+    """All same-sized images of a folder split deterministically by file name."""
+    arrays = [a[None] if a.ndim == 2 else a.transpose(2, 0, 1) for a in _folder_split(folder, split)]
     shapes = {a.shape for a in arrays}
     if len(shapes) != 1:
-        raise DataError(f"{folder}: images differ in size or channels ({sorted(shapes)[:3]}...); patch training comes later")
+        raise DataError(f"{folder}: images differ in size or channels ({sorted(shapes)[:3]}...); train a patch model with --patch")
     return np.ascontiguousarray(np.stack(arrays))

@@ -1,7 +1,10 @@
-"""Reading images losslessly and writing them back as PNG.
+"""Reading images losslessly and writing them back.
 
 Only what bbvae codes exactly is accepted; anything else gets a one-line reason
-(ImageError) instead of a silently different result.
+(ImageError) instead of a silently different result. Grey, grey+alpha, RGB and
+RGBA images become uint8 arrays; palette (P) and bilevel (1) images stay Pillow
+images, so that their palette and indices come back exactly (they are stored
+with the classical path, bbvae/fallback.py).
 """
 
 from __future__ import annotations
@@ -13,14 +16,16 @@ import numpy as np
 
 LOSSY_FORMATS = {"JPEG", "MPO"}
 CHANNELS_OF_MODE = {"L": 1, "LA": 2, "RGB": 3, "RGBA": 4}
+PILLOW_MODES = ("P", "1")   # kept as Pillow images
+SIXTEEN_BIT_MODES = ("I;16", "I;16B", "I;16L", "I;16N", "I", "F")
 
 
 class ImageError(Exception):
     """An image that cannot be read or is not coded losslessly."""
 
 
-def read_image(source: str | os.PathLike | bytes, label: str | None = None) -> np.ndarray:
-    """Pixels as uint8 (H, W) for grey images, (H, W, C) otherwise."""
+def read_image(source: str | os.PathLike | bytes, label: str | None = None):
+    """Pixels as uint8 (H, W) for grey images, (H, W, C) otherwise; a Pillow image for P and 1."""
     from PIL import Image, UnidentifiedImageError
 
     label = label or str(source)
@@ -29,8 +34,14 @@ def read_image(source: str | os.PathLike | bytes, label: str | None = None) -> n
             image.load()
             if image.format in LOSSY_FORMATS:
                 raise ImageError(f"{label}: JPEG is already lossy; bbvae compresses lossless images (PNG, BMP, TIFF, PPM, WebP lossless)")
+            if image.mode in SIXTEEN_BIT_MODES:
+                raise ImageError(f"{label}: {image.mode} images have more than 8 bits per sample; bbvae codes 8-bit images only for now")
+            if image.mode == "PA":
+                raise ImageError(f"{label}: palette images with an alpha channel (PA) are not supported; save it as RGBA")
+            if image.mode in PILLOW_MODES:
+                return image.copy()
             if image.mode not in CHANNELS_OF_MODE:
-                raise ImageError(f"{label}: image mode {image.mode} is not supported (8-bit L, LA, RGB, RGBA only)")
+                raise ImageError(f"{label}: image mode {image.mode} is not supported (8-bit L, LA, RGB, RGBA, P or 1)")
             return np.asarray(image).copy()
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
         if isinstance(exc, FileNotFoundError):
@@ -44,26 +55,45 @@ FORMAT_OF_SUFFIX = {".png": "PNG", ".bmp": "BMP", ".tif": "TIFF", ".tiff": "TIFF
 EXACT_CHANNELS = {"PNG": {1, 2, 3, 4}, "TIFF": {1, 2, 3, 4}, "BMP": {1, 3}, "PPM": {1, 3}, "WEBP": {3, 4}}
 
 
-def exact_format(name: str, channels: int) -> str | None:
-    """The format a file name asks for (PNG when it names none), or None if it cannot hold the pixels exactly."""
+EXACT_PILLOW_MODES = {"PNG", "TIFF"}  # formats that keep a palette (and its transparency) or 1-bit pixels exactly
+
+
+def kind_of(image) -> str | int:
+    """What a format must hold: the Pillow mode of a Pillow image, else the channel count."""
+    return image.mode if hasattr(image, "mode") else (1 if image.ndim == 2 else image.shape[2])
+
+
+def exact_format(name: str, kind: str | int) -> str | None:
+    """The format a file name asks for (PNG when it names none), or None if it cannot hold the image exactly."""
     image_format = FORMAT_OF_SUFFIX.get(os.path.splitext(name)[1].lower(), "PNG")
-    return image_format if channels in EXACT_CHANNELS[image_format] else None
+    exact = image_format in EXACT_PILLOW_MODES if isinstance(kind, str) else kind in EXACT_CHANNELS[image_format]
+    return image_format if exact else None
 
 
-def check_exact(name: str, channels: int) -> str:
-    """The format for `name`, or ImageError when it cannot hold `channels`-channel pixels exactly."""
-    image_format = exact_format(name, channels)
+def check_exact(name: str, kind: str | int) -> str:
+    """The format for `name`, or ImageError when it cannot hold such an image (kind_of) exactly."""
+    image_format = exact_format(name, kind)
     if image_format is None:
-        raise ImageError(f"{name}: that format cannot hold {channels}-channel pixels exactly; use .png")
+        what = f"{kind} images" if isinstance(kind, str) else f"{kind}-channel pixels"
+        raise ImageError(f"{name}: that format cannot hold {what} exactly; use .png")
     return image_format
 
 
-def encode_image(pixels: np.ndarray, name: str = "") -> bytes:
-    """The pixels as an image file in the format the name asks for."""
+def encode_image(image, name: str = "") -> bytes:
+    """An array or Pillow image as an image file in the format the name asks for."""
     from PIL import Image
 
-    image_format = check_exact(name, 1 if pixels.ndim == 2 else pixels.shape[2])
+    image_format = check_exact(name, kind_of(image))
     options = {"lossless": True, "quality": 100, "method": 6, "exact": True} if image_format == "WEBP" else {}
     buffer = io.BytesIO()
-    Image.fromarray(pixels).save(buffer, format=image_format, **options)
+    (image if isinstance(image, Image.Image) else Image.fromarray(image)).save(buffer, format=image_format, **options)
     return buffer.getvalue()
+
+
+def same_image(a, b) -> bool:
+    """Exactly the same pixels (and, for Pillow images, the same mode, palette and transparency)."""
+    if hasattr(a, "mode") or hasattr(b, "mode"):
+        return (hasattr(a, "mode") and hasattr(b, "mode") and a.mode == b.mode and a.size == b.size
+                and a.tobytes() == b.tobytes() and a.getpalette() == b.getpalette()
+                and a.info.get("transparency") == b.info.get("transparency"))
+    return a.shape == b.shape and np.array_equal(a, b)

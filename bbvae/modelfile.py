@@ -23,6 +23,7 @@ FORMAT_TAG = "bbvae-model"
 FORMAT_VERSION = "1"
 WEIGHTS_NAME = "model.safetensors"
 DEFAULT_MODEL = "mnist"
+PHOTO_MODEL = "photo"      # picked for everything but 28x28 grey digits
 
 
 class ModelFileError(Exception):

@@ -21,16 +21,16 @@ import numpy as np
 import torch
 import torch.distributed as dist
 
-from . import allocation, data
+from . import allocation
 from .atomic import atomic_path
 from .modelfile import WEIGHTS_NAME, load_model, save_model
+from .training_data import training_data
 from .vae import VAE, ModelConfig
 
 CHECKPOINT_NAME = "checkpoint.pt"
 LOG_NAME = "train_log.jsonl"
 FINAL_LR_FRACTION = 0.05  # cosine decay ends at this fraction of the base learning rate
 GRAD_CLIP_NORM = 50.0     # bounds one bad batch's step; typical norms are far below
-ALLOCATION_IMAGES = 300   # training images that fit the first image's latent bits (bbvae/allocation.py)
 
 
 @dataclasses.dataclass
@@ -47,6 +47,9 @@ class TrainOptions:
     resume: bool = False
     threads: int | None = None
     test_limit: int | None = None
+    patch: int | None = None      # train on random patches of this size from photographs of any size
+    mixture: int = 0              # 0: one logistic per pixel; K: local autoregressive mixture of K (photos)
+    epoch_patches: int = 20000    # patches per epoch when training on photographs
 
 
 @dataclasses.dataclass
@@ -81,15 +84,23 @@ def learning_rate(opts: TrainOptions, progress: float) -> float:
 
 
 @torch.no_grad()
-def evaluate_elbo(model: VAE, images: np.ndarray, device: torch.device, batch_size: int = 500) -> float:
-    """Mean negative ELBO in bits/dim over images (one posterior sample each)."""
+def evaluate_elbo(model: VAE, images: np.ndarray, coded: np.ndarray | None, device: torch.device,
+                  batch_size: int = 500) -> float:
+    """Negative ELBO in bits/dim over all coded values of images (one posterior sample each)."""
     model.eval()
-    total = 0.0
+    bits = dims = 0.0
     for start in range(0, len(images), batch_size):
-        batch = torch.from_numpy(images[start:start + batch_size]).to(device)
-        total += model.negative_elbo_bpd(batch).sum().item()
+        batch, batch_coded = _tensors(images[start:start + batch_size], None if coded is None else coded[start:start + batch_size], device)
+        per_dim = model.negative_elbo_bpd(batch, batch_coded)
+        weights = model.coded_dims(batch, batch_coded)
+        bits += (per_dim * weights).sum().item()
+        dims += weights.sum().item() if torch.is_tensor(weights) else weights * len(batch)
     model.train()
-    return total / len(images)
+    return bits / dims
+
+
+def _tensors(images: np.ndarray, coded: np.ndarray | None, device: torch.device):
+    return torch.from_numpy(images).to(device), None if coded is None else torch.from_numpy(coded).to(device)
 
 
 def _save_checkpoint(out: Path, model: VAE, optimizer, state: dict) -> None:
@@ -116,12 +127,12 @@ def _restore(opts: TrainOptions, out: Path, model: VAE, optimizer, say: Callable
     raise FileNotFoundError(f"--resume: nothing to resume in {out}")
 
 
-def _config_for(opts: TrainOptions, images: np.ndarray, out: Path) -> ModelConfig:
+def _config_for(opts: TrainOptions, shape: tuple[int, int, int], out: Path) -> ModelConfig:
     if opts.resume and (out / WEIGHTS_NAME).exists():
         return load_model(out)[1].config
-    _, channels, height, width = images.shape
-    return ModelConfig(channels=channels, height=height, width=width,
-                       hidden=opts.hidden, blocks=opts.blocks, latent=opts.latent)
+    channels, height, width = shape
+    return ModelConfig(channels=channels, height=height, width=width, hidden=opts.hidden, blocks=opts.blocks,
+                       latent=opts.latent, mixture=opts.mixture)
 
 
 def _interrupt_on_sigterm() -> None:
@@ -141,15 +152,15 @@ def train(opts: TrainOptions, say: Callable[[str], None] = print, progress=None)
         torch.set_num_threads(opts.threads)
     ddp = _start_distributed(device)
     out = Path(opts.out)
-    train_images = data.load(opts.dataset, "train")
-    test_images = data.load(opts.dataset, "test")[: opts.test_limit]
+    if opts.patch and not opts.mixture:
+        raise ValueError("patch models need the local mixture likelihood: give --mixture K (e.g. 4)")
+    source = training_data(opts.dataset, opts.patch, opts.epoch_patches, opts.seed, opts.test_limit)
     if ddp.is_main:
         out.mkdir(parents=True, exist_ok=True)
         name = torch.cuda.get_device_name(device) if device.type == "cuda" else f"CPU, {torch.get_num_threads()} threads"
-        say(f"training on {device.type} ({name}), {ddp.world} process(es); "
-            f"{len(train_images)} train / {len(test_images)} test images of {train_images.shape[1:]}")
+        say(f"training on {device.type} ({name}), {ddp.world} process(es); {source.describe()}")
     torch.manual_seed(opts.seed)
-    cfg = _config_for(opts, train_images, out)
+    cfg = _config_for(opts, source.shape, out)
     model = VAE(cfg).to(device)
     optimizer = torch.optim.Adam(model.parameters(), lr=opts.lr)
     start = {"epoch": 0, "batches_done": 0, "seconds": 0.0}
@@ -158,23 +169,21 @@ def train(opts: TrainOptions, say: Callable[[str], None] = print, progress=None)
     net = torch.nn.parallel.DistributedDataParallel(model) if ddp.world > 1 else model
 
     per_rank = opts.batch_size
-    steps_per_epoch = len(train_images) // (per_rank * ddp.world)
+    steps_per_epoch = source.steps(per_rank * ddp.world)
     if steps_per_epoch == 0:
-        raise ValueError(f"batch size {opts.batch_size} x {ddp.world} processes exceeds the {len(train_images)} training images")
+        raise ValueError(f"batch size {opts.batch_size} x {ddp.world} processes exceeds the training items per epoch")
     elapsed = start["seconds"]
     epoch, batches_done = start["epoch"], start["batches_done"]
     while epoch < opts.epochs:
-        order = np.random.default_rng(opts.seed + epoch).permutation(len(train_images))
         began = time.time()
         running, seen, skipped = 0.0, 0, 0
         bar = progress(range(batches_done, steps_per_epoch), f"epoch {epoch + 1}/{opts.epochs}") if (progress and ddp.is_main) else None
         try:
             for step in (bar if bar is not None else range(batches_done, steps_per_epoch)):
-                lo = (step * ddp.world + ddp.rank) * per_rank
-                batch = torch.from_numpy(train_images[order[lo:lo + per_rank]]).to(device)
+                batch, coded = _tensors(*source.batch(epoch, step * ddp.world + ddp.rank, per_rank), device)
                 for group in optimizer.param_groups:
                     group["lr"] = learning_rate(opts, (epoch + step / steps_per_epoch) / opts.epochs)
-                loss = net(batch).mean()
+                loss = net(batch, coded).mean()
                 optimizer.zero_grad(set_to_none=True)
                 loss.backward()
                 norm = torch.nn.utils.clip_grad_norm_(model.parameters(), GRAD_CLIP_NORM)
@@ -196,18 +205,18 @@ def train(opts: TrainOptions, say: Callable[[str], None] = print, progress=None)
         elapsed += time.time() - began
         epoch, batches_done = epoch + 1, 0
         if ddp.is_main:
-            test_bpd = evaluate_elbo(model, test_images, device)
+            test_bpd = evaluate_elbo(model, *source.test_set(), device)
             record = {"epoch": epoch, "train_bpd": running / max(seen, 1), "test_elbo_bpd": test_bpd, "skipped_batches": skipped,
                       "seconds": round(elapsed, 1), "lr": optimizer.param_groups[0]["lr"]}
             with open(out / LOG_NAME, "a") as log:
                 log.write(json.dumps(record) + "\n")
             _save_checkpoint(out, model, optimizer, {"epoch": epoch, "batches_done": 0, "seconds": elapsed})
-            table = allocation.fit(model.eval(), train_images[:ALLOCATION_IMAGES])
+            table = allocation.fit(model.eval(), *source.allocation_set())
             model.train()
             save_model(out / WEIGHTS_NAME, model, codec={allocation.TABLE_NAME: table}, info={
                 "dataset": opts.dataset, "epochs": epoch, "test_elbo_bpd": test_bpd,
                 "train_seconds": round(elapsed, 1), "device": device.type, "processes": ddp.world,
-                "batch_size": opts.batch_size, "lr": opts.lr, "seed": opts.seed,
+                "batch_size": opts.batch_size, "lr": opts.lr, "seed": opts.seed, "patch": opts.patch,
             })
             say(f"epoch {epoch}: train {record['train_bpd']:.4f} bits/dim, test -ELBO {test_bpd:.4f} bits/dim, {elapsed / 60:.1f} min")
     if ddp.world > 1:

@@ -1,5 +1,10 @@
 """The VAE: Gaussian posterior q(z|x), prior N(0, I), discretized logistic p(x|z).
 
+With `mixture` K > 0 (photo patches), p(x|z) is instead a mixture of K
+discretized logistics whose means also depend on each pixel's causal
+neighbours (bbvae/local_mixture.py); such a model takes its images with one
+context row and column, (B, C, H+1, W+1), as bbvae/photos.py builds them.
+
 The networks only produce distribution parameters; the coder turns them into
 integer frequencies. No batch statistics (no batch norm), so one image gives the
 same parameters alone or inside a batch up to floating-point blocking.
@@ -13,6 +18,7 @@ import math
 import torch
 from torch import nn
 
+from . import local_mixture
 from .likelihood import discretized_logistic_logp
 
 LOG_SCALE_OFFSET = 4.0  # start wide (scale ~55): narrow scales make the mostly-zero pixels cost ~100 nats each
@@ -30,6 +36,7 @@ class ModelConfig:
     hidden: int = 64       # feature channels of the convolutional stages
     blocks: int = 2        # residual blocks per stage
     latent: int = 32       # latent dimensions
+    mixture: int = 0       # 0: one logistic per pixel; K > 0: K logistics with local autoregressive means
 
     def __post_init__(self):
         if self.height % 4 or self.width % 4:
@@ -37,6 +44,13 @@ class ModelConfig:
         for name in ("channels", "hidden", "blocks", "latent"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be positive")
+        if self.mixture < 0:
+            raise ValueError("mixture must be 0 or positive")
+
+    @property
+    def local(self) -> bool:
+        """Whether inputs carry the causal context row and column (bbvae/photos.py)."""
+        return self.mixture > 0
 
     @property
     def dims(self) -> int:
@@ -91,7 +105,7 @@ class Encoder(nn.Module):
 
 
 class Decoder(nn.Module):
-    """z -> mean and log scale of a logistic per pixel, on the 0..255 scale."""
+    """z -> raw per-pixel outputs: a logistic's mean and log-scale, or the local mixture's parameters."""
 
     def __init__(self, cfg: ModelConfig):
         super().__init__()
@@ -102,13 +116,24 @@ class Decoder(nn.Module):
             _stage(h, cfg.blocks),
             nn.SiLU(), nn.ConvTranspose2d(h, h, 4, stride=2, padding=1), _stage(h, cfg.blocks),
             nn.SiLU(), nn.ConvTranspose2d(h, h // 2, 4, stride=2, padding=1),
-            nn.SiLU(), nn.Conv2d(h // 2, 2 * cfg.channels, 3, padding=1),
+            nn.SiLU(), nn.Conv2d(h // 2, self.outputs(cfg), 3, padding=1),
         )
+        if cfg.local:
+            with torch.no_grad():
+                self.features[-1].bias.copy_(local_mixture.initial_bias(cfg.channels, cfg.mixture))
+
+    @staticmethod
+    def outputs(cfg: ModelConfig) -> int:
+        return cfg.channels * local_mixture.outputs_per_channel(cfg.channels, cfg.mixture) if cfg.local else 2 * cfg.channels
 
     def forward(self, z):
         cfg = self.cfg
         grid = self.head(z).view(-1, cfg.hidden, cfg.height // 4, cfg.width // 4)
-        out = self.features(grid)
+        return self.features(grid)
+
+    @staticmethod
+    def logistic(out):
+        """A plain model's raw outputs -> mean and log scale of a logistic per pixel, on the 0..255 scale."""
         raw_mean, raw_log_scale = out.chunk(2, dim=1)
         mean = 127.5 * (raw_mean + 1.0)
         log_scale = torch.clamp(raw_log_scale + LOG_SCALE_OFFSET, min=LOG_SCALE_MIN)
@@ -122,33 +147,49 @@ class VAE(nn.Module):
         self.encoder = Encoder(cfg)
         self.decoder = Decoder(cfg)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, coded: torch.Tensor | None = None) -> torch.Tensor:
         """The training loss per image (so DistributedDataParallel can wrap it)."""
-        return self.negative_elbo_bpd(x)
+        return self.negative_elbo_bpd(x, coded)
 
-    def negative_elbo_bpd(self, x: torch.Tensor) -> torch.Tensor:
-        """Per-image negative ELBO in bits/dim (one reparameterised sample, analytic KL)."""
-        mean, log_std = self.encoder(x)
+    def pixels(self, x: torch.Tensor) -> torch.Tensor:
+        """The image part of an input (a local model's inputs also carry their context)."""
+        return x[:, :, 1:, 1:] if self.cfg.local else x
+
+    def log_px(self, x: torch.Tensor, out: torch.Tensor, coded: torch.Tensor | None = None) -> torch.Tensor:
+        """log p(x|z) in nats per image, from the decoder's outputs; `coded` channels per image (default all)."""
+        if self.cfg.local:
+            per_value = local_mixture.log_prob(x, out, self.cfg.mixture)
+        else:
+            per_value = discretized_logistic_logp(x, *self.decoder.logistic(out))
+        if coded is not None:
+            per_value = per_value * (torch.arange(self.cfg.channels, device=x.device)[None] < coded[:, None])[:, :, None, None]
+        return per_value.flatten(1).sum(1)
+
+    def coded_dims(self, x: torch.Tensor, coded: torch.Tensor | None = None) -> torch.Tensor | float:
+        plane = self.cfg.height * self.cfg.width
+        return self.cfg.dims if coded is None else coded.to(torch.float32) * plane
+
+    def negative_elbo_bpd(self, x: torch.Tensor, coded: torch.Tensor | None = None) -> torch.Tensor:
+        """Per-image negative ELBO in bits/dim of its coded values (one reparameterised sample, analytic KL)."""
+        mean, log_std = self.encoder(self.pixels(x))
         z = mean + torch.exp(log_std) * torch.randn_like(mean)
-        px_mean, px_log_scale = self.decoder(z)
-        log_px = discretized_logistic_logp(x, px_mean, px_log_scale).flatten(1).sum(1)
+        log_px = self.log_px(x, self.decoder(z), coded)
         kl = 0.5 * (mean.pow(2) + torch.exp(2 * log_std) - 1.0 - 2 * log_std).sum(1)
-        return (kl - log_px) / (self.cfg.dims * math.log(2.0))
+        return (kl - log_px) / (self.coded_dims(x, coded) * math.log(2.0))
 
     @torch.no_grad()
-    def iwae_bpd(self, x: torch.Tensor, samples: int) -> torch.Tensor:
+    def iwae_bpd(self, x: torch.Tensor, samples: int, coded: torch.Tensor | None = None) -> torch.Tensor:
         """Per-image importance-weighted estimate of -log p(x) in bits/dim."""
-        mean, log_std = self.encoder(x)
+        mean, log_std = self.encoder(self.pixels(x))
         std = torch.exp(log_std)
         log_weights = []
         for _ in range(samples):
             eps = torch.randn_like(mean)
             z = mean + std * eps
-            px_mean, px_log_scale = self.decoder(z)
-            log_px = discretized_logistic_logp(x, px_mean, px_log_scale).flatten(1).sum(1)
+            log_px = self.log_px(x, self.decoder(z), coded)
             log_pz = -0.5 * (z.pow(2) + math.log(2 * math.pi)).sum(1)
             log_qz = (-0.5 * (eps.pow(2) + math.log(2 * math.pi)) - log_std).sum(1)
             log_weights.append(log_px + log_pz - log_qz)
         stacked = torch.stack(log_weights)
         log_px_estimate = torch.logsumexp(stacked, 0) - math.log(samples)
-        return -log_px_estimate / (self.cfg.dims * math.log(2.0))
+        return -log_px_estimate / (self.coded_dims(x, coded) * math.log(2.0))

@@ -68,6 +68,28 @@ def group_sizes(count: int, group_size: int) -> list[int]:
     return sizes
 
 
+def _levels(bits: np.ndarray) -> list[int]:
+    return sorted({int(b) for b in bits if b > 0})
+
+
+def push_direct_latents(message: Message, mean: np.ndarray, bits: np.ndarray) -> Message:
+    """Push latents without bits-back: dimension d as the bin of mean[:, d] among 2**bits[d] (none at 0 bits)."""
+    for level in reversed(_levels(bits)):
+        dims = bits == level
+        message = Uniform(level, (len(mean), int(dims.sum()))).push(message, LatentBins(level).index_of(mean[:, dims]))
+    return message
+
+
+def pop_direct_latents(message: Message, count: int, bits: np.ndarray):
+    """The inverse of push_direct_latents: (message, latent values (count, len(bits)))."""
+    latents = np.zeros((count, len(bits)))
+    for level in _levels(bits):
+        dims = bits == level
+        message, indices = Uniform(level, (count, int(dims.sum()))).pop(message)
+        latents[:, dims] = LatentBins(level).values(indices)
+    return message, latents
+
+
 def canonical_tensor(array: np.ndarray) -> torch.Tensor:
     """A fresh C-ordered copy: equal pixels must reach torch with equal strides.
 
@@ -119,28 +141,18 @@ class VAECodec:
         return self._likelihood_at(self.bins.values(indices))
 
     def _likelihood_at(self, latents: np.ndarray) -> DiscretizedLogistic:
-        mean, log_scale = self.model.decoder(canonical_tensor(latents.astype(np.float32)))
+        mean, log_scale = self.model.decoder.logistic(self.model.decoder(canonical_tensor(latents.astype(np.float32))))
         return DiscretizedLogistic(mean.double().numpy(), log_scale.double().exp().numpy(), self.precisions.pixels)
-
-    def _levels(self) -> list[int]:
-        return sorted({int(b) for b in self.first_bits if b > 0})
 
     def _push_direct(self, message: Message, images: np.ndarray) -> Message:
         """The first image: each latent at its allocated bits (any choice decodes; this one is cheap)."""
         mean, _ = self.model.encoder(canonical_tensor(images))
         mean = mean.double().numpy()
         message = self._likelihood_at(quantised_latents(mean, self.first_bits)).push(message, images)
-        for level in reversed(self._levels()):
-            dims = self.first_bits == level
-            message = Uniform(level, (len(images), int(dims.sum()))).push(message, LatentBins(level).index_of(mean[:, dims]))
-        return message
+        return push_direct_latents(message, mean, self.first_bits)
 
     def _pop_direct(self, message: Message, count: int):
-        latents = np.zeros((count, self.model.cfg.latent))
-        for level in self._levels():
-            dims = self.first_bits == level
-            message, indices = Uniform(level, (count, int(dims.sum()))).pop(message)
-            latents[:, dims] = LatentBins(level).values(indices)
+        message, latents = pop_direct_latents(message, count, self.first_bits)
         return self._likelihood_at(latents).pop(message)
 
     def _groups(self, count: int) -> Iterator[slice]:

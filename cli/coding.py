@@ -105,7 +105,8 @@ def _write(path: str, data: bytes):
 @click.command()
 @click.argument("inputs", nargs=-1, required=True)
 @click.option("-o", "--output", help="output file ('-' for stdout); default INPUT.bbv")
-@click.option("--model", default=None, help="shipped model name or path (default: the MNIST codec)")
+@click.option("--model", default=None,
+              help="shipped model name or path (default: 'mnist' for 28x28 grey digits, 'photo' for anything else)")
 @click.option("--jobs", default=1, show_default=True, type=click.IntRange(1), help="processes for large inputs")
 @click.option("--force", is_flag=True, help="overwrite an existing output")
 @click.option("--no-verify", is_flag=True, help="skip decoding the result again before writing it")
@@ -114,7 +115,7 @@ def _write(path: str, data: bytes):
 def compress(inputs, output, model, jobs, force, no_verify, quiet):
     """Compress images (files, folders, .npy/.npz, or - for stdin) into one .bbv file."""
     from bbvae import api
-    from bbvae.modelfile import DEFAULT_MODEL
+    from bbvae.photo_api import shape_of
 
     images, names, metadata, default_output = _read_inputs(inputs)
     output = output or default_output
@@ -123,11 +124,11 @@ def compress(inputs, output, model, jobs, force, no_verify, quiet):
     if output != "-":
         _check_output(Path(output), force, inputs)
     with _progress(len(images), "compressing", quiet) as update:
-        data = api.compress(images, model or DEFAULT_MODEL, names=names, metadata=metadata, jobs=jobs,
+        data = api.compress(images, model, names=names, metadata=metadata, jobs=jobs,
                             verify=not no_verify, progress=update)
     _write(output, data)
     if not quiet and output != "-":
-        samples = sum(image.size for image in images)
+        samples = sum(int(np.prod(shape_of(image))) for image in images)
         click.echo(f"{len(images)} image(s) -> {output}: {len(data)} bytes, {8 * len(data) / samples:.4f} bits/dim", err=True)
 
 
@@ -211,9 +212,12 @@ def decompress(source, output, model, jobs, force, quiet):
     names = header.names or [f"image_{i:06d}.png" for i in range(len(header.shapes))]
     if archive is None:  # refuse formats that cannot hold the pixels before decoding anything
         outputs = [target] if len(names) == 1 else names
-        for name, (_, _, channels) in zip(outputs, header.shapes):
+        kinds = [record.mode if record.mode in ("P", "1") else channels
+                 for record, (_, _, channels) in zip(header.records(), header.shapes)] if header.photos else \
+            [channels for _, _, channels in header.shapes]
+        for name, kind in zip(outputs, kinds):
             if name != "-":
-                check_exact(name, channels)
+                check_exact(name, kind)
     with _progress(len(header.shapes), "decompressing", quiet) as update:
         _, images = api.decompress_container(data, model, jobs=jobs, progress=update)
     if archive or len(images) == 1:
@@ -243,5 +247,8 @@ def info(source, as_json):
     click.echo(f"{source}: {facts['images']} image(s) of {geometry}, model '{facts['model']}' ({facts['fingerprint']})")
     click.echo(f"{facts['bytes']} bytes ({facts['payload_bytes']} payload), {facts['bits_per_dim']:.4f} bits/dim, "
                f"precisions {facts['precisions']}, {facts['segments']} segment(s)")
+    for number, stored in enumerate(facts["paths"] or []):
+        how = "the model (bits-back)" if stored["path"] == "model" else f"the classical fallback ({stored['path'].upper()})"
+        click.echo(f"image {number}: {stored['mode']}, stored with {how}, {stored['bytes']} bytes")
     if as_json:
         click.echo(json.dumps(facts))

@@ -26,7 +26,12 @@ cli.add_command(info)
 
 
 @cli.command()
-@click.option("--dataset", required=True, help="mnist, fashion-mnist, or a folder of images")
+@click.option("--dataset", required=True,
+              help="mnist, fashion-mnist, a folder of same-sized images; with --patch: photos or a folder of photographs")
+@click.option("--patch", type=click.IntRange(4), help="train a patch model on random PATCHxPATCH crops of photographs")
+@click.option("--mixture", default=0, show_default=True, type=click.IntRange(0),
+              help="K > 0: K logistics per value with local autoregressive means (needed with --patch)")
+@click.option("--epoch-patches", default=20000, show_default=True, type=click.IntRange(1), help="patches per epoch with --patch")
 @click.option("--out", required=True, type=click.Path(file_okay=False), help="model folder to write, e.g. models/NAME")
 @click.option("--epochs", default=10, show_default=True, type=click.IntRange(1))
 @click.option("--batch-size", default=128, show_default=True, type=click.IntRange(1), help="per process")
@@ -112,15 +117,33 @@ def models(as_json):
 @click.option("--dataset", default="mnist", show_default=True)
 @click.option("--split", default="test", show_default=True, type=click.Choice(["train", "test"]))
 @click.option("--limit", type=click.IntRange(1), help="only the first N images")
-@click.option("--model", "model_name", default="mnist", show_default=True)
+@click.option("--images", "image_folder", type=click.Path(exists=True, file_okay=False),
+              help="benchmark the photo codec on a folder of photographs instead of a dataset")
+@click.option("--model", "model_name", default=None, help="default: mnist for datasets, photo for --images")
 @click.option("--jobs", default=2, show_default=True, type=click.IntRange(1), help="processes (and JPEG XL threads)")
 @click.option("--json", "as_json", is_flag=True, help="print one JSON object as the last line")
 @user_errors
-def bench(dataset, split, limit, model_name, jobs, as_json):
+def bench(dataset, split, limit, image_folder, model_name, jobs, as_json):
     """Measured bits/dim vs the model's bound and classical codecs, and speed (benchmarks/results/)."""
+    from bbvae.modelfile import DEFAULT_MODEL, PHOTO_MODEL
+
+    say = lambda text: click.echo(text, err=as_json)  # noqa: E731
+    if image_folder:
+        from bbvae.photo_bench import run as run_photos
+
+        summary = run_photos(image_folder, model_name or PHOTO_MODEL, jobs, say=say)
+        click.echo(f"{summary['images']} photographs: bbvae {summary['bbvae_bpd']:.4f} bits/dim (model path "
+                   f"{summary['model_path_bpd']:.4f}), PNG {summary['png_bpd']:.4f}, WebP {summary['webp_bpd']:.4f}, "
+                   f"JPEG XL e10 {summary['jxl_e10_bpd']:.4f}; {summary['encode_mpix_s']:.3f} / "
+                   f"{summary['decode_mpix_s']:.3f} Mpixel/s")
+        if as_json:
+            click.echo(json.dumps(summary))
+        return
     from bbvae.rate_bench import run
 
-    summary = run(dataset, split, limit, model_name, jobs, say=lambda text: click.echo(text, err=as_json))
+    model_name = model_name or DEFAULT_MODEL
+
+    summary = run(dataset, split, limit, model_name, jobs, say=say)
     click.echo(f"coded {summary['coded_bpd']:.4f} bits/dim vs negative ELBO {summary['elbo_bpd']:.4f} "
                f"(gap {summary['gap_pct']:.2f}%); one file per image {summary['single_file_mean_bytes']:.1f} bytes "
                f"(JPEG XL e10 {summary['jxl_e10_single_file_mean_bytes']:.1f}); "

@@ -210,6 +210,28 @@ def push_kernel(states, words, top, debt, precision, symbols, kind, alphabet, a,
     return top, debt
 
 
+@nb.njit(cache=True, inline="always")
+def pop_symbol(states, j, words, top, debt, p, mask, total, kind, i, alphabet, a, b, c, table):
+    """Pop item i's symbol from lane j (p: precision as uint64, mask and total: 2**p - 1 and 2**p).
+
+    Returns (symbol, top, debt); every loop that pops calls this.
+    """
+    x = states[j]
+    cf = np.int64(x & mask)
+    s, start, freq = find_symbol(kind, i, cf, total, alphabet, a, b, c, table)
+    x = np.uint64(freq) * (x >> p) + np.uint64(cf - start)
+    if x < STATE_LOWER:
+        if top > 0:
+            top -= 1
+            word = np.uint64(words[top])
+        else:
+            word = virtual_word(debt)
+            debt += 1
+        x = (x << WORD_BITS) | word
+    states[j] = x
+    return s, top, debt
+
+
 @nb.njit(cache=True)
 def pop_kernel(states, words, top, debt, precision, out, kind, alphabet, a, b, c, table):
     """Pop len(out) symbols, item i from state i % len(states), into out. Returns (top, debt)."""
@@ -219,20 +241,7 @@ def pop_kernel(states, words, top, debt, precision, out, kind, alphabet, a, b, c
     total = np.int64(1) << precision
     j = 0
     for i in range(out.shape[0]):
-        x = states[j]
-        cf = np.int64(x & mask)
-        s, start, freq = find_symbol(kind, i, cf, total, alphabet, a, b, c, table)
-        out[i] = s
-        x = np.uint64(freq) * (x >> p) + np.uint64(cf - start)
-        if x < STATE_LOWER:
-            if top > 0:
-                top -= 1
-                word = np.uint64(words[top])
-            else:
-                word = virtual_word(debt)
-                debt += 1
-            x = (x << WORD_BITS) | word
-        states[j] = x
+        out[i], top, debt = pop_symbol(states, j, words, top, debt, p, mask, total, kind, i, alphabet, a, b, c, table)
         j = j + 1 if j < lanes - 1 else 0
     return top, debt
 

@@ -95,6 +95,11 @@ class Message:
                                                  out, kind, alphabet, *kernels.parameters(**params))
         return self, out
 
+    def pop_with(self, kernel, *args) -> "Message":
+        """Run a pop loop kernel(states, words, top, debt, *args) -> (top, debt), for codecs with their own loop."""
+        self.top, self.debt = kernel(self.states, self._words, self.top, self.debt, *args)
+        return self
+
     def to_bytes(self) -> bytes:
         """Lanes and debt (varints), states (uint64 LE), then the words bottom first (uint32 LE)."""
         header = varint.encode(self.lanes) + varint.encode(self.debt)

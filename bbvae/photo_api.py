@@ -1,0 +1,107 @@
+"""Photographs in a .bbv file: each image on the model path or the classical path, whichever is smaller.
+
+The model path codes the grey or RGB channels with a patch model
+(bbvae/patch_codec.py) and stores an alpha channel, when there is one, as a
+PNG beside it. The classical path stores the image as PNG or lossless WebP
+(bbvae/fallback.py). Palette and bilevel images always take the classical
+path. Every image is its own segment, so each pays its own initial bits and
+decodes on its own.
+"""
+
+from __future__ import annotations
+
+import functools
+
+import numpy as np
+
+from . import allocation, container, fallback
+from .coder import Message
+from .imageio import same_image
+from .modelfile import load_model
+from .patch_codec import PatchCodec
+from .vae_codec import Precisions
+
+PHOTO_PRECISIONS = Precisions(latent=10, posterior=28, pixels=24)
+PHOTO_GROUP = 64
+CHANNEL_MODES = {1: "L", 2: "LA", 3: "RGB", 4: "RGBA"}
+
+
+class PhotoError(Exception):
+    """An image that a photo container cannot hold."""
+
+
+@functools.lru_cache(maxsize=2)
+def photo_codec(model_path: str, precisions: Precisions = PHOTO_PRECISIONS, group_size: int = PHOTO_GROUP):
+    model, info = load_model(model_path)
+    return PatchCodec(model, precisions, group_size, info.codec.get(allocation.TABLE_NAME)), info
+
+
+def mode_of(image) -> str:
+    return image.mode if hasattr(image, "mode") else CHANNEL_MODES[1 if image.ndim == 2 else image.shape[2]]
+
+
+def shape_of(image) -> tuple[int, int, int]:
+    if hasattr(image, "mode"):
+        return image.size[1], image.size[0], 1
+    return image.shape[0], image.shape[1], 1 if image.ndim == 2 else image.shape[2]
+
+
+def pixels_of(image) -> np.ndarray:
+    """What the pixel checksum covers: the array, or a Pillow image's indices / bits as uint8."""
+    return np.asarray(image, dtype=np.uint8) if hasattr(image, "mode") else image
+
+
+def check_image(index: int, image) -> None:
+    if hasattr(image, "mode"):
+        if image.mode not in ("P", "1"):
+            raise PhotoError(f"image {index}: Pillow images are accepted for modes P and 1 only; pass other modes as arrays")
+        return
+    if image.dtype != np.uint8 or image.ndim not in (2, 3) or (image.ndim == 3 and image.shape[2] not in CHANNEL_MODES):
+        raise PhotoError(f"image {index}: need uint8 pixels shaped (H, W) or (H, W, 1..4), got {image.dtype} {image.shape}")
+    if image.ndim == 3 and image.shape[2] == 1:
+        raise PhotoError(f"image {index}: pass grey images as (H, W)")
+    if 0 in image.shape[:2] or max(image.shape[:2]) > container.MAX_SIDE:
+        raise PhotoError(f"image {index}: {image.shape[1]}x{image.shape[0]} pixels is outside 1..{container.MAX_SIDE} per side")
+
+
+def model_record(image: np.ndarray, model_path: str) -> container.PhotoRecord:
+    mode = mode_of(image)
+    colour = image if mode in ("L", "RGB") else (image[:, :, 0] if mode == "LA" else image[:, :, :3])
+    alpha = fallback.encode_png(image[:, :, -1]) if mode.endswith("A") else b""
+    codec, _ = photo_codec(model_path)
+    return container.PhotoRecord(mode, "model", codec.encode(np.ascontiguousarray(colour)).to_bytes(), alpha)
+
+
+def encode_record(image, model_path: str | None) -> container.PhotoRecord:
+    """The smallest record for one image: the model path (when there is a model) against PNG and WebP."""
+    mode = mode_of(image)
+    candidates = [container.PhotoRecord(mode, path, data) for path, data in fallback.encodings(image).items()]
+    if model_path is not None and mode not in ("P", "1"):
+        candidates.append(model_record(image, model_path))
+    return min(candidates, key=lambda record: len(record.to_bytes()))
+
+
+def decode_record(record: container.PhotoRecord, shape: tuple[int, int, int], model_path: str | None):
+    height, width, channels = shape
+    if record.path != "model":
+        image = fallback.decode(record.path, record.body, record.mode)
+        if shape_of(image) != shape or mode_of(image) != record.mode:
+            raise container.ContainerError("corrupt file: a stored image does not match its header")
+        return image
+    codec, _ = photo_codec(model_path)
+    coded = 1 if record.mode in ("L", "LA") else 3
+    colour = codec.decode(Message.from_bytes(record.body), height, width, coded)
+    if not record.alpha:
+        return colour
+    alpha = fallback.decode("png", record.alpha, "L")
+    if alpha.shape != (height, width):
+        raise container.ContainerError("corrupt file: the alpha channel does not match the image")
+    return np.dstack([colour, alpha])
+
+
+def needs_model(box: container.Container) -> bool:
+    return any(record.path == "model" for record in box.records())
+
+
+def verify(images, decoded) -> bool:
+    return all(same_image(a, b) for a, b in zip(images, decoded))
