@@ -13,6 +13,7 @@ from __future__ import annotations
 import functools
 import os
 import sys
+from pathlib import Path
 from concurrent.futures import BrokenExecutor, ProcessPoolExecutor
 from multiprocessing import get_context
 
@@ -25,6 +26,7 @@ from .vae_codec import DEFAULT_GROUP, Precisions, VAECodec
 
 MIN_IMAGES_PER_JOB = 256  # below this a worker process costs more than it saves
 PARENT_HEAD_START = 2000  # about what the calling process codes while a spawned worker starts
+MAX_DIGITS_COMPARED = 64  # up to this many digits, the file is also made with PNG/WebP records and the smaller kept
 
 
 class CompressionError(Exception):
@@ -37,9 +39,7 @@ def _codec(model_path: str, precisions: Precisions, group_size: int):
     return VAECodec(model, precisions, group_size, info.codec.get(allocation.TABLE_NAME)), info
 
 
-def _as_images(images) -> list[np.ndarray]:
-    if isinstance(images, np.ndarray) and images.ndim in (3, 4):
-        images = list(images)
+def _as_images(images: list) -> list[np.ndarray]:
     out = []
     for index, image in enumerate(images):
         array = np.asarray(image)
@@ -123,18 +123,25 @@ def compress(images, model: str | os.PathLike | None = None, *, names: list[str]
     Precisions.default(number of images). jobs > 1 codes segments in spawned worker
     processes, so a script calling it needs the usual `if __name__ == "__main__":`.
     """
-    images = list(images) if isinstance(images, np.ndarray) and images.ndim in (3, 4) else list(images)
+    images = [image if hasattr(image, "mode") else np.asarray(image) for image in images]
     if names is not None and len(names) != len(images):
         raise CompressionError("one name per image")
     path = str(resolve(model if model is not None else choose_model(images)))
     _, info = load_model(path)
     if info.config.local:
         return _compress_photos(images, path, info, names, metadata, jobs, verify, progress)
+    data = _compress_digits(images, path, names, metadata, precisions, group_size, jobs, verify, progress)
+    if model is None and len(images) <= MAX_DIGITS_COMPARED:  # an odd digit may be smaller as PNG or WebP
+        data = min(data, _compress_photos(images, None, None, names, metadata, jobs, verify, None), key=len)
+    return data
+
+
+def _compress_digits(images, path, names, metadata, precisions, group_size, jobs, verify, progress) -> bytes:
+    """Same-shaped images of a plain (MNIST-like) model in one message."""
     if any(hasattr(image, "mode") for image in images):
-        raise CompressionError(f"palette and bilevel images need the photo codec, not '{info.path.parent.name}'")
+        raise CompressionError(f"palette and bilevel images need the photo codec, not '{Path(path).parent.name}'")
     arrays = _as_images(images)
     precisions = precisions or Precisions.default(len(arrays))
-    path = str(resolve(model))
     codec, info = _codec(path, precisions, group_size)
     channels, height, width = codec.image_shape
     for index, array in enumerate(arrays):
@@ -164,11 +171,13 @@ def _encode_photo(model_path: str, image, progress=None) -> bytes:
     return photo_api.encode_record(image, model_path).to_bytes()
 
 
-def _decode_photo(model_path: str | None, payload: bytes, shape, progress=None):
-    return photo_api.decode_record(container.PhotoRecord.from_bytes(payload, shape[2]), shape, model_path)
+def _decode_photo(model_path: str | None, payload: bytes, shape, coding, progress=None):
+    return photo_api.decode_record(container.PhotoRecord.from_bytes(payload, shape[2]), shape, model_path, coding)
 
 
 def _compress_photos(images, path, info, names, metadata, jobs, verify, progress) -> bytes:
+    """Every image as its own photo record; path/info None: classical records only (no model needed)."""
+    images = [image[:, :, 0] if getattr(image, "ndim", 0) == 3 and image.shape[2] == 1 else image for image in images]
     try:
         for index, image in enumerate(images):
             photo_api.check_image(index, image)
@@ -179,23 +188,25 @@ def _compress_photos(images, path, info, names, metadata, jobs, verify, progress
     payloads = _run(_encode_photo, [(path, image) for image in images], [1] * len(images), jobs, progress)
     precisions = photo_api.PHOTO_PRECISIONS
     box = container.Container(
-        fingerprint=bytes.fromhex(info.fingerprint)[:container.FINGERPRINT_BYTES], model_name=info.path.parent.name,
+        fingerprint=bytes.fromhex(info.fingerprint)[:container.FINGERPRINT_BYTES] if info else bytes(container.FINGERPRINT_BYTES),
+        model_name=info.path.parent.name if info else "",
         precisions=(precisions.latent, precisions.posterior, precisions.pixels), lanes=1,
         group_size=photo_api.PHOTO_GROUP, shapes=[photo_api.shape_of(image) for image in images], names=names,
         metadata=metadata or {}, segments=[container.Segment(1, payload) for payload in payloads],
         pixel_crc=container.pixel_crc([photo_api.pixels_of(image) for image in images]), photos=True)
     data = container.pack(box)
-    if verify and not photo_api.verify(images, decompress_container(data, path, jobs=jobs)[1]):
+    if verify and not photo_api.same_images(images, decompress_container(data, path, jobs=jobs)[1]):
         raise CompressionError("verification failed: the decoded pixels differ from the input (nothing written)")
     return data
 
 
 def _decompress_photos(box: container.Container, model, jobs: int, progress):
     path = find_model(box, model) if photo_api.needs_model(box) else None
-    calls = [(path, segment.payload, shape) for segment, shape in zip(box.segments, box.shapes)]
+    coding = (Precisions(*box.precisions), box.group_size, box.lanes)
+    calls = [(path, segment.payload, shape, coding) for segment, shape in zip(box.segments, box.shapes)]
     try:
         images = _run(_decode_photo, calls, [1] * len(calls), jobs, progress)
-    except (ValueError, IndexError, OSError) as exc:
+    except (ValueError, IndexError, OSError, SyntaxError) as exc:  # Pillow reports some damaged files as SyntaxError
         raise container.ContainerError(f"the file is corrupt ({str(exc).splitlines()[0]})") from None
     if container.pixel_crc([photo_api.pixels_of(image) for image in images]) != box.pixel_crc:
         raise CompressionError("decoded pixels fail their checksum: this machine computes the model differently "

@@ -12,14 +12,23 @@ import numpy as np
 
 
 def _rgb(image: np.ndarray) -> np.ndarray:
-    return np.repeat(image[:, :, None], 3, axis=2) if image.ndim == 2 else image
+    """WebP holds RGB(A) only: grey (and grey + alpha) go in as equal colour channels."""
+    if image.ndim == 2:
+        return np.repeat(image[:, :, None], 3, axis=2)
+    if image.shape[2] == 2:
+        return np.dstack([image[:, :, :1].repeat(3, axis=2), image[:, :, 1:]])
+    return image
 
 
 def _shaped(decoded, shape) -> np.ndarray:
-    """Decoded pixels in the original shape (grey that went in as RGB comes back grey)."""
+    """Decoded pixels in the original shape: grey that went in as RGB comes back grey, and an
+    all-opaque alpha that WebP dropped comes back."""
     array = np.asarray(decoded)
-    if array.ndim == 3 and len(shape) == 2:
-        array = array[:, :, 0]
+    channels = 1 if len(shape) == 2 else shape[2]
+    if array.ndim == 3 and channels in (2, 4) and array.shape[2] == 3:
+        array = np.dstack([array, np.full(array.shape[:2], 255, np.uint8)])
+    if array.ndim == 3 and channels in (1, 2):
+        array = array[:, :, 0] if channels == 1 else array[:, :, [0, 3]]
     return array.reshape(shape)
 
 

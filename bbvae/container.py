@@ -78,7 +78,7 @@ class PhotoRecord:
         if mode_index >= len(MODES) or path_index >= len(PATHS):
             raise ContainerError("corrupt file: unknown image mode or path")
         mode, path = MODES[mode_index], PATHS[path_index]
-        if len(mode) != channels and not (mode in ("P", "1") and channels == 1):
+        if len(mode) != channels:  # P and 1 are one channel, like L
             raise ContainerError("corrupt file: image mode does not match its channels")
         if path == "model" and mode in ("P", "1"):
             raise ContainerError("corrupt file: palette and bilevel images have no model path")

@@ -18,7 +18,6 @@ from pathlib import Path
 import numpy as np
 
 DATASETS = ("mnist", "fashion-mnist")
-PHOTO_DATASETS = ("photos",)  # scikit-image's photographs (bbvae/photos.py)
 FASHION_DIR = Path("/usr/share/datasets/fashion-mnist")
 IMAGE_SUFFIXES = {".png", ".bmp", ".tif", ".tiff", ".ppm", ".pgm", ".pnm", ".webp"}
 
@@ -104,8 +103,14 @@ def is_test_file(path: Path, test_percent: int = 10) -> bool:
     return digest[0] * 100 // 256 < test_percent
 
 
-def _folder_split(folder: str, split: str) -> list[np.ndarray]:
-    """The images of a folder's split (deterministic by file name), as uint8 (H, W) or (H, W, C) arrays."""
+def grey_or_rgb(image) -> np.ndarray:
+    """A photograph as the photo model trains on it: grey stays grey, anything else becomes RGB."""
+    return np.array(image if image.mode in ("L", "RGB") else image.convert("L" if image.mode in ("1", "LA") else "RGB"))
+
+
+def _folder_split(folder: str, split: str, keep_modes: bool = False) -> list:
+    """The images of a folder's split (deterministic by file name), as uint8 (H, W) or (H, W, C) arrays
+    (as Pillow images with keep_modes)."""
     from PIL import Image
 
     chosen = [p for p in folder_files(folder) if is_test_file(p) == (split == "test")]
@@ -114,6 +119,10 @@ def _folder_split(folder: str, split: str) -> list[np.ndarray]:
     arrays = []
     for path in chosen:
         with Image.open(path) as image:
+            if keep_modes:
+                image.load()
+                arrays.append(image.copy())
+                continue
             array = np.asarray(image)
         if array.dtype != np.uint8:
             raise DataError(f"{path}: only 8-bit images are supported")
@@ -129,7 +138,7 @@ def load_photos(name: str, split: str) -> list[np.ndarray]:
         return load_shipped(split)
     if not os.path.isdir(name):
         raise DataError(f"unknown photo dataset {name!r}: use 'photos' or a folder of photographs")
-    photos = [a for a in _folder_split(name, split) if a.ndim == 2 or a.shape[2] == 3]
+    photos = [grey_or_rgb(a) for a in _folder_split(name, split, keep_modes=True)]
     if not photos:
         raise DataError(f"the {split} split of {name} has no grey or RGB photographs")
     return photos

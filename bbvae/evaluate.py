@@ -5,28 +5,37 @@ from __future__ import annotations
 import numpy as np
 import torch
 
+from .local_mixture import CONTEXT
 from .vae import VAE
 
 
 @torch.no_grad()
 def evaluate(model: VAE, images: np.ndarray, iwae_samples: int = 100, batch_size: int = 250,
-             seed: int = 0, progress=None) -> dict:
-    """Mean negative ELBO and IWAE estimate of -log p(x) over images (uint8, N x C x H x W).
+             seed: int = 0, progress=None, coded: np.ndarray | None = None) -> dict:
+    """Negative ELBO and IWAE estimate of -log p(x) in bits/dim over all coded values of images.
 
-    Seeded, so the same model and images give the same figures on every run.
-    iwae_samples=0 skips the IWAE estimate (its value is then None).
+    images: uint8 (N, C, H, W), with the context rows and columns for local models
+    (bbvae/photos.py); coded: channels coded per image (default all). Seeded, so the
+    same model and images give the same figures on every run. iwae_samples=0 skips
+    the IWAE estimate (its value is then None).
     """
-    if images.shape[1:] != (model.cfg.channels, model.cfg.height, model.cfg.width):
+    cfg = model.cfg
+    extra = CONTEXT if cfg.local else 0
+    if images.shape[1:] != (cfg.channels, cfg.height + extra, cfg.width + extra):
         raise ValueError(f"images of shape {images.shape[1:]} do not fit a model of "
-                         f"{model.cfg.channels}x{model.cfg.height}x{model.cfg.width}")
+                         f"{cfg.channels}x{cfg.height}x{cfg.width}" + (" (plus context)" if extra else ""))
     torch.manual_seed(seed)
     model.eval()
-    elbo = iwae = 0.0
+    device = next(model.parameters()).device
+    elbo = iwae = dims = 0.0
     starts = range(0, len(images), batch_size)
     for start in (progress(starts) if progress else starts):
-        batch = torch.from_numpy(images[start:start + batch_size])
-        elbo += model.negative_elbo_bpd(batch).sum().item()
+        batch = torch.from_numpy(images[start:start + batch_size]).to(device)
+        batch_coded = None if coded is None else torch.from_numpy(coded[start:start + batch_size]).to(device)
+        weights = torch.as_tensor(model.coded_dims(batch, batch_coded), dtype=torch.float32, device=device).expand(len(batch))
+        elbo += (model.negative_elbo_bpd(batch, batch_coded) * weights).sum().item()
         if iwae_samples:
-            iwae += model.iwae_bpd(batch, iwae_samples).sum().item()
-    return {"images": len(images), "elbo_bpd": elbo / len(images),
-            "iwae_bpd": iwae / len(images) if iwae_samples else None, "iwae_samples": iwae_samples}
+            iwae += (model.iwae_bpd(batch, iwae_samples, batch_coded) * weights).sum().item()
+        dims += weights.sum().item()
+    return {"images": len(images), "elbo_bpd": elbo / dims,
+            "iwae_bpd": iwae / dims if iwae_samples else None, "iwae_samples": iwae_samples}

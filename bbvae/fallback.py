@@ -50,11 +50,26 @@ def encodings(image) -> dict[str, bytes]:
     return out
 
 
-def decode(path: str, data: bytes, mode: str):
-    """The image stored on a classical path, as the API returns it (array, or Pillow image for P and 1)."""
+class StoredImageError(ValueError):
+    """A stored classical image that does not match its container's header."""
+
+
+def decode(path: str, data: bytes, mode: str, size: tuple[int, int]):
+    """The image stored on a classical path, as the API returns it (array, or Pillow image for P and 1).
+
+    size (width, height) is the container's, already checked against its limits; the stored
+    file must claim exactly that before any pixel is decoded.
+    """
     from PIL import Image
 
-    with Image.open(io.BytesIO(data)) as stored:
+    try:
+        stored = Image.open(io.BytesIO(data))
+    except Image.DecompressionBombError:
+        raise StoredImageError("a stored image claims more pixels than its header") from None
+    with stored:
+        expected = ("RGB", "RGBA") if path == "webp" else (mode,)
+        if stored.size != size or stored.mode not in expected:
+            raise StoredImageError("a stored image does not match its header's size or mode")
         stored.load()
         if mode in ("P", "1"):
             return stored.copy()

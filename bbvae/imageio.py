@@ -43,6 +43,8 @@ def read_image(source: str | os.PathLike | bytes, label: str | None = None):
             if image.mode not in CHANNELS_OF_MODE:
                 raise ImageError(f"{label}: image mode {image.mode} is not supported (8-bit L, LA, RGB, RGBA, P or 1)")
             return np.asarray(image).copy()
+    except Image.DecompressionBombError:
+        raise ImageError(f"{label}: the image has more pixels than bbvae reads (at most {2 * Image.MAX_IMAGE_PIXELS})") from None
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
         if isinstance(exc, FileNotFoundError):
             raise ImageError(f"{label}: no such file") from None

@@ -1,75 +1,92 @@
-"""The photo likelihood: a mixture of discretized logistics with local autoregressive means.
+"""The photo likelihood: a mixture of discretized logistics driven by the latent and the causal neighbours.
 
-Given the latent, the decoder outputs per pixel and channel c: K mixture
-logits, K mean offsets, K log-scales, and 4C coefficients. The prediction
+For each pixel, a small network (LocalHead) mixes the decoder's features at
+that pixel (which depend on the latent only) with its already-decoded
+neighbours (NEIGHBOURS: left, up, up-left, left-left, up-up, every channel):
 
-    pred_c = 128 + sum over n in (left, up, up-left), c' of coef[n, c'] * (neighbour_n[c'] - 128)
-                 + sum over c' < c of coef[3, c'] * (pixel[c'] - 128)
+    hidden = relu(features + W_in (neighbours - 128) / 64)
+    outputs = W_out hidden + b_out
 
-uses only pixels the decoder already has (bbvae/photos.py gives every pixel
-those neighbours), so channels are conditioned on each other (PixelCNN++) and
-on the pixels around them; component k's mean is pred_c + MEAN_SCALE * offset_k.
-Training (this module, torch) and coding (bbvae/coder/local_kernels.py, numba)
-use the same formula; the coder's exact integer CDF is what encoder and decoder
-share.
+and reads, per channel c, K mixture logits, K mean offsets, K log-scales and
+coefficients of a linear prediction
+
+    pred_c = 128 + sum over neighbours n, channels d of coef[n, d] * (neighbour_n[d] - 128)
+                 + sum over d < c of coef[current, d] * (pixel[d] - 128)
+
+so channels are conditioned on each other (PixelCNN++) and the scale adapts to
+the local texture (as in LOCO-I's contexts). Component k's mean is
+pred_c + MEAN_SCALE * offset_k. Training runs this in torch; coding runs the
+same formula in Numba (bbvae/coder/kernels.py, which also holds the
+constants), where encoder and decoder share one routine.
 """
 
 from __future__ import annotations
 
 import torch
 import torch.nn.functional as F
+from torch import nn
 
+from .coder.kernels import LOCAL_CENTRE as CENTRE
+from .coder.kernels import LOCAL_CONTEXT as CONTEXT
+from .coder.kernels import LOCAL_INPUT_SCALE as INPUT_SCALE
+from .coder.kernels import LOCAL_LOG_SCALE_MAX as LOG_SCALE_MAX
+from .coder.kernels import LOCAL_LOG_SCALE_MIN as LOG_SCALE_MIN
+from .coder.kernels import LOCAL_LOG_SCALE_OFFSET as LOG_SCALE_OFFSET
+from .coder.kernels import LOCAL_MEAN_SCALE as MEAN_SCALE
+from .coder.kernels import LOCAL_NEIGHBOURS as NEIGHBOURS
+from .coder.kernels import local_outputs_per_channel as outputs_per_channel
 from .likelihood import discretized_logistic_logp
 
-CENTRE = 128.0
-MEAN_SCALE = 32.0        # offsets are small next to the prediction: keep the raw outputs near unit size
-LOG_SCALE_OFFSET = 2.0   # residual scales start around e^2 ~ 7 levels
-LOG_SCALE_MIN = -3.0
-NEIGHBOURS = 3           # left, up, up-left
+
+def neighbour_planes(context: torch.Tensor) -> torch.Tensor:
+    """(B, C, H+2, W+2) pixels with context -> (B, len(NEIGHBOURS) * C, H, W) neighbour values minus 128."""
+    h, w = context.shape[2] - CONTEXT, context.shape[3] - CONTEXT
+    planes = [context[:, :, CONTEXT + dy:CONTEXT + dy + h, CONTEXT + dx:CONTEXT + dx + w] for dy, dx in NEIGHBOURS]
+    return torch.cat(planes, 1) - CENTRE
 
 
-def outputs_per_channel(channels: int, mixture: int) -> int:
-    """Decoder outputs per pixel and channel: logits, offsets, log-scales (K each) and 4C coefficients."""
-    return 3 * mixture + (NEIGHBOURS + 1) * channels
+class LocalHead(nn.Module):
+    """Per-pixel network from (decoder features, neighbours) to the mixture's raw parameters."""
 
+    def __init__(self, channels: int, mixture: int, hidden: int):
+        super().__init__()
+        self.channels, self.mixture = channels, mixture
+        self.inputs = nn.Linear(len(NEIGHBOURS) * channels, hidden, bias=False)
+        self.out = nn.Linear(hidden, channels * outputs_per_channel(channels, mixture))
+        with torch.no_grad():
+            self.out.weight.mul_(0.1)
+            self.out.bias.copy_(self._initial_bias())
 
-def initial_bias(channels: int, mixture: int) -> torch.Tensor:
-    """Start by predicting each channel as the mean of its left and upper neighbours."""
-    per = outputs_per_channel(channels, mixture)
-    bias = torch.zeros(channels, per)
-    for c in range(channels):
-        bias[c, 3 * mixture + 0 * channels + c] = 0.5  # left, same channel
-        bias[c, 3 * mixture + 1 * channels + c] = 0.5  # up, same channel
-    return bias.reshape(-1)
+    def _initial_bias(self) -> torch.Tensor:
+        """Start by predicting each channel as the mean of its left and upper neighbours."""
+        c_all, k = self.channels, self.mixture
+        bias = torch.zeros(c_all, outputs_per_channel(c_all, k))
+        for c in range(c_all):
+            bias[c, 3 * k + 0 * c_all + c] = 0.5  # left, same channel
+            bias[c, 3 * k + 1 * c_all + c] = 0.5  # up, same channel
+        return bias.reshape(-1)
 
+    def forward(self, context: torch.Tensor, features: torch.Tensor) -> torch.Tensor:
+        """Raw outputs (B, C * per, H, W) from context (B, C, H+2, W+2) and features (B, hidden, H, W)."""
+        nb = neighbour_planes(context.to(features.dtype)) * INPUT_SCALE
+        hidden = F.relu(features + torch.einsum("oi,bihw->bohw", self.inputs.weight, nb))
+        return torch.einsum("oi,bihw->bohw", self.out.weight, hidden) + self.out.bias[None, :, None, None]
 
-def split_outputs(raw: torch.Tensor, channels: int, mixture: int):
-    """(B, C * per, H, W) -> logits, offsets, log_scales (B, C, K, H, W) and coefficients (B, C, 4C, H, W)."""
-    b, _, h, w = raw.shape
-    raw = raw.view(b, channels, outputs_per_channel(channels, mixture), h, w)
-    k = mixture
-    logits, offsets, raw_log_scales = raw[:, :, :k], raw[:, :, k:2 * k], raw[:, :, 2 * k:3 * k]
-    log_scales = torch.clamp(raw_log_scales + LOG_SCALE_OFFSET, min=LOG_SCALE_MIN)
-    return logits, offsets, log_scales, raw[:, :, 3 * k:]
-
-
-def predictions(context: torch.Tensor, coefficients: torch.Tensor) -> torch.Tensor:
-    """pred (B, C, H, W) from pixels with context (B, C, H+1, W+1) and coefficients (B, C, 4C, H, W)."""
-    x = context[:, :, 1:, 1:]
-    neighbours = torch.cat([context[:, :, 1:, :-1], context[:, :, :-1, 1:], context[:, :, :-1, :-1]], 1) - CENTRE
-    channels = x.shape[1]
-    pred = CENTRE + (coefficients[:, :, :NEIGHBOURS * channels] * neighbours[:, None]).sum(2)
-    earlier = torch.tril(torch.ones(channels, channels, dtype=x.dtype, device=x.device), diagonal=-1)
-    current = coefficients[:, :, NEIGHBOURS * channels:] * earlier[None, :, :, None, None]
-    return pred + (current * (x - CENTRE)[:, None]).sum(2)
-
-
-def log_prob(context: torch.Tensor, raw: torch.Tensor, mixture: int) -> torch.Tensor:
-    """Log-probability (nats) of every pixel value, (B, C, H, W), given the decoder's raw outputs."""
-    context = context.to(raw.dtype)
-    channels = context.shape[1]
-    logits, offsets, log_scales, coefficients = split_outputs(raw, channels, mixture)
-    means = predictions(context, coefficients)[:, :, None] + MEAN_SCALE * offsets
-    x = context[:, :, None, 1:, 1:]
-    per_component = discretized_logistic_logp(x, means, log_scales)
-    return torch.logsumexp(F.log_softmax(logits, dim=2) + per_component, dim=2)
+    def log_prob(self, context: torch.Tensor, features: torch.Tensor) -> torch.Tensor:
+        """Log-probability (nats) of every pixel value, (B, C, H, W)."""
+        context = context.to(features.dtype)
+        raw = self.forward(context, features)
+        b, _, h, w = raw.shape
+        c_all, k = self.channels, self.mixture
+        raw = raw.view(b, c_all, outputs_per_channel(c_all, k), h, w)
+        logits, offsets = raw[:, :, :k], raw[:, :, k:2 * k]
+        log_scales = torch.clamp(raw[:, :, 2 * k:3 * k] + LOG_SCALE_OFFSET, LOG_SCALE_MIN, LOG_SCALE_MAX)
+        coefficients = raw[:, :, 3 * k:]
+        x = context[:, :, CONTEXT:, CONTEXT:]
+        n = len(NEIGHBOURS) * c_all
+        pred = CENTRE + (coefficients[:, :, :n] * neighbour_planes(context)[:, None]).sum(2)
+        earlier = torch.tril(torch.ones(c_all, c_all, dtype=x.dtype, device=x.device), diagonal=-1)
+        pred = pred + (coefficients[:, :, n:] * earlier[None, :, :, None, None] * (x - CENTRE)[:, None]).sum(2)
+        means = pred[:, :, None] + MEAN_SCALE * offsets
+        per_component = discretized_logistic_logp(x[:, :, None], means, log_scales)
+        return torch.logsumexp(F.log_softmax(logits, dim=2) + per_component, dim=2)

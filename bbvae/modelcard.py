@@ -18,14 +18,20 @@ import torch
 from . import data
 from .evaluate import evaluate
 from .modelfile import load_model, save_model
+from .photos import PatchSampler
 from .train import LOG_NAME
 
 
 def write_card(folder: Path, iwae_samples: int, command: str | None) -> Path:
     model, info = load_model(folder)
     facts = dict(info.info)
-    images = data.load(facts["dataset"], "test")
-    result = evaluate(model, images, iwae_samples)
+    if info.config.local:  # a patch model: every whole patch of the held-out photographs
+        images, coded = PatchSampler(data.load_photos(facts["dataset"], "test"), info.config.height).grid()
+        what = f"{len(images)} patches of the held-out photographs"
+    else:
+        images, coded = data.load(facts["dataset"], "test"), None
+        what = f"{len(images)} test images"
+    result = evaluate(model, images, iwae_samples, coded=coded)
     facts.update(test_elbo_bpd=result["elbo_bpd"], test_iwae_bpd=result["iwae_bpd"], iwae_samples=iwae_samples)
     if command:
         facts["command"] = command
@@ -35,7 +41,7 @@ def write_card(folder: Path, iwae_samples: int, command: str | None) -> Path:
     lines = [
         f"# Model card: {folder.name}",
         "",
-        f"- Data: `{facts['dataset']}` (train split for training; the figures below are on all {len(images)} test images)",
+        f"- Data: `{facts['dataset']}` (train split for training; the figures below are on all {what})",
         f"- Architecture: {json.dumps(info.config.to_dict())}, {params:,} parameters, "
         f"{(folder / 'model.safetensors').stat().st_size / 1e6:.1f} MB",
         f"- Trained with: `{facts.get('command', 'bbvae train --dataset ' + facts['dataset'])}`",

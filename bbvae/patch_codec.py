@@ -8,8 +8,8 @@ overhanging pixels are never coded, so padding costs no bits, and the decoder
 rebuilds them from pixels it has already decoded.
 
 Order: pixels are decoded in raster order patch by patch, so every pixel's
-left, upper and upper-left neighbours are known when it is decoded
-(bbvae/coder/local.py), across patch borders too. The encoder therefore works
+causal neighbours (left, up, up-left, left-left, up-up) are known when it is
+decoded (bbvae/coder/local.py), across patch borders too. The encoder therefore works
 from the last patch back to the first, in groups of sizes 1, 1, 2, 4, ... up
 to `group_size` that share network calls. The very first group it codes (the
 last patch) is coded directly, without bits-back, like the first image of a set
@@ -27,11 +27,11 @@ import math
 
 import numpy as np
 
-from . import local_mixture
 from .allocation import quantised_latents
 from .coder import BitsBack, LatentBins, Message
 from .coder.local import LocalMixture
-from .photos import PHOTO_CHANNELS, as_photo_channels, with_context
+from .local_mixture import CONTEXT
+from .photos import CONTEXT_FILL, PHOTO_CHANNELS, as_photo_channels, with_context
 from .vae import VAE
 from .vae_codec import (Precisions, canonical_tensor, deterministic_torch, group_sizes, pop_direct_latents,
                         push_direct_latents)
@@ -50,6 +50,8 @@ class PatchCodec:
         group_sizes(1, group_size)
         self.group_size = group_size
         self.bins = LatentBins(precisions.latent)
+        head = model.head
+        self.head = tuple(t.detach().double().numpy() for t in (head.inputs.weight, head.out.weight, head.out.bias))
         self.first_bits = np.full(cfg.latent, precisions.latent, np.uint8) if first_bits is None else np.asarray(first_bits)
 
     def tiles(self, height: int, width: int) -> tuple[int, int]:
@@ -70,39 +72,35 @@ class PatchCodec:
 
     def _network_input(self, context: np.ndarray, patches: range, columns: int) -> np.ndarray:
         """(G, 3, P, P) uint8: each patch's real pixels, edge-padded to P x P."""
-        height, width = context.shape[0] - 1, context.shape[1] - 1
+        height, width = context.shape[0] - CONTEXT, context.shape[1] - CONTEXT
         out = np.empty((len(patches), PHOTO_CHANNELS, self.patch, self.patch), dtype=np.uint8)
         for n, t in enumerate(patches):
             top, left, bottom, right = self._bounds(t, columns, height, width)
-            real = context[top + 1:bottom + 1, left + 1:right + 1]
+            real = context[top + CONTEXT:bottom + CONTEXT, left + CONTEXT:right + CONTEXT]
             padded = np.pad(real, ((0, self.patch - (bottom - top)), (0, self.patch - (right - left)), (0, 0)), mode="edge")
             out[n] = padded.transpose(2, 0, 1)
         return out
 
     def _items(self, patches: range, columns: int, height: int, width: int, coded: int):
         """Decoding order of a group's values: patch, row, column, channel. Returns image positions,
-        channels, and each item's (patch in group, row, column) inside the patch."""
-        positions, channels, local = [], [], []
+        channels, and each item's row in the group's (patch, row, column) feature table."""
+        positions, channels, pixels = [], [], []
+        p = self.patch
         for n, t in enumerate(patches):
             top, left, bottom, right = self._bounds(t, columns, height, width)
             ys, xs, cs = np.meshgrid(np.arange(top, bottom), np.arange(left, right), np.arange(coded), indexing="ij")
             positions.append(np.stack([ys.ravel(), xs.ravel()], 1))
             channels.append(cs.ravel())
-            local.append(np.stack([np.full(ys.size, n), ys.ravel() - top, xs.ravel() - left], 1))
-        return np.concatenate(positions), np.concatenate(channels), np.concatenate(local)
+            pixels.append(n * p * p + (ys.ravel() - top) * p + (xs.ravel() - left))
+        return np.concatenate(positions), np.concatenate(channels), np.concatenate(pixels)
 
     def _pixels(self, context: np.ndarray, patches: range, columns: int, coded: int, latents: np.ndarray) -> LocalMixture:
         """The likelihood of a group's values given its latents."""
-        height, width = context.shape[0] - 1, context.shape[1] - 1
-        raw = self.model.decoder(canonical_tensor(latents.astype(np.float32)))
-        logits, offsets, log_scales, coefficients = (
-            part.double().numpy() for part in local_mixture.split_outputs(raw, PHOTO_CHANNELS, self.model.cfg.mixture))
-        positions, channels, local = self._items(patches, columns, height, width, coded)
-        g, y, x = local[:, 0], local[:, 1], local[:, 2]
-        logits = logits[g, channels, :, y, x]
-        weights = np.exp(logits - logits.max(axis=1, keepdims=True))
-        return LocalMixture(context, positions, channels, weights, local_mixture.MEAN_SCALE * offsets[g, channels, :, y, x],
-                            np.exp(log_scales[g, channels, :, y, x]), coefficients[g, channels, :, y, x],
+        height, width = context.shape[0] - CONTEXT, context.shape[1] - CONTEXT
+        features = self.model.decoder(canonical_tensor(latents.astype(np.float32)))
+        features = features.double().numpy().transpose(0, 2, 3, 1).reshape(-1, features.shape[1])
+        positions, channels, pixels = self._items(patches, columns, height, width, coded)
+        return LocalMixture(context, positions, channels, pixels, features, *self.head, self.model.cfg.mixture,
                             self.precisions.pixels, replicate=coded == 1)
 
     def _posterior(self, context: np.ndarray, patches: range, columns: int):
@@ -128,8 +126,8 @@ class PatchCodec:
                     codec = self._pixels(context, patches, columns, coded, quantised_latents(mean, self.first_bits))
                     message = push_direct_latents(codec.push(message, codec.values()), mean, self.first_bits)
                 else:
-                    values = self._items(patches, columns, height, width, coded)
-                    values = context[values[0][:, 0] + 1, values[0][:, 1] + 1, values[1]]
+                    positions, channels, _ = self._items(patches, columns, height, width, coded)
+                    values = context[positions[:, 0] + CONTEXT, positions[:, 1] + CONTEXT, channels].astype(np.int64)
                     message = self._bits_back(context, patches, columns, coded).push(message, values)
                 if progress:
                     progress(len(patches))
@@ -141,7 +139,7 @@ class PatchCodec:
 
     def decode(self, message: Message, height: int, width: int, coded: int, progress=None) -> np.ndarray:
         """Pop an image of the given size and coded channels (1 grey, 3 RGB); ValueError if the payload is corrupt."""
-        context = np.full((height + 1, width + 1, PHOTO_CHANNELS), 128, dtype=np.uint8)
+        context = np.full((height + CONTEXT, width + CONTEXT, PHOTO_CHANNELS), CONTEXT_FILL, dtype=np.uint8)
         columns = self.tiles(height, width)[1]
         borrowed = message.debt
         with deterministic_torch():
@@ -157,5 +155,5 @@ class PatchCodec:
                     progress(len(patches))
         if message != Message(message.lanes):
             raise ValueError("corrupt payload: the message did not return to its empty state")
-        image = context[1:, 1:]
+        image = context[CONTEXT:, CONTEXT:]
         return np.ascontiguousarray(image[:, :, 0] if coded == 1 else image)

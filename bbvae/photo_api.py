@@ -11,6 +11,7 @@ decodes on its own.
 from __future__ import annotations
 
 import functools
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
@@ -52,16 +53,21 @@ def pixels_of(image) -> np.ndarray:
 
 
 def check_image(index: int, image) -> None:
+    """PhotoError unless a photo container can hold the image exactly."""
     if hasattr(image, "mode"):
         if image.mode not in ("P", "1"):
             raise PhotoError(f"image {index}: Pillow images are accepted for modes P and 1 only; pass other modes as arrays")
-        return
-    if image.dtype != np.uint8 or image.ndim not in (2, 3) or (image.ndim == 3 and image.shape[2] not in CHANNEL_MODES):
+        if image.mode == "P" and image.palette is not None and image.palette.mode != "RGB":
+            raise PhotoError(f"image {index}: a palette with alpha ({image.palette.mode}) is not supported; convert it to RGBA")
+    elif image.dtype != np.uint8 or image.ndim not in (2, 3) or (image.ndim == 3 and image.shape[2] not in CHANNEL_MODES):
         raise PhotoError(f"image {index}: need uint8 pixels shaped (H, W) or (H, W, 1..4), got {image.dtype} {image.shape}")
-    if image.ndim == 3 and image.shape[2] == 1:
+    elif image.ndim == 3 and image.shape[2] == 1:
         raise PhotoError(f"image {index}: pass grey images as (H, W)")
-    if 0 in image.shape[:2] or max(image.shape[:2]) > container.MAX_SIDE:
-        raise PhotoError(f"image {index}: {image.shape[1]}x{image.shape[0]} pixels is outside 1..{container.MAX_SIDE} per side")
+    height, width, channels = shape_of(image)
+    if not 1 <= min(height, width) <= max(height, width) <= container.MAX_SIDE:
+        raise PhotoError(f"image {index}: {width}x{height} pixels is outside 1..{container.MAX_SIDE} per side")
+    if height * width * max(channels, 3) > container.MAX_PIXELS:
+        raise PhotoError(f"image {index}: {width}x{height} pixels is more than bbvae codes in one file")
 
 
 def model_record(image: np.ndarray, model_path: str) -> container.PhotoRecord:
@@ -73,35 +79,46 @@ def model_record(image: np.ndarray, model_path: str) -> container.PhotoRecord:
 
 
 def encode_record(image, model_path: str | None) -> container.PhotoRecord:
-    """The smallest record for one image: the model path (when there is a model) against PNG and WebP."""
+    """The smallest record for one image: the model path (when there is a model) against PNG and WebP.
+
+    The classical encoders run in a thread beside the model (both release the GIL).
+    """
     mode = mode_of(image)
-    candidates = [container.PhotoRecord(mode, path, data) for path, data in fallback.encodings(image).items()]
-    if model_path is not None and mode not in ("P", "1"):
-        candidates.append(model_record(image, model_path))
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        classical = pool.submit(fallback.encodings, image)
+        candidates = [model_record(image, model_path)] if model_path is not None and mode not in ("P", "1") else []
+        candidates += [container.PhotoRecord(mode, path, data) for path, data in classical.result().items()]
     return min(candidates, key=lambda record: len(record.to_bytes()))
 
 
-def decode_record(record: container.PhotoRecord, shape: tuple[int, int, int], model_path: str | None):
+MAX_PHOTO_DEBT = 1024  # words an encoder may borrow; it codes the first patch directly and borrows none in practice
+
+
+def decode_record(record: container.PhotoRecord, shape: tuple[int, int, int], model_path: str | None,
+                  coding: tuple[Precisions, int, int] = (PHOTO_PRECISIONS, PHOTO_GROUP, 1)):
+    """One image of a photo container; coding: the header's precisions, group size and lanes."""
     height, width, channels = shape
     if record.path != "model":
-        image = fallback.decode(record.path, record.body, record.mode)
+        image = fallback.decode(record.path, record.body, record.mode, (width, height))
         if shape_of(image) != shape or mode_of(image) != record.mode:
             raise container.ContainerError("corrupt file: a stored image does not match its header")
         return image
-    codec, _ = photo_codec(model_path)
-    coded = 1 if record.mode in ("L", "LA") else 3
-    colour = codec.decode(Message.from_bytes(record.body), height, width, coded)
+    if height * width * 3 > container.MAX_PIXELS:  # the patch codec keeps three channels even for grey
+        raise container.ContainerError("the file claims more pixels than bbvae decodes")
+    precisions, group_size, lanes = coding
+    codec, _ = photo_codec(model_path, precisions, group_size)
+    message = Message.from_bytes(record.body)
+    if message.lanes != lanes or message.debt > MAX_PHOTO_DEBT:
+        raise container.ContainerError("corrupt file: the message does not match its header")
+    colour = codec.decode(message, height, width, 1 if record.mode in ("L", "LA") else 3)
     if not record.alpha:
         return colour
-    alpha = fallback.decode("png", record.alpha, "L")
-    if alpha.shape != (height, width):
-        raise container.ContainerError("corrupt file: the alpha channel does not match the image")
-    return np.dstack([colour, alpha])
+    return np.dstack([colour, fallback.decode("png", record.alpha, "L", (width, height))])
 
 
 def needs_model(box: container.Container) -> bool:
     return any(record.path == "model" for record in box.records())
 
 
-def verify(images, decoded) -> bool:
+def same_images(images, decoded) -> bool:
     return all(same_image(a, b) for a, b in zip(images, decoded))

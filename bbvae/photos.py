@@ -1,14 +1,15 @@
 """Photographs for patch models: the causal context rule, random training crops, the shipped photo set.
 
-A patch model predicts each pixel from its left, upper and upper-left
-neighbours (bbvae/local_mixture.py). `with_context` gives every image one extra
-row on top and one column on the left, so that every pixel has those three
-neighbours; the extra values are copies of pixels that come earlier in raster
-order (or 128 before the first pixel), so a decoder can fill them in as it goes:
+A patch model predicts each pixel from neighbours up to two rows above and two
+columns left of it (bbvae/local_mixture.py). `with_context` gives every image
+two extra rows on top and two columns on the left, so that every pixel has
+those neighbours; the extra values are copies of pixels that come earlier in
+raster order (or 128 before the first pixel), so a decoder can fill them in as
+it goes (image (y, x) sits at context (y + 2, x + 2)):
 
-    context[0, 0] = context[0, 1] = context[1, 0] = 128
-    context[0, x + 2] = image[0, x]      (the row above row 0 repeats row 0, shifted right by one)
-    context[y + 2, 0] = image[y, 0]      (the column left of column 0 repeats column 0, shifted down)
+    context rows 0 and 1 at column x + 3 = image[0, x]   (row 0 again, shifted right by one)
+    context columns 0 and 1 at row y + 3 = image[y, 0]   (column 0 again, shifted down by one)
+    everything else outside the image = 128
 
 Training and coding use this same rule, so an image's first row and column
 are modelled exactly as they are coded.
@@ -22,6 +23,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from .local_mixture import CONTEXT
+
 CONTEXT_FILL = 128
 PHOTO_CHANNELS = 3
 # scikit-image files: (name, file); astronaut, coffee and camera are held out (the benchmark's photographs)
@@ -32,12 +35,12 @@ TEST_PHOTOS = ("astronaut.png", "coffee.png", "camera.png")
 
 
 def with_context(image: np.ndarray) -> np.ndarray:
-    """(H, W, C) uint8 -> (H + 1, W + 1, C) with the causal context row and column (module docstring)."""
+    """(H, W, C) uint8 -> (H + 2, W + 2, C) with the causal context rows and columns (module docstring)."""
     height, width = image.shape[:2]
-    out = np.full((height + 1, width + 1) + image.shape[2:], CONTEXT_FILL, dtype=np.uint8)
-    out[1:, 1:] = image
-    out[0, 2:] = image[0, :-1]
-    out[2:, 0] = image[:-1, 0]
+    out = np.full((height + CONTEXT, width + CONTEXT) + image.shape[2:], CONTEXT_FILL, dtype=np.uint8)
+    out[CONTEXT:, CONTEXT:] = image
+    out[:CONTEXT, CONTEXT + 1:] = image[0, :-1]
+    out[CONTEXT + 1:, :CONTEXT] = image[:-1, 0][:, None]
     return out
 
 
@@ -50,43 +53,56 @@ def as_photo_channels(image: np.ndarray) -> tuple[np.ndarray, int]:
     return image, PHOTO_CHANNELS
 
 
-class PatchSampler:
-    """Random (or grid) patches with their context from a list of photographs, in model layout (N, C, P+1, P+1)."""
+def _variants(photo: np.ndarray) -> list[np.ndarray]:
+    """The photo, mirrored, transposed and both: natural images too, so four times the training data.
 
-    def __init__(self, photos: list[np.ndarray], patch: int):
+    Each variant gets its own causal context, so crops of it are coded exactly as they are trained.
+    """
+    return [photo, photo[:, ::-1], photo.swapaxes(0, 1), photo[:, ::-1].swapaxes(0, 1)]
+
+
+class PatchSampler:
+    """Random (or grid) patches with their context from a list of photographs, in model layout (N, C, P+2, P+2).
+
+    With `augment`, random patches come from every photo's four variants (_variants).
+    Photos are drawn equally often whatever their size, so that one large photo
+    (a mostly black retina scan, say) does not dominate.
+    """
+
+    def __init__(self, photos: list[np.ndarray], patch: int, augment: bool = False):
         self.patch = patch
         self.photos = []
         for photo in photos:
-            pixels, coded = as_photo_channels(photo)
-            if min(pixels.shape[:2]) >= patch:
+            if min(photo.shape[:2]) < patch:
+                continue
+            for variant in (_variants(photo) if augment else [photo]):
+                pixels, coded = as_photo_channels(np.ascontiguousarray(variant))
                 self.photos.append((with_context(pixels).transpose(2, 0, 1).copy(), coded))
         if not self.photos:
             raise ValueError(f"no photograph is at least {patch}x{patch} pixels")
-        areas = np.array([p.shape[1] * p.shape[2] for p, _ in self.photos], dtype=np.float64)
-        self.weights = areas / areas.sum()
 
     def random(self, rng: np.random.Generator, count: int) -> tuple[np.ndarray, np.ndarray]:
-        """`count` crops at uniform positions, photos weighted by area (no mirroring: the context is causal)."""
+        """`count` crops at uniform positions of uniformly drawn photos."""
         p = self.patch
-        which = rng.choice(len(self.photos), size=count, p=self.weights)
-        batch = np.empty((count, PHOTO_CHANNELS, p + 1, p + 1), dtype=np.uint8)
+        which = rng.integers(0, len(self.photos), size=count)
+        batch = np.empty((count, PHOTO_CHANNELS, p + CONTEXT, p + CONTEXT), dtype=np.uint8)
         coded = np.empty(count, dtype=np.int64)
         for n, index in enumerate(which):
             padded, coded[n] = self.photos[index]
-            top = rng.integers(0, padded.shape[1] - p)
-            left = rng.integers(0, padded.shape[2] - p)
-            batch[n] = padded[:, top:top + p + 1, left:left + p + 1]
+            top = rng.integers(0, padded.shape[1] - p - CONTEXT + 1)
+            left = rng.integers(0, padded.shape[2] - p - CONTEXT + 1)
+            batch[n] = padded[:, top:top + p + CONTEXT, left:left + p + CONTEXT]
         return batch, coded
 
     def grid(self) -> tuple[np.ndarray, np.ndarray]:
         """Every whole, non-overlapping patch of every photo (a fixed evaluation set)."""
         p = self.patch
         crops, coded = [], []
-        for padded, real in self.photos:
-            for top in range(0, padded.shape[1] - p, p):
-                for left in range(0, padded.shape[2] - p, p):
-                    crops.append(padded[:, top:top + p + 1, left:left + p + 1])
-                    coded.append(real)
+        for padded, coded_channels in self.photos:
+            for top in range(0, padded.shape[1] - p - CONTEXT + 1, p):
+                for left in range(0, padded.shape[2] - p - CONTEXT + 1, p):
+                    crops.append(padded[:, top:top + p + CONTEXT, left:left + p + CONTEXT])
+                    coded.append(coded_channels)
         return np.stack(crops), np.array(coded, dtype=np.int64)
 
 
@@ -100,11 +116,13 @@ def load_shipped(split: str) -> list[np.ndarray]:
 
     from PIL import Image
 
+    from .data import grey_or_rgb
+
     folder = Path(skimage.data.__file__).parent
     photos = []
     for name in (TEST_PHOTOS if split == "test" else TRAIN_PHOTOS):
         with Image.open(folder / name) as image:
-            photos.append(np.asarray(image.convert("RGB") if image.mode not in ("L", "RGB") else image).copy())
+            photos.append(grey_or_rgb(image))
     return photos
 
 

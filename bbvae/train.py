@@ -23,6 +23,7 @@ import torch.distributed as dist
 
 from . import allocation
 from .atomic import atomic_path
+from .evaluate import evaluate
 from .modelfile import WEIGHTS_NAME, load_model, save_model
 from .training_data import training_data
 from .vae import VAE, ModelConfig
@@ -50,6 +51,7 @@ class TrainOptions:
     patch: int | None = None      # train on random patches of this size from photographs of any size
     mixture: int = 0              # 0: one logistic per pixel; K: local autoregressive mixture of K (photos)
     epoch_patches: int = 20000    # patches per epoch when training on photographs
+    local_hidden: int = 32        # width of the per-pixel network of a local mixture
 
 
 @dataclasses.dataclass
@@ -83,20 +85,16 @@ def learning_rate(opts: TrainOptions, progress: float) -> float:
     return low + 0.5 * (opts.lr - low) * (1 + math.cos(math.pi * min(progress, 1.0)))
 
 
-@torch.no_grad()
-def evaluate_elbo(model: VAE, images: np.ndarray, coded: np.ndarray | None, device: torch.device,
-                  batch_size: int = 500) -> float:
-    """Negative ELBO in bits/dim over all coded values of images (one posterior sample each)."""
-    model.eval()
-    bits = dims = 0.0
-    for start in range(0, len(images), batch_size):
-        batch, batch_coded = _tensors(images[start:start + batch_size], None if coded is None else coded[start:start + batch_size], device)
-        per_dim = model.negative_elbo_bpd(batch, batch_coded)
-        weights = model.coded_dims(batch, batch_coded)
-        bits += (per_dim * weights).sum().item()
-        dims += weights.sum().item() if torch.is_tensor(weights) else weights * len(batch)
+def evaluate_elbo(model: VAE, images: np.ndarray, coded: np.ndarray | None) -> float:
+    """Negative ELBO in bits/dim over all coded values of the test images (one posterior sample each).
+
+    evaluate() seeds its own draws; fork_rng keeps that from resetting the training noise every epoch.
+    """
+    device = next(model.parameters()).device
+    with torch.random.fork_rng(devices=[device] if device.type == "cuda" else []):
+        result = evaluate(model, images, iwae_samples=0, batch_size=500, coded=coded)["elbo_bpd"]
     model.train()
-    return bits / dims
+    return result
 
 
 def _tensors(images: np.ndarray, coded: np.ndarray | None, device: torch.device):
@@ -132,7 +130,7 @@ def _config_for(opts: TrainOptions, shape: tuple[int, int, int], out: Path) -> M
         return load_model(out)[1].config
     channels, height, width = shape
     return ModelConfig(channels=channels, height=height, width=width, hidden=opts.hidden, blocks=opts.blocks,
-                       latent=opts.latent, mixture=opts.mixture)
+                       latent=opts.latent, mixture=opts.mixture, local_hidden=opts.local_hidden)
 
 
 def _interrupt_on_sigterm() -> None:
@@ -152,8 +150,8 @@ def train(opts: TrainOptions, say: Callable[[str], None] = print, progress=None)
         torch.set_num_threads(opts.threads)
     ddp = _start_distributed(device)
     out = Path(opts.out)
-    if opts.patch and not opts.mixture:
-        raise ValueError("patch models need the local mixture likelihood: give --mixture K (e.g. 4)")
+    if bool(opts.patch) != bool(opts.mixture):
+        raise ValueError("--patch and --mixture go together: a patch model of photographs with K logistics (e.g. --mixture 4)")
     source = training_data(opts.dataset, opts.patch, opts.epoch_patches, opts.seed, opts.test_limit)
     if ddp.is_main:
         out.mkdir(parents=True, exist_ok=True)
@@ -205,7 +203,7 @@ def train(opts: TrainOptions, say: Callable[[str], None] = print, progress=None)
         elapsed += time.time() - began
         epoch, batches_done = epoch + 1, 0
         if ddp.is_main:
-            test_bpd = evaluate_elbo(model, *source.test_set(), device)
+            test_bpd = evaluate_elbo(model, *source.test_set())
             record = {"epoch": epoch, "train_bpd": running / max(seen, 1), "test_elbo_bpd": test_bpd, "skipped_batches": skipped,
                       "seconds": round(elapsed, 1), "lr": optimizer.param_groups[0]["lr"]}
             with open(out / LOG_NAME, "a") as log:

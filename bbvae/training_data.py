@@ -51,7 +51,7 @@ class PatchSet:
     """Random patches (with their causal context) of training photographs; a fixed grid of held-out ones for tests."""
 
     def __init__(self, dataset: str, patch: int, epoch_patches: int, seed: int, test_limit: int | None):
-        self.sampler = PatchSampler(data.load_photos(dataset, "train"), patch)
+        self.sampler = PatchSampler(data.load_photos(dataset, "train"), patch, augment=True)
         test = PatchSampler(data.load_photos(dataset, "test"), patch).grid()
         self.test = (test[0][:test_limit], test[1][:test_limit])
         self.patch, self.epoch_patches, self.seed = patch, epoch_patches, seed
@@ -61,7 +61,7 @@ class PatchSet:
         return (3, self.patch, self.patch)
 
     def describe(self) -> str:
-        return (f"{len(self.sampler.photos)} training photographs, {self.epoch_patches} random {self.patch}x{self.patch} "
+        return (f"{len(self.sampler.photos) // 4} training photographs (x4 mirrored/transposed), {self.epoch_patches} random {self.patch}x{self.patch} "
                 f"patches per epoch; {len(self.test[0])} held-out test patches")
 
     def steps(self, batch: int) -> int:

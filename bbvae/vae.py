@@ -1,9 +1,9 @@
 """The VAE: Gaussian posterior q(z|x), prior N(0, I), discretized logistic p(x|z).
 
 With `mixture` K > 0 (photo patches), p(x|z) is instead a mixture of K
-discretized logistics whose means also depend on each pixel's causal
-neighbours (bbvae/local_mixture.py); such a model takes its images with one
-context row and column, (B, C, H+1, W+1), as bbvae/photos.py builds them.
+discretized logistics driven by the decoder's features and each pixel's causal
+neighbours (bbvae/local_mixture.py); such a model takes its images with two
+context rows and columns, (B, C, H+2, W+2), as bbvae/photos.py builds them.
 
 The networks only produce distribution parameters; the coder turns them into
 integer frequencies. No batch statistics (no batch norm), so one image gives the
@@ -37,6 +37,7 @@ class ModelConfig:
     blocks: int = 2        # residual blocks per stage
     latent: int = 32       # latent dimensions
     mixture: int = 0       # 0: one logistic per pixel; K > 0: K logistics with local autoregressive means
+    local_hidden: int = 32  # with mixture > 0: width of the per-pixel network (LocalHead)
 
     def __post_init__(self):
         if self.height % 4 or self.width % 4:
@@ -118,13 +119,11 @@ class Decoder(nn.Module):
             nn.SiLU(), nn.ConvTranspose2d(h, h // 2, 4, stride=2, padding=1),
             nn.SiLU(), nn.Conv2d(h // 2, self.outputs(cfg), 3, padding=1),
         )
-        if cfg.local:
-            with torch.no_grad():
-                self.features[-1].bias.copy_(local_mixture.initial_bias(cfg.channels, cfg.mixture))
 
     @staticmethod
     def outputs(cfg: ModelConfig) -> int:
-        return cfg.channels * local_mixture.outputs_per_channel(cfg.channels, cfg.mixture) if cfg.local else 2 * cfg.channels
+        """Per pixel: a logistic's mean and log-scale per channel, or the local head's features."""
+        return cfg.local_hidden if cfg.local else 2 * cfg.channels
 
     def forward(self, z):
         cfg = self.cfg
@@ -146,6 +145,8 @@ class VAE(nn.Module):
         self.cfg = cfg
         self.encoder = Encoder(cfg)
         self.decoder = Decoder(cfg)
+        if cfg.local:
+            self.head = local_mixture.LocalHead(cfg.channels, cfg.mixture, cfg.local_hidden)
 
     def forward(self, x: torch.Tensor, coded: torch.Tensor | None = None) -> torch.Tensor:
         """The training loss per image (so DistributedDataParallel can wrap it)."""
@@ -153,12 +154,12 @@ class VAE(nn.Module):
 
     def pixels(self, x: torch.Tensor) -> torch.Tensor:
         """The image part of an input (a local model's inputs also carry their context)."""
-        return x[:, :, 1:, 1:] if self.cfg.local else x
+        return x[:, :, local_mixture.CONTEXT:, local_mixture.CONTEXT:] if self.cfg.local else x
 
     def log_px(self, x: torch.Tensor, out: torch.Tensor, coded: torch.Tensor | None = None) -> torch.Tensor:
         """log p(x|z) in nats per image, from the decoder's outputs; `coded` channels per image (default all)."""
         if self.cfg.local:
-            per_value = local_mixture.log_prob(x, out, self.cfg.mixture)
+            per_value = self.head.log_prob(x, out)
         else:
             per_value = discretized_logistic_logp(x, *self.decoder.logistic(out))
         if coded is not None:

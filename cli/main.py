@@ -31,6 +31,8 @@ cli.add_command(info)
 @click.option("--patch", type=click.IntRange(4), help="train a patch model on random PATCHxPATCH crops of photographs")
 @click.option("--mixture", default=0, show_default=True, type=click.IntRange(0),
               help="K > 0: K logistics per value with local autoregressive means (needed with --patch)")
+@click.option("--local-hidden", default=32, show_default=True, type=click.IntRange(1),
+              help="width of the per-pixel network of the local mixture")
 @click.option("--epoch-patches", default=20000, show_default=True, type=click.IntRange(1), help="patches per epoch with --patch")
 @click.option("--out", required=True, type=click.Path(file_okay=False), help="model folder to write, e.g. models/NAME")
 @click.option("--epochs", default=10, show_default=True, type=click.IntRange(1))
@@ -86,7 +88,9 @@ def eval_command(model_name, dataset, split, limit, iwae_samples, seed, as_json,
 @click.option("--json", "as_json", is_flag=True, help="print a JSON list as the last line")
 def models(as_json):
     """List the shipped codecs."""
-    from bbvae.modelfile import DEFAULT_MODEL, ModelFileError, load_model, model_folders
+    from bbvae.modelfile import DEFAULT_MODEL, PHOTO_MODEL, ModelFileError, load_model, model_folders
+
+    picked_for = {DEFAULT_MODEL: "28x28 grey digits", PHOTO_MODEL: "everything else"}
 
     rows = []
     for folder in model_folders():
@@ -100,10 +104,10 @@ def models(as_json):
             "name": info.path.parent.name, "path": str(info.path), "dataset": facts.get("dataset"),
             "bytes": info.path.stat().st_size, "test_elbo_bpd": facts.get("test_elbo_bpd"),
             "test_iwae_bpd": facts.get("test_iwae_bpd"), "default": info.path.parent.name == DEFAULT_MODEL,
-            "fingerprint": info.fingerprint,
+            "picked_for": picked_for.get(info.path.parent.name), "fingerprint": info.fingerprint,
         })
     for row in rows:
-        mark = " (default)" if row["default"] else ""
+        mark = f" (picked for {row['picked_for']})" if row["picked_for"] else ""
         bpd = f"{row['test_elbo_bpd']:.4f}" if row["test_elbo_bpd"] is not None else "?"
         click.echo(f"{row['name']}{mark}: {row['dataset']}, {row['bytes'] / 1e6:.2f} MB, "
                    f"test -ELBO {bpd} bits/dim, {row['path']}")

@@ -1,5 +1,6 @@
-"""Shared test settings: hypothesis without deadlines (Numba compiles on first call)."""
+"""Shared test settings: hypothesis without deadlines (Numba compiles on first call); a tiny photo model."""
 
+import pytest
 from hypothesis import HealthCheck, settings
 
 settings.register_profile(
@@ -7,3 +8,21 @@ settings.register_profile(
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
 )
 settings.load_profile("bbvae")
+
+
+@pytest.fixture(scope="session")
+def photo_models(tmp_path_factory):
+    """A models folder whose 'photo' model is a tiny, briefly trained patch model (helpers.trained_photo_model)."""
+    from bbvae.modelfile import save_model
+    from helpers import trained_photo_model
+
+    root = tmp_path_factory.mktemp("models")
+    save_model(root / "photo" / "model.safetensors", trained_photo_model(), {"dataset": "ar_image"})
+    return root
+
+
+@pytest.fixture
+def photo_env(photo_models, monkeypatch):
+    """BBVAE_MODELS pointing at photo_models, so that the name 'photo' is the tiny model (in this process)."""
+    monkeypatch.setenv("BBVAE_MODELS", str(photo_models))
+    return photo_models

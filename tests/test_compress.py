@@ -201,7 +201,7 @@ def test_refusals_leave_no_output_and_never_touch_inputs(tmp_path):
     rgb = tmp_path / "colour.png"
     Image.fromarray(np.zeros((30, 30, 3), np.uint8)).save(rgb)
     before = rgb.read_bytes()
-    result = run_cli("compress", str(rgb))
+    result = run_cli("compress", str(rgb), "--model", "mnist")
     assert result.returncode == 1 and "codes 28x28 grey images" in result.stderr
     assert not (tmp_path / "colour.png.bbv").exists() and rgb.read_bytes() == before
     Image.fromarray(np.zeros((28, 28), np.uint8)).save(tmp_path / "dark.jpg")

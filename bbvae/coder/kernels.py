@@ -128,13 +128,20 @@ def _probit(u):
 
 
 @nb.njit(cache=True)
-def _guess(kind, i, cf, total, alphabet, a, b):
+def _guess(kind, i, cf, total, alphabet, a, b, c):
     """A cheap estimate of the symbol under cumulative count cf; -1 when there is none."""
     if kind == UNIFORM:
         return cf
     u = (cf + 0.5) / total
     if kind == LOGISTIC:
         g = math.floor(a[i, 0] + b[i, 0] * math.log(u / (1.0 - u)) + 0.5)
+        return np.int64(min(max(g, 0.0), alphabet - 1.0))
+    if kind == MIXTURE:  # the heaviest component's u-quantile: near the mixture's when one component dominates
+        top = 0
+        for m in range(1, a.shape[1]):
+            if a[i, m] > a[i, top]:
+                top = m
+        g = math.floor(b[i, top] + c[i, top] * math.log(u / (1.0 - u)) + 0.5)
         return np.int64(min(max(g, 0.0), alphabet - 1.0))
     if kind == GAUSSIAN:  # the posterior's u-quantile, then its bin under the prior's CDF
         t = a[i, 0] + b[i, 0] * _probit(u)
@@ -149,7 +156,7 @@ def find_symbol(kind, i, cf, total, alphabet, a, b, c, table):
 
     Gallops from the guess to a bracket, then bisects; the exact integer CDF decides.
     """
-    g = _guess(kind, i, cf, total, alphabet, a, b)
+    g = _guess(kind, i, cf, total, alphabet, a, b, c)
     if g < 0:
         lo, c_lo, hi, c_hi = np.int64(0), np.int64(0), np.int64(alphabet), np.int64(total)
     else:
@@ -183,7 +190,7 @@ def find_symbol(kind, i, cf, total, alphabet, a, b, c, table):
     return lo, c_lo, c_hi - c_lo
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, nogil=True)
 def push_kernel(states, words, top, debt, precision, symbols, kind, alphabet, a, b, c, table):
     """Push symbols[i] for i = n-1 .. 0, item i on state i % len(states). Returns (top, debt)."""
     lanes = states.shape[0]
@@ -232,7 +239,7 @@ def pop_symbol(states, j, words, top, debt, p, mask, total, kind, i, alphabet, a
     return s, top, debt
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, nogil=True)
 def pop_kernel(states, words, top, debt, precision, out, kind, alphabet, a, b, c, table):
     """Pop len(out) symbols, item i from state i % len(states), into out. Returns (top, debt)."""
     lanes = states.shape[0]
@@ -255,3 +262,133 @@ def frequency_kernel(symbols, precision, kind, alphabet, a, b, c, table):
         s = np.int64(symbols[i])
         out[i] = cdf_at(kind, i, s + 1, total, alphabet, a, b, c, table) - cdf_at(kind, i, s, total, alphabet, a, b, c, table)
     return out
+
+
+# --- The photo likelihood (bbvae/local_mixture.py, bbvae/coder/local.py) ------------------------------
+# Its coding constants live here, beside the kernels that freeze them: Numba's cache is invalidated
+# by changes to this file only, so every cached kernel and everything it inlines must be in it.
+LOCAL_CENTRE = 128.0
+LOCAL_INPUT_SCALE = 1.0 / 64.0
+LOCAL_MEAN_SCALE = 32.0        # offsets are small next to the prediction: keep the raw outputs near unit size
+LOCAL_LOG_SCALE_OFFSET = 2.0   # residual scales start around e^2 ~ 7 levels
+LOCAL_LOG_SCALE_MIN, LOCAL_LOG_SCALE_MAX = -3.0, 8.0
+LOCAL_NEIGHBOURS = ((0, -1), (-1, 0), (-1, -1), (0, -2), (-2, 0))  # (dy, dx): left, up, up-left, left-left, up-up
+LOCAL_CONTEXT = 2              # context rows above and columns left of an image (bbvae/photos.py)
+_NEIGHBOUR_OFFSETS = np.array(LOCAL_NEIGHBOURS, dtype=np.int64)
+
+
+def local_outputs_per_channel(channels: int, mixture: int) -> int:
+    """Per pixel and channel: logits, offsets, log-scales (K each), neighbour and current-pixel coefficients."""
+    return 3 * mixture + (len(LOCAL_NEIGHBOURS) + 1) * channels
+
+
+
+
+@nb.njit(cache=True)
+def _pixel_outputs(context, y, x, features, p, w_in_t, w_out_t, b_out, neighbours, hidden, out):
+    """The head's raw outputs for pixel (y, x), whose decoder features are row p of `features`.
+
+    The weights come transposed so that the inner loops run along contiguous rows
+    (SIMD without reordering any sum: each output still adds its terms in order).
+    """
+    channels = context.shape[2]
+    for n in range(_NEIGHBOUR_OFFSETS.shape[0]):
+        for d in range(channels):
+            value = np.float64(context[y + LOCAL_CONTEXT + _NEIGHBOUR_OFFSETS[n, 0], x + LOCAL_CONTEXT + _NEIGHBOUR_OFFSETS[n, 1], d]) - LOCAL_CENTRE
+            neighbours[n * channels + d] = value
+    hidden[:] = features[p]
+    for i in range(w_in_t.shape[0]):
+        scaled = neighbours[i] * LOCAL_INPUT_SCALE
+        for j in range(w_in_t.shape[1]):
+            hidden[j] += w_in_t[i, j] * scaled
+    out[:] = b_out
+    for j in range(w_out_t.shape[0]):
+        h = hidden[j]
+        if h > 0.0:  # relu: a zero unit adds nothing
+            for o in range(w_out_t.shape[1]):
+                out[o] += w_out_t[j, o] * h
+
+
+@nb.njit(cache=True)
+def _item_mixture(context, y, x, c, out, neighbours, mixture, i, weights, means, scales):
+    """Item i's mixture (channel c of pixel (y, x)) from the pixel's raw outputs, into row i."""
+    channels = context.shape[2]
+    per = 3 * mixture + (_NEIGHBOUR_OFFSETS.shape[0] + 1) * channels
+    base = c * per
+    top = out[base]
+    for k in range(1, mixture):
+        top = max(top, out[base + k])
+    total = 0.0
+    for k in range(mixture):
+        weights[i, k] = math.exp(out[base + k] - top)
+        total += weights[i, k]
+    for k in range(mixture):
+        weights[i, k] /= total
+    coef = base + 3 * mixture
+    pred = LOCAL_CENTRE
+    for n in range(_NEIGHBOUR_OFFSETS.shape[0] * channels):
+        pred += out[coef + n] * neighbours[n]
+    current = coef + _NEIGHBOUR_OFFSETS.shape[0] * channels
+    for d in range(c):
+        pred += out[current + d] * (np.float64(context[y + LOCAL_CONTEXT, x + LOCAL_CONTEXT, d]) - LOCAL_CENTRE)
+    for k in range(mixture):
+        means[i, k] = pred + LOCAL_MEAN_SCALE * out[base + mixture + k]
+        log_scale = min(max(out[base + 2 * mixture + k] + LOCAL_LOG_SCALE_OFFSET, LOCAL_LOG_SCALE_MIN), LOCAL_LOG_SCALE_MAX)
+        scales[i, k] = math.exp(log_scale)
+
+
+@nb.njit(cache=True, nogil=True)  # releases the GIL: classical encodings run beside it
+def local_params_kernel(context, positions, channels, pixels, features, w_in, w_out, b_out, weights, means, scales):
+    """Every item's mixture from a context array that holds all pixels (encoding)."""
+    mixture = weights.shape[1]
+    neighbours = np.empty(w_in.shape[0])
+    hidden = np.empty(w_in.shape[1])
+    out = np.empty(w_out.shape[1])
+    for i in range(positions.shape[0]):
+        y, x = positions[i, 0], positions[i, 1]
+        if i == 0 or pixels[i] != pixels[i - 1]:
+            _pixel_outputs(context, y, x, features, pixels[i], w_in, w_out, b_out, neighbours, hidden, out)
+        _item_mixture(context, y, x, channels[i], out, neighbours, mixture, i, weights, means, scales)
+
+
+@nb.njit(cache=True, inline="always")
+def _store(context, y, x, c, value, replicate):
+    """Write a decoded value where the context array keeps it (and its copies in the context rows/columns)."""
+    height, width = context.shape[0] - LOCAL_CONTEXT, context.shape[1] - LOCAL_CONTEXT
+    first = 0 if replicate else c
+    last = context.shape[2] if replicate else c + 1
+    for d in range(first, last):
+        context[y + LOCAL_CONTEXT, x + LOCAL_CONTEXT, d] = value
+        if y == 0 and x + 1 < width:
+            for r in range(LOCAL_CONTEXT):
+                context[r, x + LOCAL_CONTEXT + 1, d] = value
+        if x == 0 and y + 1 < height:
+            for r in range(LOCAL_CONTEXT):
+                context[y + LOCAL_CONTEXT + 1, r, d] = value
+
+
+@nb.njit(cache=True, nogil=True)
+def local_pop_kernel(states, words, top, debt, precision, context, positions, channels, pixels, features, w_in, w_out,
+                     b_out, weights, means, scales, replicate, out_symbols):
+    """Pop items in order, each mixture computed from the pixels decoded before it. Returns (top, debt)."""
+    lanes = states.shape[0]
+    p = np.uint64(precision)
+    mask = (ONE << p) - ONE
+    total = np.int64(1) << precision
+    table = np.zeros((1, 1), dtype=np.uint32)
+    mixture = weights.shape[1]
+    neighbours = np.empty(w_in.shape[0])
+    hidden = np.empty(w_in.shape[1])
+    out = np.empty(w_out.shape[1])
+    j = 0
+    for i in range(positions.shape[0]):
+        y, x, c = positions[i, 0], positions[i, 1], channels[i]
+        if i == 0 or pixels[i] != pixels[i - 1]:
+            _pixel_outputs(context, y, x, features, pixels[i], w_in, w_out, b_out, neighbours, hidden, out)
+        _item_mixture(context, y, x, c, out, neighbours, mixture, i, weights, means, scales)
+        s, top, debt = pop_symbol(states, j, words, top, debt, p, mask, total, MIXTURE, i,
+                                          PIXEL_LEVELS, weights, means, scales, table)
+        out_symbols[i] = s
+        _store(context, y, x, c, np.uint8(s), replicate)
+        j = j + 1 if j < lanes - 1 else 0
+    return top, debt

@@ -1,0 +1,91 @@
+"""Memory and time for one large photograph: compress and decompress within a memory bound.
+
+    python benchmarks/large_image.py [--side 8000] [--model photo] [--json]
+
+The image is the held-out astronaut photograph tiled (mirrored so that tiles
+meet smoothly) to SIDE x SIDE RGB pixels. Compression runs with its check
+decode, as the CLI does. Each phase runs in a fresh process so that its peak
+resident memory (ru_maxrss) is its own; the target is under 4 GB.
+Results: benchmarks/results/large_image_SIDE.{json,md}.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import tempfile
+import time
+from concurrent.futures import ProcessPoolExecutor
+from multiprocessing import get_context
+from pathlib import Path
+
+import numpy as np
+
+MEMORY_BOUND_GB = 4.0
+
+
+def tiled_photo(side: int) -> np.ndarray:
+    from bbvae.photos import load_shipped, TEST_PHOTOS
+
+    photo = load_shipped("test")[TEST_PHOTOS.index("astronaut.png")]
+    block = np.concatenate([photo, photo[:, ::-1]], axis=1)
+    block = np.concatenate([block, block[::-1]], axis=0)
+    reps = -(-side // block.shape[0]), -(-side // block.shape[1])
+    return np.ascontiguousarray(np.tile(block, (reps[0], reps[1], 1))[:side, :side])
+
+
+def _compress(side: int, model: str, out: str) -> dict:
+    import bbvae
+
+    image = tiled_photo(side)
+    began = time.perf_counter()
+    data = bbvae.compress([image], model)
+    seconds = time.perf_counter() - began
+    Path(out).write_bytes(data)
+    return {"seconds": seconds, "bytes": len(data), "peak_gb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20,
+            "path": bbvae.api.describe_container(data)["paths"][0]["path"]}
+
+
+def _decompress(side: int, model: str, out: str) -> dict:
+    import bbvae
+
+    data = Path(out).read_bytes()
+    began = time.perf_counter()
+    image = bbvae.decompress(data, model)[0]
+    seconds = time.perf_counter() - began
+    return {"seconds": seconds, "exact": bool(np.array_equal(image, tiled_photo(side))),
+            "peak_gb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20}
+
+
+def _in_fresh_process(function, *args) -> dict:
+    """function(*args) in a new process, so that ru_maxrss is that call's peak alone."""
+    with ProcessPoolExecutor(max_workers=1, mp_context=get_context("spawn")) as pool:
+        return pool.submit(function, *args).result()
+
+
+def main():
+    from bbvae.report import markdown_table, write_results
+
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--side", type=int, default=8000)
+    parser.add_argument("--model", default="photo")
+    parser.add_argument("--json", action="store_true")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as folder:
+        out = str(Path(folder) / "large.bbv")
+        encoded = _in_fresh_process(_compress, args.side, args.model, out)
+        decoded = _in_fresh_process(_decompress, args.side, args.model, out)
+    dims = 3 * args.side * args.side
+    summary = {"side": args.side, "bits_per_dim": 8 * encoded["bytes"] / dims, "path": encoded["path"],
+               "compress_s": encoded["seconds"], "decompress_s": decoded["seconds"], "exact": decoded["exact"],
+               "compress_peak_gb": encoded["peak_gb"], "decompress_peak_gb": decoded["peak_gb"],
+               "within_bound": max(encoded["peak_gb"], decoded["peak_gb"]) < MEMORY_BOUND_GB}
+    write_results(f"large_image_{args.side}", summary, [summary], markdown_table([summary], list(summary)))
+    print(markdown_table([summary], list(summary)))
+    if args.json:
+        print(json.dumps(summary))
+
+
+if __name__ == "__main__":
+    main()
