@@ -202,7 +202,7 @@ def _compress_photos(images, path, info, names, metadata, jobs, verify, progress
 
 def _decompress_photos(box: container.Container, model, jobs: int, progress):
     path = find_model(box, model) if photo_api.needs_model(box) else None
-    coding = (Precisions(*box.precisions), box.group_size, box.lanes)
+    coding = (Precisions(*box.precisions), box.lanes)
     calls = [(path, segment.payload, shape, coding) for segment, shape in zip(box.segments, box.shapes)]
     try:
         images = _run(_decode_photo, calls, [1] * len(calls), jobs, progress)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from .local_mixture import CONTEXT
+from .local_mixture import CONTEXT, CONTEXT_RIGHT
 from .vae import VAE
 
 
@@ -20,10 +20,10 @@ def evaluate(model: VAE, images: np.ndarray, iwae_samples: int = 100, batch_size
     the IWAE estimate (its value is then None).
     """
     cfg = model.cfg
-    extra = CONTEXT if cfg.local else 0
-    if images.shape[1:] != (cfg.channels, cfg.height + extra, cfg.width + extra):
+    rows, columns = (CONTEXT, CONTEXT + CONTEXT_RIGHT) if cfg.local else (0, 0)
+    if images.shape[1:] != (cfg.channels, cfg.height + rows, cfg.width + columns):
         raise ValueError(f"images of shape {images.shape[1:]} do not fit a model of "
-                         f"{cfg.channels}x{cfg.height}x{cfg.width}" + (" (plus context)" if extra else ""))
+                         f"{cfg.channels}x{cfg.height}x{cfg.width}" + (" (plus context)" if cfg.local else ""))
     torch.manual_seed(seed)
     model.eval()
     device = next(model.parameters()).device

@@ -2,7 +2,7 @@
 
 For each pixel, a small network (LocalHead) mixes the decoder's features at
 that pixel (which depend on the latent only) with its already-decoded
-neighbours (NEIGHBOURS: left, up, up-left, left-left, up-up, every channel):
+neighbours (NEIGHBOURS: left, up, up-left, up-right, left-left, up-up, every channel):
 
     hidden = relu(features + W_in (neighbours - 128) / 64)
     outputs = W_out hidden + b_out
@@ -28,6 +28,7 @@ from torch import nn
 
 from .coder.kernels import LOCAL_CENTRE as CENTRE
 from .coder.kernels import LOCAL_CONTEXT as CONTEXT
+from .coder.kernels import LOCAL_CONTEXT_RIGHT as CONTEXT_RIGHT
 from .coder.kernels import LOCAL_INPUT_SCALE as INPUT_SCALE
 from .coder.kernels import LOCAL_LOG_SCALE_MAX as LOG_SCALE_MAX
 from .coder.kernels import LOCAL_LOG_SCALE_MIN as LOG_SCALE_MIN
@@ -38,9 +39,14 @@ from .coder.kernels import local_outputs_per_channel as outputs_per_channel
 from .likelihood import discretized_logistic_logp
 
 
+def image_part(context: torch.Tensor) -> torch.Tensor:
+    """The pixels (B, C, H, W) of inputs with context (B, C, H+2, W+3)."""
+    return context[:, :, CONTEXT:, CONTEXT:context.shape[3] - CONTEXT_RIGHT]
+
+
 def neighbour_planes(context: torch.Tensor) -> torch.Tensor:
-    """(B, C, H+2, W+2) pixels with context -> (B, len(NEIGHBOURS) * C, H, W) neighbour values minus 128."""
-    h, w = context.shape[2] - CONTEXT, context.shape[3] - CONTEXT
+    """(B, C, H+2, W+3) pixels with context -> (B, len(NEIGHBOURS) * C, H, W) neighbour values minus 128."""
+    h, w = context.shape[2] - CONTEXT, context.shape[3] - CONTEXT - CONTEXT_RIGHT
     planes = [context[:, :, CONTEXT + dy:CONTEXT + dy + h, CONTEXT + dx:CONTEXT + dx + w] for dy, dx in NEIGHBOURS]
     return torch.cat(planes, 1) - CENTRE
 
@@ -67,7 +73,7 @@ class LocalHead(nn.Module):
         return bias.reshape(-1)
 
     def forward(self, context: torch.Tensor, features: torch.Tensor) -> torch.Tensor:
-        """Raw outputs (B, C * per, H, W) from context (B, C, H+2, W+2) and features (B, hidden, H, W)."""
+        """Raw outputs (B, C * per, H, W) from context (B, C, H+2, W+3) and features (B, hidden, H, W)."""
         nb = neighbour_planes(context.to(features.dtype)) * INPUT_SCALE
         hidden = F.relu(features + torch.einsum("oi,bihw->bohw", self.inputs.weight, nb))
         return torch.einsum("oi,bihw->bohw", self.out.weight, hidden) + self.out.bias[None, :, None, None]
@@ -82,7 +88,7 @@ class LocalHead(nn.Module):
         logits, offsets = raw[:, :, :k], raw[:, :, k:2 * k]
         log_scales = torch.clamp(raw[:, :, 2 * k:3 * k] + LOG_SCALE_OFFSET, LOG_SCALE_MIN, LOG_SCALE_MAX)
         coefficients = raw[:, :, 3 * k:]
-        x = context[:, :, CONTEXT:, CONTEXT:]
+        x = image_part(context)
         n = len(NEIGHBOURS) * c_all
         pred = CENTRE + (coefficients[:, :, :n] * neighbour_planes(context)[:, None]).sum(2)
         earlier = torch.tril(torch.ones(c_all, c_all, dtype=x.dtype, device=x.device), diagonal=-1)

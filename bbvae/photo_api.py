@@ -23,7 +23,7 @@ from .patch_codec import PatchCodec
 from .vae_codec import Precisions
 
 PHOTO_PRECISIONS = Precisions(latent=10, posterior=28, pixels=24)
-PHOTO_GROUP = 64
+PHOTO_GROUP = 64  # recorded in the header; photo records group their patches by rows instead (bbvae/patch_codec.py)
 CHANNEL_MODES = {1: "L", 2: "LA", 3: "RGB", 4: "RGBA"}
 
 
@@ -32,9 +32,9 @@ class PhotoError(Exception):
 
 
 @functools.lru_cache(maxsize=2)
-def photo_codec(model_path: str, precisions: Precisions = PHOTO_PRECISIONS, group_size: int = PHOTO_GROUP):
+def photo_codec(model_path: str, precisions: Precisions = PHOTO_PRECISIONS):
     model, info = load_model(model_path)
-    return PatchCodec(model, precisions, group_size, info.codec.get(allocation.TABLE_NAME)), info
+    return PatchCodec(model, precisions, info.codec.get(allocation.TABLE_NAME)), info
 
 
 def mode_of(image) -> str:
@@ -60,9 +60,7 @@ def check_image(index: int, image) -> None:
         if image.mode == "P" and image.palette is not None and image.palette.mode != "RGB":
             raise PhotoError(f"image {index}: a palette with alpha ({image.palette.mode}) is not supported; convert it to RGBA")
     elif image.dtype != np.uint8 or image.ndim not in (2, 3) or (image.ndim == 3 and image.shape[2] not in CHANNEL_MODES):
-        raise PhotoError(f"image {index}: need uint8 pixels shaped (H, W) or (H, W, 1..4), got {image.dtype} {image.shape}")
-    elif image.ndim == 3 and image.shape[2] == 1:
-        raise PhotoError(f"image {index}: pass grey images as (H, W)")
+        raise PhotoError(f"image {index}: need uint8 pixels shaped (H, W) or (H, W, 2..4), got {image.dtype} {image.shape}")
     height, width, channels = shape_of(image)
     if not 1 <= min(height, width) <= max(height, width) <= container.MAX_SIDE:
         raise PhotoError(f"image {index}: {width}x{height} pixels is outside 1..{container.MAX_SIDE} per side")
@@ -95,8 +93,8 @@ MAX_PHOTO_DEBT = 1024  # words an encoder may borrow; it codes the first patch d
 
 
 def decode_record(record: container.PhotoRecord, shape: tuple[int, int, int], model_path: str | None,
-                  coding: tuple[Precisions, int, int] = (PHOTO_PRECISIONS, PHOTO_GROUP, 1)):
-    """One image of a photo container; coding: the header's precisions, group size and lanes."""
+                  coding: tuple[Precisions, int] = (PHOTO_PRECISIONS, 1)):
+    """One image of a photo container; coding: the header's precisions and lanes."""
     height, width, channels = shape
     if record.path != "model":
         image = fallback.decode(record.path, record.body, record.mode, (width, height))
@@ -105,8 +103,8 @@ def decode_record(record: container.PhotoRecord, shape: tuple[int, int, int], mo
         return image
     if height * width * 3 > container.MAX_PIXELS:  # the patch codec keeps three channels even for grey
         raise container.ContainerError("the file claims more pixels than bbvae decodes")
-    precisions, group_size, lanes = coding
-    codec, _ = photo_codec(model_path, precisions, group_size)
+    precisions, lanes = coding
+    codec, _ = photo_codec(model_path, precisions)
     message = Message.from_bytes(record.body)
     if message.lanes != lanes or message.debt > MAX_PHOTO_DEBT:
         raise container.ContainerError("corrupt file: the message does not match its header")

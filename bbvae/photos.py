@@ -1,18 +1,15 @@
-"""Photographs for patch models: the causal context rule, random training crops, the shipped photo set.
+"""Photographs for patch models: the context around an image, random training crops, the shipped photo set.
 
-A patch model predicts each pixel from neighbours up to two rows above and two
-columns left of it (bbvae/local_mixture.py). `with_context` gives every image
-two extra rows on top and two columns on the left, so that every pixel has
-those neighbours; the extra values are copies of pixels that come earlier in
-raster order (or 128 before the first pixel), so a decoder can fill them in as
-it goes (image (y, x) sits at context (y + 2, x + 2)):
-
-    context rows 0 and 1 at column x + 3 = image[0, x]   (row 0 again, shifted right by one)
-    context columns 0 and 1 at row y + 3 = image[y, 0]   (column 0 again, shifted down by one)
-    everything else outside the image = 128
-
-Training and coding use this same rule, so an image's first row and column
-are modelled exactly as they are coded.
+A patch model predicts each pixel from neighbours up to two rows above, two
+columns left and one column right of it (bbvae/local_mixture.py), and pixels
+are decoded in raster order across the whole image width
+(bbvae/patch_codec.py), so all of those are decoded before it. `with_context`
+surrounds an image with two rows of 128 above, two columns left and one column
+right, so that every pixel has those neighbours (image (y, x) sits at context
+(y + 2, x + 2)); the first rows and columns of an image are predicted from the
+constant. Training crops carry the same margins, taken from the photograph
+around them (or the constant at its edges), so that patches are modelled as they
+are coded.
 
 The shipped photo set (`photos`) comes from the scikit-image wheel (DESIGN.md
 section 7). Whole photographs are held out: the test split is never cropped for
@@ -23,7 +20,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .local_mixture import CONTEXT
+from .local_mixture import CONTEXT, CONTEXT_RIGHT
 
 CONTEXT_FILL = 128
 PHOTO_CHANNELS = 3
@@ -35,12 +32,10 @@ TEST_PHOTOS = ("astronaut.png", "coffee.png", "camera.png")
 
 
 def with_context(image: np.ndarray) -> np.ndarray:
-    """(H, W, C) uint8 -> (H + 2, W + 2, C) with the causal context rows and columns (module docstring)."""
+    """(H, W, C) uint8 -> (H + 2, W + 3, C): the image inside its margins of 128 (module docstring)."""
     height, width = image.shape[:2]
-    out = np.full((height + CONTEXT, width + CONTEXT) + image.shape[2:], CONTEXT_FILL, dtype=np.uint8)
-    out[CONTEXT:, CONTEXT:] = image
-    out[:CONTEXT, CONTEXT + 1:] = image[0, :-1]
-    out[CONTEXT + 1:, :CONTEXT] = image[:-1, 0][:, None]
+    out = np.full((height + CONTEXT, width + CONTEXT + CONTEXT_RIGHT) + image.shape[2:], CONTEXT_FILL, dtype=np.uint8)
+    out[CONTEXT:, CONTEXT:CONTEXT + width] = image
     return out
 
 
@@ -62,7 +57,7 @@ def _variants(photo: np.ndarray) -> list[np.ndarray]:
 
 
 class PatchSampler:
-    """Random (or grid) patches with their context from a list of photographs, in model layout (N, C, P+2, P+2).
+    """Random (or grid) patches with their context from a list of photographs, in model layout (N, C, P+2, P+3).
 
     With `augment`, random patches come from every photo's four variants (_variants).
     Photos are drawn equally often whatever their size, so that one large photo
@@ -85,23 +80,25 @@ class PatchSampler:
         """`count` crops at uniform positions of uniformly drawn photos."""
         p = self.patch
         which = rng.integers(0, len(self.photos), size=count)
-        batch = np.empty((count, PHOTO_CHANNELS, p + CONTEXT, p + CONTEXT), dtype=np.uint8)
+        rows, columns = p + CONTEXT, p + CONTEXT + CONTEXT_RIGHT
+        batch = np.empty((count, PHOTO_CHANNELS, rows, columns), dtype=np.uint8)
         coded = np.empty(count, dtype=np.int64)
         for n, index in enumerate(which):
             padded, coded[n] = self.photos[index]
-            top = rng.integers(0, padded.shape[1] - p - CONTEXT + 1)
-            left = rng.integers(0, padded.shape[2] - p - CONTEXT + 1)
-            batch[n] = padded[:, top:top + p + CONTEXT, left:left + p + CONTEXT]
+            top = rng.integers(0, padded.shape[1] - rows + 1)
+            left = rng.integers(0, padded.shape[2] - columns + 1)
+            batch[n] = padded[:, top:top + rows, left:left + columns]
         return batch, coded
 
     def grid(self) -> tuple[np.ndarray, np.ndarray]:
         """Every whole, non-overlapping patch of every photo (a fixed evaluation set)."""
         p = self.patch
         crops, coded = [], []
+        rows, columns = p + CONTEXT, p + CONTEXT + CONTEXT_RIGHT
         for padded, coded_channels in self.photos:
-            for top in range(0, padded.shape[1] - p - CONTEXT + 1, p):
-                for left in range(0, padded.shape[2] - p - CONTEXT + 1, p):
-                    crops.append(padded[:, top:top + p + CONTEXT, left:left + p + CONTEXT])
+            for top in range(0, padded.shape[1] - rows + 1, p):
+                for left in range(0, padded.shape[2] - columns + 1, p):
+                    crops.append(padded[:, top:top + rows, left:left + columns])
                     coded.append(coded_channels)
         return np.stack(crops), np.array(coded, dtype=np.int64)
 

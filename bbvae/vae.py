@@ -2,8 +2,8 @@
 
 With `mixture` K > 0 (photo patches), p(x|z) is instead a mixture of K
 discretized logistics driven by the decoder's features and each pixel's causal
-neighbours (bbvae/local_mixture.py); such a model takes its images with two
-context rows and columns, (B, C, H+2, W+2), as bbvae/photos.py builds them.
+neighbours (bbvae/local_mixture.py); such a model takes its images with their
+context margins, (B, C, H+2, W+3), as bbvae/photos.py builds them.
 
 The networks only produce distribution parameters; the coder turns them into
 integer frequencies. No batch statistics (no batch norm), so one image gives the
@@ -154,7 +154,7 @@ class VAE(nn.Module):
 
     def pixels(self, x: torch.Tensor) -> torch.Tensor:
         """The image part of an input (a local model's inputs also carry their context)."""
-        return x[:, :, local_mixture.CONTEXT:, local_mixture.CONTEXT:] if self.cfg.local else x
+        return local_mixture.image_part(x) if self.cfg.local else x
 
     def log_px(self, x: torch.Tensor, out: torch.Tensor, coded: torch.Tensor | None = None) -> torch.Tensor:
         """log p(x|z) in nats per image, from the decoder's outputs; `coded` channels per image (default all)."""

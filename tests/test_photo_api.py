@@ -136,7 +136,6 @@ def test_model_choice():
 
 @pytest.mark.parametrize("bad,message", [
     (Image.new("RGB", (4, 4)), "modes P and 1 only"),
-    (np.zeros((4, 4, 1), np.uint8), "as \\(H, W\\)"),
     (np.zeros((4, 4), np.uint16), "uint8"),
     (np.zeros((4, 4, 5), np.uint8), "uint8"),
     (np.zeros((0, 4), np.uint8), "outside"),
@@ -144,6 +143,11 @@ def test_model_choice():
 def test_images_a_photo_container_cannot_hold_are_refused(photo_env, bad, message):
     with pytest.raises(CompressionError, match=message):
         bbvae.compress([bad])
+
+
+def test_a_single_channel_axis_is_grey(photo_env):
+    grey = np.arange(30, dtype=np.uint8).reshape(5, 6)
+    np.testing.assert_array_equal(bbvae.decompress(bbvae.compress([grey[:, :, None]]))[0], grey)
 
 
 # --- damage -----------------------------------------------------------------------------------------

@@ -17,14 +17,16 @@ from strategies import messages, rngs
 
 
 def neighbour_offsets() -> tuple[tuple[int, int], ...]:
-    """(dy, dx) of the neighbours the likelihood reads: the library's list, or left, up, up-left."""
-    offsets = getattr(local_mixture, "NEIGHBOURS", None)
-    return offsets if isinstance(offsets, tuple) else ((0, -1), (-1, 0), (-1, -1))
+    """(dy, dx) of the neighbours the likelihood reads."""
+    return local_mixture.NEIGHBOURS
 
 
 def margin(image: np.ndarray, context: np.ndarray) -> int:
     """Context rows above (and columns left of) the image."""
     return context.shape[0] - image.shape[0]
+
+
+RIGHT = local_mixture.CONTEXT_RIGHT  # context columns right of the image
 
 
 # --- with_context -----------------------------------------------------------------------------------
@@ -41,8 +43,9 @@ def test_every_neighbour_is_an_earlier_pixel_or_the_fill(height, width, channels
     context = with_context(image)
     pad = margin(image, context)
     assert pad >= max(max(-dy, -dx) for dy, dx in neighbour_offsets())
-    assert context.shape == (height + pad, width + pad) + image.shape[2:]
-    np.testing.assert_array_equal(context[pad:, pad:], image)
+    assert RIGHT >= max(dx for _, dx in neighbour_offsets())
+    assert context.shape == (height + pad, width + pad + RIGHT) + image.shape[2:]
+    np.testing.assert_array_equal(context[pad:, pad:pad + width], image)
     view = context.reshape(context.shape[:2] + (depth,))
     for y in range(height):
         for x in range(width):
@@ -72,8 +75,8 @@ def test_later_pixels_never_change_what_earlier_pixels_see(height, width, rng, d
 def test_context_of_a_one_pixel_image_is_the_fill():
     context = with_context(np.full((1, 1, 3), 7, np.uint8))
     pad = margin(np.zeros((1, 1)), context)
-    assert (context[pad:, pad:] == 7).all()
-    context[pad:, pad:] = CONTEXT_FILL
+    assert (context[pad:, pad:pad + 1] == 7).all()
+    context[pad:, pad:pad + 1] = CONTEXT_FILL
     assert (context == CONTEXT_FILL).all()
 
 
@@ -87,7 +90,7 @@ def test_photo_channels():
         as_photo_channels(np.zeros((2, 3, 4), np.uint8))
 
 
-def test_patch_sampler_crops_carry_the_same_context_rule():
+def test_patch_sampler_crops_carry_their_photos_context():
     rng = np.random.default_rng(0)
     grey = rng.integers(0, 256, (12, 10), dtype=np.uint8)
     rgb = rng.integers(0, 256, (9, 16, 3), dtype=np.uint8)
@@ -95,13 +98,13 @@ def test_patch_sampler_crops_carry_the_same_context_rule():
     assert len(sampler.photos) == 2
     batch, coded = sampler.random(rng, 20)
     pad = margin(grey, with_context(grey))
-    assert batch.shape == (20, 3, 8 + pad, 8 + pad) and batch.dtype == np.uint8
+    assert batch.shape == (20, 3, 8 + pad, 8 + pad + RIGHT) and batch.dtype == np.uint8
     assert set(coded) <= {1, 3}
     grid, grid_coded = sampler.grid()
-    # the first grid crop of each photo is its top-left patch with exactly with_context's rows and columns
-    np.testing.assert_array_equal(grid[0], with_context(np.dstack([grey[:8, :8]] * 3)).transpose(2, 0, 1))
+    # the first grid crop of each photo is its top-left patch with its margins from the photo's context
+    np.testing.assert_array_equal(grid[0], with_context(np.dstack([grey] * 3))[:8 + pad, :8 + pad + RIGHT].transpose(2, 0, 1))
     first_rgb = int(np.argmax(grid_coded == 3))
-    np.testing.assert_array_equal(grid[first_rgb], with_context(rgb[:8, :8]).transpose(2, 0, 1))
+    np.testing.assert_array_equal(grid[first_rgb], with_context(rgb)[:8 + pad, :8 + pad + RIGHT].transpose(2, 0, 1))
     with pytest.raises(ValueError, match="at least"):
         PatchSampler([np.zeros((4, 4, 3), np.uint8)], 8)
 

@@ -272,8 +272,10 @@ LOCAL_INPUT_SCALE = 1.0 / 64.0
 LOCAL_MEAN_SCALE = 32.0        # offsets are small next to the prediction: keep the raw outputs near unit size
 LOCAL_LOG_SCALE_OFFSET = 2.0   # residual scales start around e^2 ~ 7 levels
 LOCAL_LOG_SCALE_MIN, LOCAL_LOG_SCALE_MAX = -3.0, 8.0
-LOCAL_NEIGHBOURS = ((0, -1), (-1, 0), (-1, -1), (0, -2), (-2, 0))  # (dy, dx): left, up, up-left, left-left, up-up
+# (dy, dx) of the causal neighbours: left, up, up-left, up-right, left-left, up-up
+LOCAL_NEIGHBOURS = ((0, -1), (-1, 0), (-1, -1), (-1, 1), (0, -2), (-2, 0))
 LOCAL_CONTEXT = 2              # context rows above and columns left of an image (bbvae/photos.py)
+LOCAL_CONTEXT_RIGHT = 1        # context columns right of it (for up-right)
 _NEIGHBOUR_OFFSETS = np.array(LOCAL_NEIGHBOURS, dtype=np.int64)
 
 
@@ -353,18 +355,11 @@ def local_params_kernel(context, positions, channels, pixels, features, w_in, w_
 
 @nb.njit(cache=True, inline="always")
 def _store(context, y, x, c, value, replicate):
-    """Write a decoded value where the context array keeps it (and its copies in the context rows/columns)."""
-    height, width = context.shape[0] - LOCAL_CONTEXT, context.shape[1] - LOCAL_CONTEXT
+    """Write a decoded value into the context array (every channel with `replicate`)."""
     first = 0 if replicate else c
     last = context.shape[2] if replicate else c + 1
     for d in range(first, last):
         context[y + LOCAL_CONTEXT, x + LOCAL_CONTEXT, d] = value
-        if y == 0 and x + 1 < width:
-            for r in range(LOCAL_CONTEXT):
-                context[r, x + LOCAL_CONTEXT + 1, d] = value
-        if x == 0 and y + 1 < height:
-            for r in range(LOCAL_CONTEXT):
-                context[y + LOCAL_CONTEXT + 1, r, d] = value
 
 
 @nb.njit(cache=True, nogil=True)

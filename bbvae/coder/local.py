@@ -8,9 +8,9 @@ pop in order, computing each pixel's parameters from the pixels it has just
 decoded. Both sides compute them with the same Numba routine
 (`_pixel_outputs`, `_item_mixture` in kernels.py), so they agree bit for bit.
 
-The pixels live in a context array (H + 2, W + 2, C) laid out as
-bbvae/photos.with_context builds it; decoding writes into it, including the
-context rows and columns that copy the first row and column.
+The pixels live in a context array (H + 2, W + 3, C) laid out as
+bbvae/photos.with_context builds it (the image at [2:H+2, 2:W+2], 128 around
+it); decoding writes the pixels into it.
 """
 
 from __future__ import annotations
@@ -34,13 +34,14 @@ class LocalMixture(Codec):
     def __init__(self, context: np.ndarray, positions, channels, pixels, features, w_in, w_out, b_out, mixture: int,
                  precision: int = 24, replicate: bool = False):
         if context.dtype != np.uint8 or context.ndim != 3:
-            raise CoderError("the context must be a uint8 (H + 2, W + 2, C) array")
+            raise CoderError("the context must be a uint8 (H + 2, W + 3, C) array")
         self.context = context
         self.positions = np.ascontiguousarray(positions, dtype=np.int64)
         self.channels = np.ascontiguousarray(channels, dtype=np.int64)
         self.pixels = np.ascontiguousarray(pixels, dtype=np.int64)
         count = len(self.channels)
-        height, width, depth = context.shape[0] - kernels.LOCAL_CONTEXT, context.shape[1] - kernels.LOCAL_CONTEXT, context.shape[2]
+        height = context.shape[0] - kernels.LOCAL_CONTEXT
+        width, depth = context.shape[1] - kernels.LOCAL_CONTEXT - kernels.LOCAL_CONTEXT_RIGHT, context.shape[2]
         if self.positions.shape != (count, 2) or self.pixels.shape != (count,):
             raise CoderError("positions must be (N, 2), pixels (N,), matching the channels")
         self.features = _finite("features", features)
