@@ -12,11 +12,11 @@ from .codecs import (
     Serial,
     Uniform,
 )
-from .latents import GaussianPosterior, LatentBins
+from .latents import GaussianPosterior, LatentBins, MixturePrior
 from .message import CoderError, Message
 
 __all__ = [
     "Bernoulli", "BitsBack", "Categorical", "Codec", "CoderError", "DiscretizedLogistic",
-    "GaussianPosterior", "IntegerCdf", "LatentBins", "Message", "MixtureDiscretizedLogistic", "Repeat",
+    "GaussianPosterior", "IntegerCdf", "LatentBins", "Message", "MixtureDiscretizedLogistic", "MixturePrior", "Repeat",
     "Serial", "Uniform",
 ]

@@ -14,8 +14,8 @@ from statistics import NormalDist
 import numpy as np
 
 from . import kernels
-from .codecs import Elementwise, Uniform, _finite
-from .message import CoderError, check_precision
+from .codecs import Categorical, Codec, Elementwise, Uniform, _finite
+from .message import CoderError, Message, check_precision
 
 MAX_LATENT_PRECISION = 20
 
@@ -72,3 +72,61 @@ class GaussianPosterior(Elementwise):
         self.shape = mean.shape
         self.bins = bins
         self.params = {"a": mean.reshape(-1, 1), "b": std.reshape(-1, 1), "c": bins.edges.reshape(1, -1)}
+
+
+class MixturePrior(Codec):
+    """Latent vectors (N, D) of bin indices under a mixture of K diagonal Gaussians, by nested bits-back.
+
+    A mixture has no closed-form probability per bin to code with directly, so the
+    component k of each vector is coded as a second latent: push pops k with its
+    responsibility given the vector, pushes the vector under component k (each
+    dimension discretised onto the bins), then pushes k under the mixture weights;
+    pop undoes it in reverse. The net cost per vector is -log2 of its probability
+    under the (quantised, discretised) mixture. Responsibilities come from the
+    coder's own integer frequencies, so encoder and decoder compute the same ones.
+    """
+
+    def __init__(self, weights, means, stds, bins: LatentBins, count: int, precision: int = 24):
+        self.weights = _finite("weights", weights)
+        self.means = _finite("means", means)
+        self.stds = _finite("stds", stds, positive=True)
+        if self.weights.ndim != 1 or self.means.ndim != 2 or self.means.shape != self.stds.shape \
+                or len(self.weights) != len(self.means):
+            raise CoderError("weights (K,), means and stds (K, D) must agree")
+        if np.any(self.weights < 0) or self.weights.sum() <= 0:
+            raise CoderError("mixture weights must be non-negative with a positive sum")
+        self.bins, self.count = bins, int(count)
+        self.precision = check_precision(precision, max(bins.count, len(self.weights)))
+        self.shape = (self.count, self.means.shape[1])
+
+    def _component(self, k: np.ndarray) -> GaussianPosterior:
+        return GaussianPosterior(self.means[k], self.stds[k], self.bins, self.precision)
+
+    def _choice(self) -> Categorical:
+        return Categorical(np.broadcast_to(self.weights, (self.count, len(self.weights))), self.precision)
+
+    def responsibilities(self, indices: np.ndarray) -> Categorical:
+        """The posterior over components of each vector, from the coded frequencies of its bins."""
+        flat = np.asarray(indices, dtype=np.int64).reshape(-1)
+        log_likelihood = np.empty((self.count, len(self.weights)))
+        for k in range(len(self.weights)):
+            component = self._component(np.full(self.count, k))
+            freqs = kernels.frequency_kernel(flat, self.precision, component.kind, component.alphabet,
+                                             *kernels.parameters(**component.params))
+            log_likelihood[:, k] = np.log2(freqs.reshape(self.shape)).sum(axis=1)
+        log_post = log_likelihood + np.log2(np.maximum(self.weights, np.finfo(float).tiny))
+        post = np.exp2(log_post - log_post.max(axis=1, keepdims=True))
+        return Categorical(post, self.precision)
+
+    def push(self, message: Message, indices) -> Message:
+        indices = np.asarray(indices)
+        if indices.shape != self.shape:
+            raise CoderError(f"latents have shape {indices.shape}, the codec expects {self.shape}")
+        message, k = self.responsibilities(indices).pop(message)
+        message = self._component(k).push(message, indices)
+        return self._choice().push(message, k)
+
+    def pop(self, message: Message):
+        message, k = self._choice().pop(message)
+        message, indices = self._component(k).pop(message)
+        return self.responsibilities(indices).push(message, k), indices
