@@ -136,22 +136,19 @@ def bench(dataset, split, limit, image_folder, model_name, jobs, as_json):
         from bbvae.photo_bench import run as run_photos
 
         summary = run_photos(image_folder, model_name or PHOTO_MODEL, jobs, say=say)
-        click.echo(f"{summary['images']} photographs: bbvae {summary['bbvae_bpd']:.4f} bits/dim (model path "
-                   f"{summary['model_path_bpd']:.4f}), PNG {summary['png_bpd']:.4f}, WebP {summary['webp_bpd']:.4f}, "
-                   f"JPEG XL e10 {summary['jxl_e10_bpd']:.4f}; {summary['encode_mpix_s']:.3f} / "
-                   f"{summary['decode_mpix_s']:.3f} Mpixel/s")
-        if as_json:
-            click.echo(json.dumps(summary))
-        return
-    from bbvae.rate_bench import run
+        line = (f"{summary['images']} photographs: bbvae {summary['bbvae_bpd']:.4f} bits/dim (model path "
+                f"{summary['model_path_bpd']:.4f}), PNG {summary['png_bpd']:.4f}, WebP {summary['webp_bpd']:.4f}, "
+                f"JPEG XL e10 {summary['jxl_e10_bpd']:.4f}; {summary['encode_mpix_s']:.3f} / "
+                f"{summary['decode_mpix_s']:.3f} Mpixel/s")
+    else:
+        from bbvae.rate_bench import run
 
-    model_name = model_name or DEFAULT_MODEL
-
-    summary = run(dataset, split, limit, model_name, jobs, say=say)
-    click.echo(f"coded {summary['coded_bpd']:.4f} bits/dim vs negative ELBO {summary['elbo_bpd']:.4f} "
-               f"(gap {summary['gap_pct']:.2f}%); one file per image {summary['single_file_mean_bytes']:.1f} bytes "
-               f"(JPEG XL e10 {summary['jxl_e10_single_file_mean_bytes']:.1f}); "
-               f"{summary['encode_images_per_s']:.0f} / {summary['decode_images_per_s']:.0f} images/s")
+        summary = run(dataset, split, limit, model_name or DEFAULT_MODEL, jobs, say=say)
+        line = (f"coded {summary['coded_bpd']:.4f} bits/dim vs negative ELBO {summary['elbo_bpd']:.4f} "
+                f"(gap {summary['gap_pct']:.2f}%); one file per image {summary['single_file_mean_bytes']:.1f} bytes "
+                f"(JPEG XL e10 {summary['jxl_e10_single_file_mean_bytes']:.1f}); "
+                f"{summary['encode_images_per_s']:.0f} / {summary['decode_images_per_s']:.0f} images/s")
+    click.echo(line)
     if as_json:
         click.echo(json.dumps(summary))
 
