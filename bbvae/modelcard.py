@@ -15,22 +15,17 @@ from pathlib import Path
 
 import torch
 
-from . import data
 from .evaluate import evaluate
 from .modelfile import load_model, save_model
-from .photos import PatchSampler
+from .training_data import evaluation_set
 from .train import LOG_NAME
 
 
 def write_card(folder: Path, iwae_samples: int, command: str | None) -> Path:
     model, info = load_model(folder)
     facts = dict(info.info)
-    if info.config.local:  # a patch model: every whole patch of the held-out photographs
-        images, coded = PatchSampler(data.load_photos(facts["dataset"], "test"), info.config.height).grid()
-        what = f"{len(images)} patches of the held-out photographs"
-    else:
-        images, coded = data.load(facts["dataset"], "test"), None
-        what = f"{len(images)} test images"
+    images, coded = evaluation_set(info.config, facts["dataset"], "test")
+    what = f"{len(images)} patches of the held-out photographs" if info.config.local else f"{len(images)} test images"
     result = evaluate(model, images, iwae_samples, coded=coded)
     facts.update(test_elbo_bpd=result["elbo_bpd"], test_iwae_bpd=result["iwae_bpd"], iwae_samples=iwae_samples)
     if command:

@@ -81,3 +81,10 @@ def training_data(dataset: str, patch: int | None, epoch_patches: int, seed: int
     if patch:
         return PatchSet(dataset, patch, epoch_patches, seed, test_limit)
     return ImageSet(dataset, seed, test_limit)
+
+
+def evaluation_set(cfg, dataset: str, split: str):
+    """(images, coded) that a model is evaluated on: whole images, or every whole patch of the photographs."""
+    if cfg.local:
+        return PatchSampler(data.load_photos(dataset, split), cfg.height).grid()
+    return data.load(dataset, split), None

@@ -60,9 +60,10 @@ def train(quiet, **options):
 
 @cli.command("eval")
 @click.option("--model", "model_name", default="mnist", show_default=True, help="shipped model name or path")
-@click.option("--dataset", default="mnist", show_default=True, help="mnist, fashion-mnist, or a folder of images")
+@click.option("--dataset", default="mnist", show_default=True,
+              help="mnist, fashion-mnist, or a folder of images; for a photo model: photos or a folder of photographs")
 @click.option("--split", default="test", show_default=True, type=click.Choice(["train", "test"]))
-@click.option("--limit", type=click.IntRange(1), help="only the first N images")
+@click.option("--limit", type=click.IntRange(1), help="only the first N images (patches for a photo model)")
 @click.option("--iwae-samples", default=100, show_default=True, type=click.IntRange(1))
 @click.option("--seed", default=0, show_default=True, type=int)
 @click.option("--json", "as_json", is_flag=True, help="print one JSON object as the last line")
@@ -70,13 +71,14 @@ def train(quiet, **options):
 @user_errors
 def eval_command(model_name, dataset, split, limit, iwae_samples, seed, as_json, quiet):
     """Negative ELBO and IWAE bits/dim of a model on a dataset split."""
-    from bbvae import data
     from bbvae.evaluate import evaluate
     from bbvae.modelfile import load_model
+    from bbvae.training_data import evaluation_set
 
     model, info = load_model(model_name)
-    images = data.load(dataset, split)[:limit]
-    result = evaluate(model, images, iwae_samples, seed=seed, progress=None if quiet else _bar("evaluating"))
+    images, coded = evaluation_set(model.cfg, dataset, split)
+    images, coded = images[:limit], None if coded is None else coded[:limit]
+    result = evaluate(model, images, iwae_samples, seed=seed, progress=None if quiet else _bar("evaluating"), coded=coded)
     result = {"model": str(info.path), "dataset": dataset, "split": split, **result}
     click.echo(f"{result['images']} images: negative ELBO {result['elbo_bpd']:.4f} bits/dim, "
                f"IWAE (k={iwae_samples}) {result['iwae_bpd']:.4f} bits/dim")
