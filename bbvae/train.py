@@ -52,6 +52,9 @@ class TrainOptions:
     mixture: int = 0              # 0: one logistic per pixel; K: local autoregressive mixture of K (photos)
     epoch_patches: int = 20000    # patches per epoch when training on photographs
     local_hidden: int = 32        # width of the per-pixel network of a local mixture
+    prior: str = "normal"         # normal, mog or vamp (bbvae/priors.py)
+    prior_components: int = 0     # K for mog and vamp
+    posterior: str = "learned"    # learned or constant posterior variance
 
 
 @dataclasses.dataclass
@@ -130,7 +133,8 @@ def _config_for(opts: TrainOptions, shape: tuple[int, int, int], out: Path) -> M
         return load_model(out)[1].config
     channels, height, width = shape
     return ModelConfig(channels=channels, height=height, width=width, hidden=opts.hidden, blocks=opts.blocks,
-                       latent=opts.latent, mixture=opts.mixture, local_hidden=opts.local_hidden)
+                       latent=opts.latent, mixture=opts.mixture, local_hidden=opts.local_hidden, prior=opts.prior,
+                       prior_components=opts.prior_components, posterior=opts.posterior)
 
 
 def _interrupt_on_sigterm() -> None:

@@ -20,6 +20,7 @@ from torch import nn
 
 from . import local_mixture
 from .likelihood import discretized_logistic_logp
+from .priors import PRIORS, LearnedMixture, gaussian_log_prob
 
 LOG_SCALE_OFFSET = 4.0  # start wide (scale ~55): narrow scales make the mostly-zero pixels cost ~100 nats each
 LOG_SCALE_MIN = -3.0    # on the 0..255 scale: a scale of 0.05 already puts ~all mass in one bin
@@ -38,6 +39,9 @@ class ModelConfig:
     latent: int = 32       # latent dimensions
     mixture: int = 0       # 0: one logistic per pixel; K > 0: K logistics with local autoregressive means
     local_hidden: int = 32  # with mixture > 0: width of the per-pixel network (LocalHead)
+    prior: str = "normal"   # normal N(0, I), mog (learned mixture of Gaussians) or vamp (VampPrior)
+    prior_components: int = 0  # K for mog and vamp
+    posterior: str = "learned"  # learned: std per input; constant: one learned std for all inputs (Fyffe)
 
     def __post_init__(self):
         if self.height % 4 or self.width % 4:
@@ -47,6 +51,12 @@ class ModelConfig:
                 raise ValueError(f"{name} must be positive")
         if self.mixture < 0:
             raise ValueError("mixture must be 0 or positive")
+        if self.prior not in PRIORS or self.posterior not in ("learned", "constant"):
+            raise ValueError(f"prior must be one of {PRIORS} and posterior learned or constant")
+        if (self.prior == "normal") != (self.prior_components == 0):
+            raise ValueError("mog and vamp priors need prior_components >= 1; the normal prior takes none")
+        if self.prior_components < 0 or (self.prior != "normal" and self.local):
+            raise ValueError("mixture priors are for plain (whole-image) models")
 
     @property
     def local(self) -> bool:
@@ -97,11 +107,16 @@ class Encoder(nn.Module):
             nn.Conv2d(h, h, 4, stride=2, padding=1), _stage(h, cfg.blocks),
             nn.SiLU(), nn.Flatten(),
         )
-        self.head = nn.Linear(h * (cfg.height // 4) * (cfg.width // 4), 2 * cfg.latent)
+        constant = cfg.posterior == "constant"
+        self.head = nn.Linear(h * (cfg.height // 4) * (cfg.width // 4), (1 if constant else 2) * cfg.latent)
+        self.log_std = nn.Parameter(torch.zeros(cfg.latent)) if constant else None
 
     def forward(self, x):
         out = self.head(self.features(x / 127.5 - 1.0))
-        mean, log_std = out.chunk(2, dim=1)
+        if self.log_std is not None:  # one posterior std for every input
+            mean, log_std = out, self.log_std.expand_as(out)
+        else:
+            mean, log_std = out.chunk(2, dim=1)
         return mean, torch.clamp(log_std, LOG_STD_MIN, LOG_STD_MAX)
 
 
@@ -147,6 +162,23 @@ class VAE(nn.Module):
         self.decoder = Decoder(cfg)
         if cfg.local:
             self.head = local_mixture.LocalHead(cfg.channels, cfg.mixture, cfg.local_hidden)
+        if cfg.prior != "normal":
+            self.prior = LearnedMixture(cfg.prior, cfg.prior_components, cfg.latent, (cfg.channels, cfg.height, cfg.width))
+
+    def log_prior(self, z: torch.Tensor) -> torch.Tensor:
+        """log p(z) in nats per latent vector."""
+        if self.cfg.prior == "normal":
+            return -0.5 * (z.pow(2) + math.log(2 * math.pi)).sum(1)
+        return self.prior.log_prob(z, self.encoder)
+
+    def prior_mixture(self):
+        """(weights, means, stds) of a mixture prior as float64 numpy arrays, for coding; None for N(0, I)."""
+        if self.cfg.prior == "normal":
+            return None
+        with torch.no_grad():
+            log_weights, means, log_stds = self.prior.components(self.encoder)
+            log_stds = torch.clamp(log_stds, LOG_STD_MIN, LOG_STD_MAX)
+            return tuple(t.detach().double().cpu().numpy() for t in (log_weights.exp(), means, log_stds.exp()))
 
     def forward(self, x: torch.Tensor, coded: torch.Tensor | None = None) -> torch.Tensor:
         """The training loss per image (so DistributedDataParallel can wrap it)."""
@@ -171,11 +203,15 @@ class VAE(nn.Module):
         return self.cfg.dims if coded is None else coded.to(torch.float32) * plane
 
     def negative_elbo_bpd(self, x: torch.Tensor, coded: torch.Tensor | None = None) -> torch.Tensor:
-        """Per-image negative ELBO in bits/dim of its coded values (one reparameterised sample, analytic KL)."""
+        """Per-image negative ELBO in bits/dim of its coded values (one reparameterised sample; the KL
+        is analytic under N(0, I) and a one-sample estimate under a mixture prior)."""
         mean, log_std = self.encoder(self.pixels(x))
         z = mean + torch.exp(log_std) * torch.randn_like(mean)
         log_px = self.log_px(x, self.decoder(z), coded)
-        kl = 0.5 * (mean.pow(2) + torch.exp(2 * log_std) - 1.0 - 2 * log_std).sum(1)
+        if self.cfg.prior == "normal":
+            kl = 0.5 * (mean.pow(2) + torch.exp(2 * log_std) - 1.0 - 2 * log_std).sum(1)
+        else:
+            kl = gaussian_log_prob(z, mean, log_std).sum(1) - self.log_prior(z)
         return (kl - log_px) / (self.coded_dims(x, coded) * math.log(2.0))
 
     @torch.no_grad()
@@ -188,7 +224,7 @@ class VAE(nn.Module):
             eps = torch.randn_like(mean)
             z = mean + std * eps
             log_px = self.log_px(x, self.decoder(z), coded)
-            log_pz = -0.5 * (z.pow(2) + math.log(2 * math.pi)).sum(1)
+            log_pz = self.log_prior(z)
             log_qz = (-0.5 * (eps.pow(2) + math.log(2 * math.pi)) - log_std).sum(1)
             log_weights.append(log_px + log_pz - log_qz)
         stacked = torch.stack(log_weights)

@@ -23,7 +23,7 @@ import numpy as np
 import torch
 
 from .allocation import quantised_latents
-from .coder import BitsBack, DiscretizedLogistic, LatentBins, Message, Uniform
+from .coder import BitsBack, DiscretizedLogistic, LatentBins, Message, MixturePrior, Uniform
 from .container import MAX_GROUP, default_coding
 from .vae import VAE
 
@@ -128,10 +128,17 @@ class VAECodec:
             raise ValueError(f"the allocation table has {self.first_bits.shape} entries for {latent} latents")
         cfg = model.cfg
         self.image_shape = (cfg.channels, cfg.height, cfg.width)
+        with deterministic_torch():
+            self.prior_mixture = model.prior_mixture()
 
     def _bits_back(self, count: int) -> BitsBack:
-        latent_shape = (count, self.model.cfg.latent)
-        return BitsBack(self.bins.prior(latent_shape), self._likelihood, self._posterior)
+        return BitsBack(self._prior(count), self._likelihood, self._posterior)
+
+    def _prior(self, count: int):
+        """Uniform over the equal-mass bins for N(0, I); nested bits-back for a mixture prior."""
+        if self.prior_mixture is None:
+            return self.bins.prior((count, self.model.cfg.latent))
+        return MixturePrior(*self.prior_mixture, self.bins, count, self.precisions.posterior)
 
     def _posterior(self, images: np.ndarray):
         mean, log_std = self.model.encoder(canonical_tensor(images))

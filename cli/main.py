@@ -33,6 +33,11 @@ cli.add_command(info)
               help="K > 0: K logistics per value with local autoregressive means (needed with --patch)")
 @click.option("--local-hidden", default=32, show_default=True, type=click.IntRange(1),
               help="width of the per-pixel network of the local mixture")
+@click.option("--prior", default="normal", show_default=True, type=click.Choice(["normal", "mog", "vamp"]),
+              help="latent prior: N(0, I), a learned mixture of Gaussians, or the VampPrior")
+@click.option("--prior-components", default=0, show_default=True, type=click.IntRange(0), help="K for mog and vamp")
+@click.option("--posterior", default="learned", show_default=True, type=click.Choice(["learned", "constant"]),
+              help="posterior variance per input, or one for all inputs")
 @click.option("--epoch-patches", default=20000, show_default=True, type=click.IntRange(1), help="patches per epoch with --patch")
 @click.option("--out", required=True, type=click.Path(file_okay=False), help="model folder to write, e.g. models/NAME")
 @click.option("--epochs", default=10, show_default=True, type=click.IntRange(1))
