@@ -12,7 +12,7 @@ from . import api, container, data
 from .coder import Message
 from .evaluate import evaluate
 from .modelfile import load_model
-from .report import bar_chart, best_time, markdown_table, results_dir, write_results
+from .report import bar_chart, best_time, dataset_label, markdown_table, results_dir, write_results
 
 
 def _borrowed_bits(encoded: bytes) -> int:
@@ -48,26 +48,31 @@ def _classical_rows(images: np.ndarray, threads: int, say) -> list[dict]:
     return rows
 
 
-def run(dataset: str = "mnist", split: str = "test", limit: int | None = None, model: str = "mnist",
-        jobs: int = 1, say=print) -> dict:
-    images = data.load(dataset, split)[:limit]
-    grey = images[:, 0] if images.shape[1] == 1 else images.transpose(0, 2, 3, 1)
-    dims = images.size
-    say(f"bbvae on {len(images)} {dataset} {split} images, {jobs} job(s)")
+def measure(grey: np.ndarray, model: str, jobs: int, say=print) -> tuple[dict, bytes]:
+    """bbvae's row on these images (whole set as one file, one file per image, speed), and the file."""
     api.decompress(api.compress(grey[:4], model, verify=False), model)  # load model and kernels outside the timing
     encode_s, encoded = best_time(lambda: api.compress(grey, model, jobs=jobs, verify=False))
     decode_s, decoded = best_time(lambda: api.decompress(encoded, model, jobs=jobs))
     assert all(np.array_equal(a, b) for a, b in zip(grey, decoded))
     say("bbvae, one file per image")
     singles = [len(api.compress(image[None], model, verify=False)) for image in grey]
+    return {"codec": "bbvae", "whole_set_bpd": 8 * len(encoded) / grey.size,
+            "single_file_mean_bytes": float(np.mean(singles)), "single_file_bpd": 8 * sum(singles) / grey.size,
+            "encode_images_per_s": len(grey) / encode_s, "decode_images_per_s": len(grey) / decode_s}, encoded
+
+
+def run(dataset: str = "mnist", split: str = "test", limit: int | None = None, model: str = "mnist",
+        jobs: int = 1, say=print) -> dict:
+    images = data.load(dataset, split)[:limit]
+    grey = images[:, 0] if images.shape[1] == 1 else images.transpose(0, 2, 3, 1)
+    dims = images.size
+    say(f"bbvae on {len(images)} {dataset} {split} images, {jobs} job(s)")
+    ours, encoded = measure(grey, model, jobs, say)
     say("negative ELBO of the model on the same images")
     net, _ = load_model(model)
     elbo = evaluate(net, images, iwae_samples=0)["elbo_bpd"]
-    coded = 8 * len(encoded) / dims
+    coded = ours["whole_set_bpd"]
     initial = _initial_bits(net, grey[0], model)
-    ours = {"codec": "bbvae", "whole_set_bpd": coded, "single_file_mean_bytes": float(np.mean(singles)),
-            "single_file_bpd": 8 * sum(singles) / dims, "encode_images_per_s": len(images) / encode_s,
-            "decode_images_per_s": len(images) / decode_s}
     say("classical codecs")
     rows = [ours] + _classical_rows(grey, jobs, say)
     jxl = next(r for r in rows if r["codec"] == "JPEG XL e10")
@@ -83,7 +88,7 @@ def run(dataset: str = "mnist", split: str = "test", limit: int | None = None, m
     }
     columns = ["codec", "whole_set_bpd", "single_file_mean_bytes", "single_file_bpd", "encode_images_per_s", "decode_images_per_s"]
     table = markdown_table(rows, columns)
-    name = f"{dataset}_{split}_bench" + (f"_{limit}" if limit else "")
+    name = f"{dataset_label(dataset)}_{split}_bench" + (f"_{limit}" if limit else "")
     write_results(name, summary, rows, table)
     bar_chart(results_dir() / f"{name}.png", [r["codec"] for r in rows], [r["whole_set_bpd"] for r in rows],
               f"bits/dim, whole set of {len(images)} {dataset} {split} images (lower is better)", highlight=0)

@@ -15,6 +15,11 @@ def results_dir() -> Path:
     return Path(env) if env else Path(__file__).resolve().parent.parent / "benchmarks" / "results"
 
 
+def dataset_label(dataset: str) -> str:
+    """A dataset's name for result files: a folder's own name, not its path."""
+    return Path(dataset).name or "dataset"
+
+
 def best_time(function, repeats: int = 1) -> tuple[float, object]:
     """The fastest of `repeats` runs in seconds, and the last result."""
     best, result = float("inf"), None

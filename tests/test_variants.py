@@ -102,3 +102,30 @@ def test_train_records_the_variant_and_the_model_codes(tmp_path):
     np.testing.assert_array_equal(np.stack(bbvae.decompress(bbvae.compress(images, str(out)), str(out))), images)
     refused = run_cli("train", "--dataset", str(folder), "--out", str(tmp_path / "bad"), "--prior", "mog")
     assert refused.returncode == 1 and "prior_components" in refused.stderr and "Traceback" not in refused.stderr
+
+
+def test_compare_rows_keep_their_json_contract(tmp_path):
+    import json
+
+    from bbvae.modelfile import save_model
+
+    from helpers import image_folder, run_cli
+
+    folder = image_folder(tmp_path / "images", count=150)
+    paths = []
+    for name, variant in (("plain", {}), ("mog", VARIANTS["mog prior"])):
+        model, _, _ = trained(variant, steps=20)
+        save_model(tmp_path / name / "model.safetensors", model, {"train_seconds": 60.0})
+        paths.append(str(tmp_path / name))
+    result = run_cli("compare", *paths, "--dataset", str(folder), "--split", "train", "--limit", "100",
+                     "--iwae-samples", "3", "--json",
+                     env={"BBVAE_RESULTS": str(tmp_path / "results")})
+    assert result.returncode == 0, result.stderr
+    summary = json.loads(result.stdout.strip().splitlines()[-1])
+    rows = summary["rows"]
+    assert [row["model"] for row in rows] == paths
+    for row in rows:
+        assert {"model", "elbo_bpd", "iwae_bpd", "coded_bpd"} <= row.keys()
+        assert row["iwae_bpd"] <= row["elbo_bpd"] + 0.05 and abs(row["coded_bpd"] - row["elbo_bpd"]) < 0.1 * row["elbo_bpd"]
+    assert (tmp_path / "results" / "compare_images_train_100.json").exists()
+    assert (tmp_path / "results" / "compare_images_train_100.png").exists()
