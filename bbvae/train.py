@@ -26,7 +26,7 @@ from .atomic import atomic_path
 from .evaluate import evaluate
 from .modelfile import WEIGHTS_NAME, load_model, save_model
 from .training_data import training_data
-from .vae import VAE, ModelConfig
+from .vae import VAE, ModelConfig, Objective
 
 CHECKPOINT_NAME = "checkpoint.pt"
 LOG_NAME = "train_log.jsonl"
@@ -55,6 +55,10 @@ class TrainOptions:
     prior: str = "normal"         # normal, mog or vamp (bbvae/priors.py)
     prior_components: int = 0     # K for mog and vamp
     posterior: str = "learned"    # learned or constant posterior variance
+    objective: str = "elbo"       # elbo, or iwae (the importance-weighted bound with iwae_train_samples)
+    iwae_train_samples: int = 5
+    kl_warmup: float = 0.0        # epochs over which the KL weight rises from 0 to 1 (ELBO only)
+    free_bits: float = 0.0        # nats per latent dimension (ELBO only)
 
 
 @dataclasses.dataclass
@@ -80,6 +84,14 @@ def pick_device() -> torch.device:
         local = int(os.environ.get("LOCAL_RANK", "0"))
         return torch.device("cuda", local)
     return torch.device("cpu")
+
+
+def objective_at(opts: TrainOptions, epochs_done: float) -> Objective:
+    """The objective after `epochs_done` (fractional) epochs: KL annealing changes the path, not the end."""
+    if opts.objective == "iwae":
+        return Objective(iwae_samples=opts.iwae_train_samples)
+    beta = min(1.0, epochs_done / opts.kl_warmup) if opts.kl_warmup > 0 else 1.0
+    return Objective(beta=beta, free_bits=opts.free_bits)
 
 
 def learning_rate(opts: TrainOptions, progress: float) -> float:
@@ -154,6 +166,8 @@ def train(opts: TrainOptions, say: Callable[[str], None] = print, progress=None)
         torch.set_num_threads(opts.threads)
     ddp = _start_distributed(device)
     out = Path(opts.out)
+    if opts.objective == "iwae" and (opts.kl_warmup > 0 or opts.free_bits > 0):
+        raise ValueError("KL warm-up and free bits apply to the ELBO objective, not to IWAE")
     if bool(opts.patch) != bool(opts.mixture):
         raise ValueError("--patch and --mixture go together: a patch model of photographs with K logistics (e.g. --mixture 4)")
     source = training_data(opts.dataset, opts.patch, opts.epoch_patches, opts.seed, opts.test_limit)
@@ -185,7 +199,7 @@ def train(opts: TrainOptions, say: Callable[[str], None] = print, progress=None)
                 batch, coded = _tensors(*source.batch(epoch, step * ddp.world + ddp.rank, per_rank), device)
                 for group in optimizer.param_groups:
                     group["lr"] = learning_rate(opts, (epoch + step / steps_per_epoch) / opts.epochs)
-                loss = net(batch, coded).mean()
+                loss = net(batch, coded, objective_at(opts, epoch + step / steps_per_epoch)).mean()
                 optimizer.zero_grad(set_to_none=True)
                 loss.backward()
                 norm = torch.nn.utils.clip_grad_norm_(model.parameters(), GRAD_CLIP_NORM)
@@ -219,6 +233,8 @@ def train(opts: TrainOptions, say: Callable[[str], None] = print, progress=None)
                 "dataset": opts.dataset, "epochs": epoch, "test_elbo_bpd": test_bpd,
                 "train_seconds": round(elapsed, 1), "device": device.type, "processes": ddp.world,
                 "batch_size": opts.batch_size, "lr": opts.lr, "seed": opts.seed, "patch": opts.patch,
+                "objective": opts.objective, "iwae_train_samples": opts.iwae_train_samples if opts.objective == "iwae" else None,
+                "kl_warmup": opts.kl_warmup, "free_bits": opts.free_bits,
             })
             say(f"epoch {epoch}: train {record['train_bpd']:.4f} bits/dim, test -ELBO {test_bpd:.4f} bits/dim, {elapsed / 60:.1f} min")
     if ddp.world > 1:

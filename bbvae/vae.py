@@ -28,6 +28,16 @@ LOG_STD_MIN, LOG_STD_MAX = -9.0, 2.0  # posterior log std bounds: exp() can neit
 
 
 @dataclasses.dataclass(frozen=True)
+class Objective:
+    """What training minimises: the ELBO (with optional KL weight beta and free bits) or, with
+    iwae_samples > 1, the importance-weighted bound."""
+
+    beta: float = 1.0
+    free_bits: float = 0.0      # nats per latent dimension
+    iwae_samples: int = 1
+
+
+@dataclasses.dataclass(frozen=True)
 class ModelConfig:
     """Architecture of a VAE; saved with its weights."""
 
@@ -180,9 +190,12 @@ class VAE(nn.Module):
             log_stds = torch.clamp(log_stds, LOG_STD_MIN, LOG_STD_MAX)
             return tuple(t.detach().double().cpu().numpy() for t in (log_weights.exp(), means, log_stds.exp()))
 
-    def forward(self, x: torch.Tensor, coded: torch.Tensor | None = None) -> torch.Tensor:
-        """The training loss per image (so DistributedDataParallel can wrap it)."""
-        return self.negative_elbo_bpd(x, coded)
+    def forward(self, x: torch.Tensor, coded: torch.Tensor | None = None, objective: Objective | None = None) -> torch.Tensor:
+        """The training loss per image in bits/dim (forward, so DistributedDataParallel can wrap it)."""
+        objective = objective or Objective()
+        if objective.iwae_samples > 1:
+            return self.iwae_bpd(x, objective.iwae_samples, coded)
+        return self.negative_elbo_bpd(x, coded, objective.beta, objective.free_bits)
 
     def pixels(self, x: torch.Tensor) -> torch.Tensor:
         """The image part of an input (a local model's inputs also carry their context)."""
@@ -202,21 +215,33 @@ class VAE(nn.Module):
         plane = self.cfg.height * self.cfg.width
         return self.cfg.dims if coded is None else coded.to(torch.float32) * plane
 
-    def negative_elbo_bpd(self, x: torch.Tensor, coded: torch.Tensor | None = None) -> torch.Tensor:
+    def negative_elbo_bpd(self, x: torch.Tensor, coded: torch.Tensor | None = None, beta: float = 1.0,
+                          free_bits: float = 0.0) -> torch.Tensor:
         """Per-image negative ELBO in bits/dim of its coded values (one reparameterised sample; the KL
-        is analytic under N(0, I) and a one-sample estimate under a mixture prior)."""
+        is analytic under N(0, I) and a one-sample estimate under a mixture prior).
+
+        Training aids (defaults: none): the KL weighted by beta (annealing), and free bits
+        (Kingma et al. 2016): a latent dimension whose KL, averaged over the batch, is below
+        free_bits nats costs free_bits instead, with no gradient (under a mixture prior, the
+        whole latent against free_bits per dimension).
+        """
         mean, log_std = self.encoder(self.pixels(x))
         z = mean + torch.exp(log_std) * torch.randn_like(mean)
         log_px = self.log_px(x, self.decoder(z), coded)
         if self.cfg.prior == "normal":
-            kl = 0.5 * (mean.pow(2) + torch.exp(2 * log_std) - 1.0 - 2 * log_std).sum(1)
+            per_dim = 0.5 * (mean.pow(2) + torch.exp(2 * log_std) - 1.0 - 2 * log_std)
+            if free_bits > 0:
+                per_dim = torch.where(per_dim.mean(0, keepdim=True) < free_bits, torch.full_like(per_dim, free_bits), per_dim)
+            kl = per_dim.sum(1)
         else:
             kl = gaussian_log_prob(z, mean, log_std).sum(1) - self.log_prior(z)
-        return (kl - log_px) / (self.coded_dims(x, coded) * math.log(2.0))
+            if free_bits > 0:
+                kl = torch.clamp(kl, min=free_bits * self.cfg.latent)
+        return (beta * kl - log_px) / (self.coded_dims(x, coded) * math.log(2.0))
 
-    @torch.no_grad()
     def iwae_bpd(self, x: torch.Tensor, samples: int, coded: torch.Tensor | None = None) -> torch.Tensor:
-        """Per-image importance-weighted estimate of -log p(x) in bits/dim."""
+        """Per-image importance-weighted bound on -log p(x) in bits/dim (Burda et al. 2015); reparameterised,
+        so it is also the IWAE training objective (evaluate it under torch.no_grad())."""
         mean, log_std = self.encoder(self.pixels(x))
         std = torch.exp(log_std)
         log_weights = []

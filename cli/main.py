@@ -38,6 +38,11 @@ cli.add_command(info)
 @click.option("--prior-components", default=0, show_default=True, type=click.IntRange(0), help="K for mog and vamp")
 @click.option("--posterior", default="learned", show_default=True, type=click.Choice(["learned", "constant"]),
               help="posterior variance per input, or one for all inputs")
+@click.option("--objective", default="elbo", show_default=True, type=click.Choice(["elbo", "iwae"]),
+              help="the ELBO, or the importance-weighted bound (IWAE)")
+@click.option("--iwae-train-samples", default=5, show_default=True, type=click.IntRange(2), help="K for --objective iwae")
+@click.option("--kl-warmup", default=0.0, show_default=True, type=click.FloatRange(0), help="epochs of KL annealing (0 to 1)")
+@click.option("--free-bits", default=0.0, show_default=True, type=click.FloatRange(0), help="nats per latent dimension")
 @click.option("--epoch-patches", default=20000, show_default=True, type=click.IntRange(1), help="patches per epoch with --patch")
 @click.option("--out", required=True, type=click.Path(file_okay=False), help="model folder to write, e.g. models/NAME")
 @click.option("--epochs", default=10, show_default=True, type=click.IntRange(1))
