@@ -17,14 +17,14 @@ import numpy as np
 
 from . import allocation, container, fallback
 from .coder import Message
-from .imageio import same_image
+from .imageio import CHANNELS_OF_MODE, same_image
 from .modelfile import load_model
 from .patch_codec import PatchCodec
 from .vae_codec import Precisions
 
 PHOTO_PRECISIONS = Precisions(latent=10, posterior=28, pixels=24)
 PHOTO_GROUP = 64  # recorded in the header; photo records group their patches by rows instead (bbvae/patch_codec.py)
-CHANNEL_MODES = {1: "L", 2: "LA", 3: "RGB", 4: "RGBA"}
+CHANNEL_MODES = {channels: mode for mode, channels in CHANNELS_OF_MODE.items()}
 
 
 class PhotoError(Exception):
