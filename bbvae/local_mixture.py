@@ -72,16 +72,16 @@ class LocalHead(nn.Module):
             bias[c, 3 * k + 1 * c_all + c] = 0.5  # up, same channel
         return bias.reshape(-1)
 
-    def forward(self, context: torch.Tensor, features: torch.Tensor) -> torch.Tensor:
-        """Raw outputs (B, C * per, H, W) from context (B, C, H+2, W+3) and features (B, hidden, H, W)."""
-        nb = neighbour_planes(context.to(features.dtype)) * INPUT_SCALE
-        hidden = F.relu(features + torch.einsum("oi,bihw->bohw", self.inputs.weight, nb))
+    def forward(self, neighbours: torch.Tensor, features: torch.Tensor) -> torch.Tensor:
+        """Raw outputs (B, C * per, H, W) from neighbour_planes (B, 6C, H, W) and features (B, hidden, H, W)."""
+        hidden = F.relu(features + torch.einsum("oi,bihw->bohw", self.inputs.weight, neighbours * INPUT_SCALE))
         return torch.einsum("oi,bihw->bohw", self.out.weight, hidden) + self.out.bias[None, :, None, None]
 
     def log_prob(self, context: torch.Tensor, features: torch.Tensor) -> torch.Tensor:
-        """Log-probability (nats) of every pixel value, (B, C, H, W)."""
+        """Log-probability (nats) of every pixel value, (B, C, H, W), from context (B, C, H+2, W+3)."""
         context = context.to(features.dtype)
-        raw = self.forward(context, features)
+        neighbours = neighbour_planes(context)
+        raw = self.forward(neighbours, features)
         b, _, h, w = raw.shape
         c_all, k = self.channels, self.mixture
         raw = raw.view(b, c_all, outputs_per_channel(c_all, k), h, w)
@@ -90,7 +90,7 @@ class LocalHead(nn.Module):
         coefficients = raw[:, :, 3 * k:]
         x = image_part(context)
         n = len(NEIGHBOURS) * c_all
-        pred = CENTRE + (coefficients[:, :, :n] * neighbour_planes(context)[:, None]).sum(2)
+        pred = CENTRE + (coefficients[:, :, :n] * neighbours[:, None]).sum(2)
         earlier = torch.tril(torch.ones(c_all, c_all, dtype=x.dtype, device=x.device), diagonal=-1)
         pred = pred + (coefficients[:, :, n:] * earlier[None, :, :, None, None] * (x - CENTRE)[:, None]).sum(2)
         means = pred[:, :, None] + MEAN_SCALE * offsets

@@ -31,7 +31,7 @@ import numpy as np
 from .allocation import quantised_latents
 from .coder import BitsBack, LatentBins, Message
 from .coder.local import LocalMixture
-from .local_mixture import CONTEXT
+from .local_mixture import CONTEXT, CONTEXT_RIGHT
 from .photos import PHOTO_CHANNELS, as_photo_channels, with_context
 from .vae import VAE
 from .vae_codec import Precisions, canonical_tensor, deterministic_torch, pop_direct_latents, push_direct_latents
@@ -54,7 +54,7 @@ class PatchCodec:
 
     def _strip(self, context: np.ndarray, strip: int) -> tuple[int, int, int, int]:
         """(top, bottom) image rows of a strip, and the image's height and width."""
-        height, width = context.shape[0] - CONTEXT, context.shape[1] - CONTEXT - 1
+        height, width = context.shape[0] - CONTEXT, context.shape[1] - CONTEXT - CONTEXT_RIGHT
         top = strip * self.patch
         return top, min(top + self.patch, height), height, width
 
@@ -88,7 +88,8 @@ class PatchCodec:
         return self.bins.posterior(mean.double().numpy(), log_std.double().exp().numpy(), self.precisions.posterior)
 
     def _bits_back(self, context: np.ndarray, strip: int, coded: int) -> BitsBack:
-        prior = self.bins.prior((math.ceil((context.shape[1] - CONTEXT - 1) / self.patch), self.model.cfg.latent))
+        columns = math.ceil(self._strip(context, strip)[3] / self.patch)
+        prior = self.bins.prior((columns, self.model.cfg.latent))
         return BitsBack(prior, lambda indices: self._pixels(context, strip, coded, self.bins.values(indices)),
                         lambda _values: self._posterior(context, strip))
 
