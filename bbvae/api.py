@@ -34,6 +34,12 @@ class CompressionError(Exception):
 
 
 @functools.lru_cache(maxsize=4)
+def _model_info(model_path: str):
+    """A model file's facts, read (and fingerprinted) once per process, not once per call."""
+    return load_model(model_path)[1]
+
+
+@functools.lru_cache(maxsize=4)
 def _codec(model_path: str, precisions: Precisions, group_size: int):
     model, info = load_model(model_path)
     return VAECodec(model, precisions, group_size, info.codec.get(allocation.TABLE_NAME)), info
@@ -127,7 +133,7 @@ def compress(images, model: str | os.PathLike | None = None, *, names: list[str]
     if names is not None and len(names) != len(images):
         raise CompressionError("one name per image")
     path = str(resolve(model if model is not None else choose_model(images)))
-    _, info = load_model(path)
+    info = _model_info(path)
     if info.config.local:
         return _compress_photos(images, path, info, names, metadata, jobs, verify, progress)
     data = _compress_digits(images, path, names, metadata, precisions, group_size, jobs, verify, progress)
@@ -219,7 +225,7 @@ def find_model(box: container.Container, model: str | os.PathLike | None) -> str
     wanted = box.fingerprint.hex()
     if model is not None:
         path = resolve(model)
-        _, info = load_model(path)
+        info = _model_info(str(path))
         if not info.fingerprint.startswith(wanted):
             raise CompressionError(f"this file was made with model '{box.model_name}' (fingerprint {wanted}), "
                                    f"not with {path} ({info.fingerprint[:16]}): pass --model for '{box.model_name}'")
