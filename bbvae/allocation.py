@@ -48,7 +48,7 @@ def fit(model: VAE, images: np.ndarray, coded: np.ndarray | None = None) -> np.n
     device = next(model.parameters()).device
     x = torch.from_numpy(np.array(images, order="C", copy=True)).to(device)
     coded = None if coded is None else torch.from_numpy(coded).to(device)
-    mean, log_std = model.encoder(model.pixels(x))
+    mean, log_std = model.posterior(model.pixels(x))
     kl = 0.5 * (mean.pow(2) + torch.exp(2 * log_std) - 1 - 2 * log_std)
     kl_bits = kl.mean(0).double().cpu().numpy() / math.log(2)
     mean = mean.double().cpu().numpy()
@@ -56,7 +56,7 @@ def fit(model: VAE, images: np.ndarray, coded: np.ndarray | None = None) -> np.n
     for offset in OFFSETS:
         bits = np.clip(np.round(kl_bits + offset), 0, MAX_BITS).astype(np.uint8)
         z = torch.from_numpy(quantised_latents(mean, bits).astype(np.float32)).to(device)
-        pixel_bits = -model.log_px(x, model.decoder(z), coded).mean().item() / math.log(2)
+        pixel_bits = -model.log_px(x, model.decode(z), coded).mean().item() / math.log(2)
         cost = pixel_bits + float(bits.sum())
         if cost < best_cost:
             best, best_cost = bits, cost

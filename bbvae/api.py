@@ -134,7 +134,7 @@ def compress(images, model: str | os.PathLike | None = None, *, names: list[str]
         raise CompressionError("one name per image")
     path = str(resolve(model if model is not None else choose_model(images)))
     info = _model_info(path)
-    if info.config.local:
+    if info.patch_model:
         return _compress_photos(images, path, info, names, metadata, jobs, verify, progress)
     data = _compress_digits(images, path, names, metadata, precisions, group_size, jobs, verify, progress)
     if model is None and len(images) <= MAX_DIGITS_COMPARED:  # an odd digit may be smaller as PNG or WebP

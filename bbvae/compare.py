@@ -27,7 +27,7 @@ def run(models: list[str], dataset: str = "mnist", split: str = "test", limit: i
     for name in models:
         path = str(resolve(name))
         net, info = load_model(path)
-        if net.cfg.local:
+        if info.patch_model:
             raise ValueError(f"{name} is a patch model: compare codes whole-image datasets")
         say(f"{name}: bounds on {len(images)} {dataset} {split} images")
         bounds = evaluate(net, images, iwae_samples)

@@ -6,6 +6,7 @@ import numpy as np
 import torch
 
 from .local_mixture import CONTEXT, CONTEXT_RIGHT
+from .photos import images_with_context
 from .vae import VAE
 
 
@@ -14,12 +15,14 @@ def evaluate(model: VAE, images: np.ndarray, iwae_samples: int = 100, batch_size
              seed: int = 0, progress=None, coded: np.ndarray | None = None) -> dict:
     """Negative ELBO and IWAE estimate of -log p(x) in bits/dim over all coded values of images.
 
-    images: uint8 (N, C, H, W), with the context rows and columns for local models
-    (bbvae/photos.py); coded: channels coded per image (default all). Seeded, so the
+    images: uint8 (N, C, H, W), for local models with the context rows and columns
+    or without them (then the constant margins are added; bbvae/photos.py); coded: channels coded per image (default all). Seeded, so the
     same model and images give the same figures on every run. iwae_samples=0 skips
     the IWAE estimate (its value is then None).
     """
     cfg = model.cfg
+    if cfg.local and images.shape[2:] == (cfg.height, cfg.width):
+        images = images_with_context(images)  # whole images: their margins are the constant
     rows, columns = (CONTEXT, CONTEXT + CONTEXT_RIGHT) if cfg.local else (0, 0)
     if images.shape[1:] != (cfg.channels, cfg.height + rows, cfg.width + columns):
         raise ValueError(f"images of shape {images.shape[1:]} do not fit a model of "

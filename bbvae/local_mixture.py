@@ -72,6 +72,10 @@ class LocalHead(nn.Module):
             bias[c, 3 * k + 1 * c_all + c] = 0.5  # up, same channel
         return bias.reshape(-1)
 
+    def coding_weights(self) -> tuple:
+        """(w_in, w_out, b_out) as float64 numpy arrays, as the coder's LocalMixture takes them."""
+        return tuple(t.detach().double().cpu().numpy() for t in (self.inputs.weight, self.out.weight, self.out.bias))
+
     def forward(self, neighbours: torch.Tensor, features: torch.Tensor) -> torch.Tensor:
         """Raw outputs (B, C * per, H, W) from neighbour_planes (B, 6C, H, W) and features (B, hidden, H, W)."""
         hidden = F.relu(features + torch.einsum("oi,bihw->bohw", self.inputs.weight, neighbours * INPUT_SCALE))

@@ -24,8 +24,8 @@ from .train import LOG_NAME
 def write_card(folder: Path, iwae_samples: int, command: str | None) -> Path:
     model, info = load_model(folder)
     facts = dict(info.info)
-    images, coded = evaluation_set(info.config, facts["dataset"], "test")
-    what = f"{len(images)} patches of the held-out photographs" if info.config.local else f"{len(images)} test images"
+    images, coded = evaluation_set(info, facts["dataset"], "test")
+    what = f"{len(images)} patches of the held-out photographs" if info.patch_model else f"{len(images)} test images"
     result = evaluate(model, images, iwae_samples, coded=coded)
     facts.update(test_elbo_bpd=result["elbo_bpd"], test_iwae_bpd=result["iwae_bpd"], iwae_samples=iwae_samples)
     if command:

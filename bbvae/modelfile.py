@@ -43,6 +43,11 @@ class ModelInfo:
     info: dict = field(default_factory=dict)    # training facts: dataset, epochs, test bits/dim...
     codec: dict = field(default_factory=dict)   # coding tables stored with the weights, e.g. first_latent_bits
 
+    @property
+    def patch_model(self) -> bool:
+        """Trained on patches (`--patch`), so it codes photographs of any size tile by tile."""
+        return bool(self.info.get("patch"))
+
 
 def fingerprint(state: dict[str, torch.Tensor]) -> str:
     """SHA-256 over every tensor's name, dtype, shape and bytes, in name order."""

@@ -48,8 +48,7 @@ class PatchCodec:
         self.patch = cfg.height
         self.precisions = precisions.check()
         self.bins = LatentBins(precisions.latent)
-        head = model.head
-        self.head = tuple(t.detach().double().numpy() for t in (head.inputs.weight, head.out.weight, head.out.bias))
+        self.head = model.head.coding_weights()
         self.first_bits = np.full(cfg.latent, precisions.latent, np.uint8) if first_bits is None else np.asarray(first_bits)
 
     def _strip(self, context: np.ndarray, strip: int) -> tuple[int, int, int, int]:
@@ -77,14 +76,14 @@ class PatchCodec:
 
     def _pixels(self, context: np.ndarray, strip: int, coded: int, latents: np.ndarray) -> LocalMixture:
         """The likelihood of a strip's values given its patches' latents."""
-        features = self.model.decoder(canonical_tensor(latents.astype(np.float32)))
+        features = self.model.decode(canonical_tensor(latents.astype(np.float32)))
         features = features.double().numpy().transpose(0, 2, 3, 1).reshape(-1, features.shape[1])
         positions, channels, pixels = self._items(context, strip, coded)
         return LocalMixture(context, positions, channels, pixels, features, *self.head, self.model.cfg.mixture,
                             self.precisions.pixels, replicate=coded == 1)
 
     def _posterior(self, context: np.ndarray, strip: int):
-        mean, log_std = self.model.encoder(canonical_tensor(self._network_input(context, strip)))
+        mean, log_std = self.model.posterior(canonical_tensor(self._network_input(context, strip)))
         return self.bins.posterior(mean.double().numpy(), log_std.double().exp().numpy(), self.precisions.posterior)
 
     def _bits_back(self, context: np.ndarray, strip: int, coded: int) -> BitsBack:
@@ -105,7 +104,7 @@ class PatchCodec:
         with deterministic_torch():
             for strip in range(last, -1, -1):
                 if strip == last:
-                    mean = self.model.encoder(canonical_tensor(self._network_input(context, strip)))[0].double().numpy()
+                    mean = self.model.posterior(canonical_tensor(self._network_input(context, strip)))[0].double().numpy()
                     codec = self._pixels(context, strip, coded, quantised_latents(mean, self.first_bits))
                     message = push_direct_latents(codec.push(message, codec.values()), mean, self.first_bits)
                 else:

@@ -39,6 +39,14 @@ def with_context(image: np.ndarray) -> np.ndarray:
     return out
 
 
+def images_with_context(images: np.ndarray) -> np.ndarray:
+    """(N, C, H, W) uint8 -> (N, C, H + 2, W + 3): each image inside its own margins, as with_context."""
+    count, channels, height, width = images.shape
+    out = np.full((count, channels, height + CONTEXT, width + CONTEXT + CONTEXT_RIGHT), CONTEXT_FILL, dtype=np.uint8)
+    out[:, :, CONTEXT:, CONTEXT:CONTEXT + width] = images
+    return out
+
+
 def as_photo_channels(image: np.ndarray) -> tuple[np.ndarray, int]:
     """(H, W, 3) pixels for the photo model, and how many of its channels are real (1 for grey, 3 for colour)."""
     if image.ndim == 2:

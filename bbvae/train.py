@@ -49,13 +49,13 @@ class TrainOptions:
     threads: int | None = None
     test_limit: int | None = None
     patch: int | None = None      # train on random patches of this size from photographs of any size
-    mixture: int = 0              # 0: one logistic per pixel; K: local autoregressive mixture of K (photos)
+    mixture: int = 0              # 0: one logistic per pixel; K: local autoregressive mixture of K
     epoch_patches: int = 20000    # patches per epoch when training on photographs
     local_hidden: int = 32        # width of the per-pixel network of a local mixture
     prior: str = "normal"         # normal, mog or vamp (bbvae/priors.py)
     prior_components: int = 0     # K for mog and vamp
     posterior: str = "learned"    # learned or constant posterior variance
-    objective: str = "elbo"       # elbo, or iwae (the importance-weighted bound with iwae_train_samples)
+    objective: str = "elbo"       # elbo; iwae (the importance-weighted bound with iwae_train_samples); bilb (Fyffe)
     iwae_train_samples: int = 5
     kl_warmup: float = 0.0        # epochs over which the KL weight rises from 0 to 1 (ELBO only)
     free_bits: float = 0.0        # nats per latent dimension (ELBO only)
@@ -90,6 +90,8 @@ def objective_at(opts: TrainOptions, epochs_done: float) -> Objective:
     """The objective after `epochs_done` (fractional) epochs: KL annealing changes the path, not the end."""
     if opts.objective == "iwae":
         return Objective(iwae_samples=opts.iwae_train_samples)
+    if opts.objective == "bilb":
+        return Objective(batch_prior=True)
     beta = min(1.0, epochs_done / opts.kl_warmup) if opts.kl_warmup > 0 else 1.0
     return Objective(beta=beta, free_bits=opts.free_bits)
 
@@ -145,7 +147,8 @@ def _config_for(opts: TrainOptions, shape: tuple[int, int, int], out: Path) -> M
         return load_model(out)[1].config
     channels, height, width = shape
     return ModelConfig(channels=channels, height=height, width=width, hidden=opts.hidden, blocks=opts.blocks,
-                       latent=opts.latent, mixture=opts.mixture, local_hidden=opts.local_hidden, prior=opts.prior,
+                       latent=opts.latent, mixture=opts.mixture, local_hidden=opts.local_hidden,
+                       prior="floating" if opts.objective == "bilb" else opts.prior,
                        prior_components=opts.prior_components, posterior=opts.posterior)
 
 
@@ -166,11 +169,13 @@ def train(opts: TrainOptions, say: Callable[[str], None] = print, progress=None)
         torch.set_num_threads(opts.threads)
     ddp = _start_distributed(device)
     out = Path(opts.out)
-    if opts.objective == "iwae" and (opts.kl_warmup > 0 or opts.free_bits > 0):
-        raise ValueError("KL warm-up and free bits apply to the ELBO objective, not to IWAE")
-    if bool(opts.patch) != bool(opts.mixture):
-        raise ValueError("--patch and --mixture go together: a patch model of photographs with K logistics (e.g. --mixture 4)")
-    source = training_data(opts.dataset, opts.patch, opts.epoch_patches, opts.seed, opts.test_limit)
+    if opts.objective != "elbo" and (opts.kl_warmup > 0 or opts.free_bits > 0):
+        raise ValueError(f"KL warm-up and free bits apply to the ELBO objective, not to {opts.objective.upper()}")
+    if opts.objective == "bilb" and (opts.posterior != "constant" or opts.prior != "normal"):
+        raise ValueError("--objective bilb trains its own floating prior and needs --posterior constant (and no --prior)")
+    if opts.patch and not opts.mixture:
+        raise ValueError("--patch needs --mixture: a patch model of photographs has K logistics per value (e.g. --mixture 4)")
+    source = training_data(opts.dataset, opts.patch, opts.epoch_patches, opts.seed, opts.test_limit, local=opts.mixture > 0)
     if ddp.is_main:
         out.mkdir(parents=True, exist_ok=True)
         name = torch.cuda.get_device_name(device) if device.type == "cuda" else f"CPU, {torch.get_num_threads()} threads"

@@ -10,23 +10,30 @@ from __future__ import annotations
 import numpy as np
 
 from . import data
-from .photos import PatchSampler
+from .photos import PatchSampler, images_with_context
 
 ALLOCATION_IMAGES = 300   # training items that fit the first item's latent bits (bbvae/allocation.py)
 
 
 class ImageSet:
-    """A fixed array of same-sized images (N, C, H, W), shuffled once per epoch."""
+    """A fixed array of same-sized images (N, C, H, W), shuffled once per epoch.
 
-    def __init__(self, dataset: str, seed: int, test_limit: int | None):
+    With `context`, items carry the causal margins of a local-mixture model
+    (N, C, H + 2, W + 3; bbvae/photos.py), so a whole image is modelled as it is coded.
+    """
+
+    def __init__(self, dataset: str, seed: int, test_limit: int | None, context: bool = False):
         self.train = data.load(dataset, "train")
         self.test = data.load(dataset, "test")[:test_limit]
+        self.image_shape = self.train.shape[1:]
+        if context:
+            self.train, self.test = images_with_context(self.train), images_with_context(self.test)
         self.seed = seed
         self._order = None
 
     @property
     def shape(self) -> tuple[int, int, int]:
-        return self.train.shape[1:]
+        return self.image_shape
 
     def describe(self) -> str:
         return f"{len(self.train)} train / {len(self.test)} test images of {self.shape}"
@@ -77,14 +84,17 @@ class PatchSet:
         return self.sampler.random(np.random.default_rng([self.seed, 1 << 20]), ALLOCATION_IMAGES)
 
 
-def training_data(dataset: str, patch: int | None, epoch_patches: int, seed: int, test_limit: int | None):
+def training_data(dataset: str, patch: int | None, epoch_patches: int, seed: int, test_limit: int | None,
+                  local: bool = False):
+    """Patches of photographs with `patch`; otherwise whole images (with their context for a `local` model)."""
     if patch:
         return PatchSet(dataset, patch, epoch_patches, seed, test_limit)
-    return ImageSet(dataset, seed, test_limit)
+    return ImageSet(dataset, seed, test_limit, context=local)
 
 
-def evaluation_set(cfg, dataset: str, split: str):
-    """(images, coded) that a model is evaluated on: whole images, or every whole patch of the photographs."""
-    if cfg.local:
-        return PatchSampler(data.load_photos(dataset, split), cfg.height).grid()
+def evaluation_set(info, dataset: str, split: str):
+    """(images, coded) that a model (its ModelInfo) is evaluated on: every whole patch of the photographs
+    for a patch model, whole images otherwise (bbvae/evaluate.py adds a local model's margins)."""
+    if info.patch_model:
+        return PatchSampler(data.load_photos(dataset, split), info.config.height).grid()
     return data.load(dataset, split), None

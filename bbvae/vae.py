@@ -1,4 +1,4 @@
-"""The VAE: Gaussian posterior q(z|x), prior N(0, I), discretized logistic p(x|z).
+"""The VAE: Gaussian posterior q(z|x), prior N(0, I) (or a variant, bbvae/priors.py), discretized logistic p(x|z).
 
 With `mixture` K > 0 (photo patches), p(x|z) is instead a mixture of K
 discretized logistics driven by the decoder's features and each pixel's causal
@@ -20,21 +20,23 @@ from torch import nn
 
 from . import local_mixture
 from .likelihood import discretized_logistic_logp
-from .priors import PRIORS, LearnedMixture, gaussian_log_prob
+from .priors import LOG_STD_MAX, LOG_STD_MIN, MIXTURE_PRIORS, PRIORS, LearnedMixture, SecondStage, gaussian_log_prob
 
 LOG_SCALE_OFFSET = 4.0  # start wide (scale ~55): narrow scales make the mostly-zero pixels cost ~100 nats each
 LOG_SCALE_MIN = -3.0    # on the 0..255 scale: a scale of 0.05 already puts ~all mass in one bin
-LOG_STD_MIN, LOG_STD_MAX = -9.0, 2.0  # posterior log std bounds: exp() can neither overflow nor vanish
+FLOATING_MOMENTUM = 0.99  # running average of the batches' S^2 that becomes the floating prior's variance
 
 
 @dataclasses.dataclass(frozen=True)
 class Objective:
-    """What training minimises: the ELBO (with optional KL weight beta and free bits) or, with
-    iwae_samples > 1, the importance-weighted bound."""
+    """What training minimises: the ELBO (with optional KL weight beta and free bits), with
+    iwae_samples > 1 the importance-weighted bound, or with batch_prior the Batch Information
+    Lower Bound (a floating-prior model's KL against its batch's own prior variance)."""
 
     beta: float = 1.0
     free_bits: float = 0.0      # nats per latent dimension
     iwae_samples: int = 1
+    batch_prior: bool = False
 
 
 @dataclasses.dataclass(frozen=True)
@@ -49,8 +51,9 @@ class ModelConfig:
     latent: int = 32       # latent dimensions
     mixture: int = 0       # 0: one logistic per pixel; K > 0: K logistics with local autoregressive means
     local_hidden: int = 32  # with mixture > 0: width of the per-pixel network (LocalHead)
-    prior: str = "normal"   # normal N(0, I), mog (learned mixture of Gaussians) or vamp (VampPrior)
+    prior: str = "normal"   # normal N(0, I), mog (mixture of Gaussians), vamp (VampPrior), floating (BILB), two-stage
     prior_components: int = 0  # K for mog and vamp
+    prior_latent: int = 0      # the second VAE's latent dimensions for two-stage
     posterior: str = "learned"  # learned: std per input; constant: one learned std for all inputs (Fyffe)
 
     def __post_init__(self):
@@ -63,10 +66,14 @@ class ModelConfig:
             raise ValueError("mixture must be 0 or positive")
         if self.prior not in PRIORS or self.posterior not in ("learned", "constant"):
             raise ValueError(f"prior must be one of {PRIORS} and posterior learned or constant")
-        if (self.prior == "normal") != (self.prior_components == 0):
-            raise ValueError("mog and vamp priors need prior_components >= 1; the normal prior takes none")
-        if self.prior_components < 0 or (self.prior != "normal" and self.local):
+        if (self.prior in MIXTURE_PRIORS) != (self.prior_components != 0):
+            raise ValueError("mog and vamp priors need prior_components >= 1; the normal and floating priors take none")
+        if self.prior_components < 0 or (self.prior in MIXTURE_PRIORS and self.local):
             raise ValueError("mixture priors are for plain (whole-image) models")
+        if (self.prior == "two-stage") != (self.prior_latent > 0):
+            raise ValueError("the two-stage prior needs prior_latent >= 1; other priors take none")
+        if self.prior == "floating" and self.posterior != "constant":
+            raise ValueError("the floating prior (BILB) needs the constant posterior variance")
 
     @property
     def local(self) -> bool:
@@ -172,18 +179,44 @@ class VAE(nn.Module):
         self.decoder = Decoder(cfg)
         if cfg.local:
             self.head = local_mixture.LocalHead(cfg.channels, cfg.mixture, cfg.local_hidden)
-        if cfg.prior != "normal":
+        if cfg.prior in MIXTURE_PRIORS:
             self.prior = LearnedMixture(cfg.prior, cfg.prior_components, cfg.latent, (cfg.channels, cfg.height, cfg.width))
+        if cfg.prior == "two-stage":
+            self.prior = SecondStage(cfg.latent, cfg.prior_latent)
+        if cfg.prior == "floating":  # S^2 of the floating prior N(0, S^2), a running average over training batches
+            self.register_buffer("prior_var", torch.ones(cfg.latent))
+
+    def _latent_scale(self) -> torch.Tensor | None:
+        return self.prior_var.sqrt() if self.cfg.prior == "floating" else None
+
+    def posterior(self, pixels: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Mean and log std of q(z|x) in the coded latent space (what the coder's bins see).
+
+        A floating-prior model codes u = z / S, whose prior is N(0, I): the KL, the
+        IWAE weights and the coder all see a standard normal prior.
+        """
+        mean, log_std = self.encoder(pixels)
+        scale = self._latent_scale()
+        if scale is None:
+            return mean, log_std
+        return mean / scale, log_std - torch.log(scale)
+
+    def decode(self, latents: torch.Tensor) -> torch.Tensor:
+        """The decoder's outputs for coded latents (un-whitened first for a floating prior)."""
+        scale = self._latent_scale()
+        return self.decoder(latents if scale is None else latents * scale)
 
     def log_prior(self, z: torch.Tensor) -> torch.Tensor:
-        """log p(z) in nats per latent vector."""
-        if self.cfg.prior == "normal":
+        """log p(z) in nats per latent vector, in the coded latent space."""
+        if self.cfg.prior == "two-stage":
+            return self.prior.log_prob(z)
+        if self.cfg.prior not in MIXTURE_PRIORS:
             return -0.5 * (z.pow(2) + math.log(2 * math.pi)).sum(1)
         return self.prior.log_prob(z, self.encoder)
 
     def prior_mixture(self):
         """(weights, means, stds) of a mixture prior as float64 numpy arrays, for coding; None for N(0, I)."""
-        if self.cfg.prior == "normal":
+        if self.cfg.prior not in MIXTURE_PRIORS:
             return None
         with torch.no_grad():
             log_weights, means, log_stds = self.prior.components(self.encoder)
@@ -195,6 +228,8 @@ class VAE(nn.Module):
         objective = objective or Objective()
         if objective.iwae_samples > 1:
             return self.iwae_bpd(x, objective.iwae_samples, coded)
+        if objective.batch_prior:
+            return self.bilb_bpd(x, coded)
         return self.negative_elbo_bpd(x, coded, objective.beta, objective.free_bits)
 
     def pixels(self, x: torch.Tensor) -> torch.Tensor:
@@ -225,10 +260,10 @@ class VAE(nn.Module):
         free_bits nats costs free_bits instead, with no gradient (under a mixture prior, the
         whole latent against free_bits per dimension).
         """
-        mean, log_std = self.encoder(self.pixels(x))
+        mean, log_std = self.posterior(self.pixels(x))
         z = mean + torch.exp(log_std) * torch.randn_like(mean)
-        log_px = self.log_px(x, self.decoder(z), coded)
-        if self.cfg.prior == "normal":
+        log_px = self.log_px(x, self.decode(z), coded)
+        if self.cfg.prior in ("normal", "floating"):
             per_dim = 0.5 * (mean.pow(2) + torch.exp(2 * log_std) - 1.0 - 2 * log_std)
             if free_bits > 0:
                 per_dim = torch.where(per_dim.mean(0, keepdim=True) < free_bits, torch.full_like(per_dim, free_bits), per_dim)
@@ -242,16 +277,35 @@ class VAE(nn.Module):
     def iwae_bpd(self, x: torch.Tensor, samples: int, coded: torch.Tensor | None = None) -> torch.Tensor:
         """Per-image importance-weighted bound on -log p(x) in bits/dim (Burda et al. 2015); reparameterised,
         so it is also the IWAE training objective (evaluate it under torch.no_grad())."""
-        mean, log_std = self.encoder(self.pixels(x))
+        mean, log_std = self.posterior(self.pixels(x))
         std = torch.exp(log_std)
         log_weights = []
         for _ in range(samples):
             eps = torch.randn_like(mean)
             z = mean + std * eps
-            log_px = self.log_px(x, self.decoder(z), coded)
+            log_px = self.log_px(x, self.decode(z), coded)
             log_pz = self.log_prior(z)
             log_qz = (-0.5 * (eps.pow(2) + math.log(2 * math.pi)) - log_std).sum(1)
             log_weights.append(log_px + log_pz - log_qz)
         stacked = torch.stack(log_weights)
         log_px_estimate = torch.logsumexp(stacked, 0) - math.log(samples)
         return -log_px_estimate / (self.coded_dims(x, coded) * math.log(2.0))
+
+    def bilb_bpd(self, x: torch.Tensor, coded: torch.Tensor | None = None) -> torch.Tensor:
+        """Per-image Batch Information Lower Bound in bits/dim (Fyffe, "There and Back Again"): the ELBO
+        of a constant-variance posterior N(mu, Sigma) against the floating prior N(0, S^2), S^2 = Sigma
+        + E_batch[mu^2] from this batch (with its gradient). Its batch mean KL is 0.5 sum log(S^2 / Sigma).
+        In training mode it also moves the prior's stored S^2, which evaluation and coding use, towards
+        this batch's."""
+        if self.cfg.prior != "floating":
+            raise ValueError("the BILB objective trains floating-prior models")
+        mean, log_std = self.encoder(self.pixels(x))
+        variance = torch.exp(2 * log_std)
+        prior_var = variance[0] + mean.pow(2).mean(0)
+        if self.training:
+            with torch.no_grad():
+                self.prior_var.mul_(FLOATING_MOMENTUM).add_((1 - FLOATING_MOMENTUM) * prior_var)
+        kl = 0.5 * ((variance + mean.pow(2)) / prior_var - 1.0 - 2 * log_std + torch.log(prior_var)).sum(1)
+        z = mean + torch.exp(log_std) * torch.randn_like(mean)
+        log_px = self.log_px(x, self.decoder(z), coded)
+        return (kl - log_px) / (self.coded_dims(x, coded) * math.log(2.0))

@@ -25,6 +25,7 @@ import torch
 from .allocation import quantised_latents
 from .coder import BitsBack, DiscretizedLogistic, LatentBins, Message, MixturePrior, Uniform
 from .container import MAX_GROUP, default_coding
+from .local_images import LocalImages
 from .vae import VAE
 
 (_LATENT, _POSTERIOR, _PIXELS), _, DEFAULT_GROUP = default_coding(2)
@@ -130,30 +131,51 @@ class VAECodec:
         self.image_shape = (cfg.channels, cfg.height, cfg.width)
         with deterministic_torch():
             self.prior_mixture = model.prior_mixture()
+        self.head = model.head.coding_weights() if cfg.local else None
 
     def _bits_back(self, count: int) -> BitsBack:
         return BitsBack(self._prior(count), self._likelihood, self._posterior)
 
     def _prior(self, count: int):
-        """Uniform over the equal-mass bins for N(0, I); nested bits-back for a mixture prior."""
+        """Uniform over the equal-mass bins for N(0, I); nested bits-back for a mixture or two-stage prior."""
+        if self.model.cfg.prior == "two-stage":
+            return self._two_stage_prior(count)
         if self.prior_mixture is None:
             return self.bins.prior((count, self.model.cfg.latent))
         return MixturePrior(*self.prior_mixture, self.bins, count, self.precisions.posterior)
 
+    def _gaussian_on_bins(self, network, indices: np.ndarray):
+        mean, log_std = network(canonical_tensor(self.bins.values(indices).astype(np.float32)))
+        return self.bins.posterior(mean.double().numpy(), log_std.double().exp().numpy(), self.precisions.posterior)
+
+    def _two_stage_prior(self, count: int) -> BitsBack:
+        """The second VAE's latent u is a second bits-back latent: pushing z pops u with q(u|z), pushes z
+        under p(z|u) on the latent bins and pushes u under N(0, I); its net cost is -log2 p(z) up to the
+        second VAE's own bound."""
+        stage = self.model.prior
+        return BitsBack(self.bins.prior((count, stage.second)),
+                        lambda u: self._gaussian_on_bins(stage.likelihood, u),
+                        lambda z: self._gaussian_on_bins(stage.posterior, z))
+
     def _posterior(self, images: np.ndarray):
-        mean, log_std = self.model.encoder(canonical_tensor(images))
+        mean, log_std = self.model.posterior(canonical_tensor(images))
         return self.bins.posterior(mean.double().numpy(), log_std.double().exp().numpy(), self.precisions.posterior)
 
     def _likelihood(self, indices: np.ndarray) -> DiscretizedLogistic:
         return self._likelihood_at(self.bins.values(indices))
 
-    def _likelihood_at(self, latents: np.ndarray) -> DiscretizedLogistic:
-        mean, log_scale = self.model.decoder.logistic(self.model.decoder(canonical_tensor(latents.astype(np.float32))))
+    def _likelihood_at(self, latents: np.ndarray) -> DiscretizedLogistic | LocalImages:
+        """p(x | z): a logistic per pixel, or the local mixture over each image's decoded neighbours."""
+        out = self.model.decode(canonical_tensor(latents.astype(np.float32)))
+        if self.head is not None:
+            return LocalImages(out.double().numpy(), self.head, self.model.cfg.mixture, self.model.cfg.channels,
+                               self.precisions.pixels)
+        mean, log_scale = self.model.decoder.logistic(out)
         return DiscretizedLogistic(mean.double().numpy(), log_scale.double().exp().numpy(), self.precisions.pixels)
 
     def _push_direct(self, message: Message, images: np.ndarray) -> Message:
         """The first image: each latent at its allocated bits (any choice decodes; this one is cheap)."""
-        mean, _ = self.model.encoder(canonical_tensor(images))
+        mean, _ = self.model.posterior(canonical_tensor(images))
         mean = mean.double().numpy()
         message = self._likelihood_at(quantised_latents(mean, self.first_bits)).push(message, images)
         return push_direct_latents(message, mean, self.first_bits)

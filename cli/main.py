@@ -30,7 +30,7 @@ cli.add_command(info)
               help="mnist, fashion-mnist, a folder of same-sized images; with --patch: photos or a folder of photographs")
 @click.option("--patch", type=click.IntRange(4), help="train a patch model on random PATCHxPATCH crops of photographs")
 @click.option("--mixture", default=0, show_default=True, type=click.IntRange(0),
-              help="K > 0: K logistics per value with local autoregressive means (needed with --patch)")
+              help="K > 0: K logistics per value with local autoregressive means (PixelVAE-like; needed with --patch)")
 @click.option("--local-hidden", default=32, show_default=True, type=click.IntRange(1),
               help="width of the per-pixel network of the local mixture")
 @click.option("--prior", default="normal", show_default=True, type=click.Choice(["normal", "mog", "vamp"]),
@@ -38,8 +38,9 @@ cli.add_command(info)
 @click.option("--prior-components", default=0, show_default=True, type=click.IntRange(0), help="K for mog and vamp")
 @click.option("--posterior", default="learned", show_default=True, type=click.Choice(["learned", "constant"]),
               help="posterior variance per input, or one for all inputs")
-@click.option("--objective", default="elbo", show_default=True, type=click.Choice(["elbo", "iwae"]),
-              help="the ELBO, or the importance-weighted bound (IWAE)")
+@click.option("--objective", default="elbo", show_default=True, type=click.Choice(["elbo", "iwae", "bilb"]),
+              help="the ELBO, the importance-weighted bound (IWAE), or the Batch Information Lower Bound "
+                   "(BILB: with --posterior constant, a floating prior N(0, Sigma + E_batch[mu^2]))")
 @click.option("--iwae-train-samples", default=5, show_default=True, type=click.IntRange(2), help="K for --objective iwae")
 @click.option("--kl-warmup", default=0.0, show_default=True, type=click.FloatRange(0), help="epochs of KL annealing (0 to 1)")
 @click.option("--free-bits", default=0.0, show_default=True, type=click.FloatRange(0), help="nats per latent dimension")
@@ -68,6 +69,25 @@ def train(quiet, **options):
     click.echo(f"model written to {path}")
 
 
+@cli.command("fit-prior")
+@click.argument("model_name", metavar="MODEL")
+@click.option("--dataset", default="mnist", show_default=True, help="the dataset MODEL was trained on (train split)")
+@click.option("--out", required=True, type=click.Path(file_okay=False), help="model folder to write")
+@click.option("--prior-latent", default=16, show_default=True, type=click.IntRange(1), help="the second VAE's latent dimensions")
+@click.option("--epochs", default=20, show_default=True, type=click.IntRange(1))
+@click.option("--batch-size", default=256, show_default=True, type=click.IntRange(1))
+@click.option("--lr", default=1e-3, show_default=True, type=click.FloatRange(min=0, min_open=True))
+@click.option("--seed", default=0, show_default=True, type=int)
+@click.option("--threads", type=click.IntRange(1), help="torch CPU threads (default: torch's choice)")
+@user_errors
+def fit_prior(model_name, dataset, out, prior_latent, epochs, batch_size, lr, seed, threads):
+    """Fit the two-stage prior (Dai and Wipf): a second VAE on MODEL's latents, which becomes its prior."""
+    from bbvae.two_stage import fit_prior as fit
+
+    path = fit(model_name, dataset, out, prior_latent, epochs, batch_size, lr, seed, threads, say=click.echo)
+    click.echo(f"model written to {path}")
+
+
 @cli.command("eval")
 @click.option("--model", "model_name", default="mnist", show_default=True, help="shipped model name or path")
 @click.option("--dataset", default="mnist", show_default=True,
@@ -86,7 +106,7 @@ def eval_command(model_name, dataset, split, limit, iwae_samples, seed, as_json,
     from bbvae.training_data import evaluation_set
 
     model, info = load_model(model_name)
-    images, coded = evaluation_set(model.cfg, dataset, split)
+    images, coded = evaluation_set(info, dataset, split)
     images, coded = images[:limit], None if coded is None else coded[:limit]
     result = evaluate(model, images, iwae_samples, seed=seed, progress=None if quiet else _bar("evaluating"), coded=coded)
     result = {"model": str(info.path), "dataset": dataset, "split": split, **result}

@@ -1,4 +1,5 @@
-"""VAE variants: mixture-of-Gaussians and VampPrior priors, and a constant posterior variance.
+"""VAE variants: mixture-of-Gaussians and VampPrior priors, a constant posterior variance, and the
+local mixture likelihood on whole images (PixelVAE-like).
 
 Each trains (a few steps on a tiny batch lower its objective) and is really coded
 (exact round trips, and a rate at its negative ELBO: the mixture priors go through
@@ -14,7 +15,7 @@ import pytest
 import torch
 
 from bbvae.coder import Message
-from bbvae.vae import VAE, ModelConfig
+from bbvae.vae import VAE, ModelConfig, Objective
 from bbvae.vae_codec import Precisions, VAECodec
 
 from helpers import TINY, blob_images, one_torch_thread
@@ -24,18 +25,28 @@ VARIANTS = {
     "vamp prior": dict(prior="vamp", prior_components=4),
     "constant posterior": dict(posterior="constant"),
     "mog prior, constant posterior": dict(prior="mog", prior_components=2, posterior="constant"),
+    "local mixture likelihood": dict(mixture=3, local_hidden=8),
+    "floating prior (BILB)": dict(prior="floating", posterior="constant"),
 }
+TRAINED_WITH = {"floating prior (BILB)": Objective(batch_prior=True)}  # the others: the ELBO
 
 
-def trained(variant: dict, steps: int) -> tuple[VAE, float, float]:
+def model_inputs(model: VAE, images: np.ndarray) -> torch.Tensor:
+    """What the model's objective reads: the images, inside their causal margins for a local model."""
+    from bbvae.photos import images_with_context
+
+    return torch.from_numpy(images_with_context(images) if model.cfg.local else images)
+
+
+def trained(variant: dict, steps: int, objective: Objective = Objective()) -> tuple[VAE, float, float]:
     """A tiny model of the variant after `steps` Adam steps on one batch; its loss before and after."""
     torch.manual_seed(0)
     model = VAE(dataclasses.replace(TINY, **variant))
-    x = torch.from_numpy(blob_images(32, size=TINY.height))
+    x = model_inputs(model, blob_images(32, size=TINY.height))
 
     def loss() -> torch.Tensor:
         torch.manual_seed(1)  # the same posterior sample before and after
-        return model.negative_elbo_bpd(x).mean()
+        return model(x, None, objective).mean()
 
     with one_torch_thread():
         with torch.no_grad():
@@ -52,23 +63,48 @@ def trained(variant: dict, steps: int) -> tuple[VAE, float, float]:
 
 @pytest.mark.parametrize("name", VARIANTS)
 def test_a_few_steps_lower_the_objective(name):
-    _, before, after = trained(VARIANTS[name], steps=40)
+    _, before, after = trained(VARIANTS[name], steps=40, objective=TRAINED_WITH.get(name, Objective()))
     assert after < before - 0.1, (before, after)
 
 
 @pytest.mark.parametrize("name", VARIANTS)
 def test_round_trip_and_rate_at_the_negative_elbo(name):
-    model, _, _ = trained(VARIANTS[name], steps=40)
+    model, _, _ = trained(VARIANTS[name], steps=40, objective=TRAINED_WITH.get(name, Objective()))
     images = blob_images(120, size=TINY.height, seed=5)
     codec = VAECodec(model, Precisions(10, 28, 24), group_size=32)
     data = codec.encode(images).to_bytes()
     np.testing.assert_array_equal(codec.decode(Message.from_bytes(data), len(images)), images)
     with torch.no_grad():
         torch.manual_seed(2)
-        x = torch.from_numpy(images)
+        x = model_inputs(model, images)
         elbo = np.mean([model.negative_elbo_bpd(x).mean().item() for _ in range(20)])
     coded = 8 * len(data) / images.size
     assert abs(coded - elbo) < 0.02 * elbo + 0.02, (coded, elbo)
+
+
+def test_bilb_is_the_elbo_against_the_batch_prior():
+    """The batch's mean KL is 0.5 sum log(S^2 / Sigma); evaluation and coding use the stored S^2, and
+    whitening by S leaves the ELBO under N(0, S^2) unchanged."""
+    torch.manual_seed(0)
+    model = VAE(dataclasses.replace(TINY, **VARIANTS["floating prior (BILB)"]))
+    x = torch.from_numpy(blob_images(64, size=TINY.height))
+    dims_nats = TINY.channels * TINY.height * TINY.width * np.log(2)
+    with torch.no_grad():
+        torch.manual_seed(1)
+        bilb = model.bilb_bpd(x).mean().item()
+        mean, log_std = model.encoder(x)
+        prior_var = torch.exp(2 * log_std[0]) + mean.pow(2).mean(0)
+        torch.manual_seed(1)
+        z = mean + torch.exp(log_std) * torch.randn_like(mean)
+        log_px = model.log_px(x, model.decoder(z)).mean().item()
+        kl = 0.5 * torch.log(prior_var / torch.exp(2 * log_std[0])).sum().item()
+        assert bilb == pytest.approx((kl - log_px) / dims_nats, rel=1e-5)
+        assert not torch.allclose(model.prior_var, torch.ones(TINY.latent))  # training mode moved the stored prior
+        model.prior_var.copy_(prior_var)
+        model.eval()
+        torch.manual_seed(1)
+        elbo = model.negative_elbo_bpd(x).mean().item()  # the same prior, now fixed: the same value
+    assert elbo == pytest.approx(bilb, rel=1e-4)
 
 
 def test_config_checks():
@@ -80,6 +116,10 @@ def test_config_checks():
         ModelConfig(prior="flow", prior_components=2)
     with pytest.raises(ValueError):
         ModelConfig(posterior="fixed")
+    with pytest.raises(ValueError):
+        ModelConfig(prior="floating")  # BILB's prior needs the constant posterior variance
+    with pytest.raises(ValueError):
+        ModelConfig(prior="two-stage")  # no second latent
     with pytest.raises(ValueError):
         ModelConfig(channels=3, height=8, width=8, mixture=2, prior="mog", prior_components=2)
     assert ModelConfig.from_dict(ModelConfig(prior="vamp", prior_components=5).to_dict()).prior_components == 5
@@ -102,6 +142,30 @@ def test_train_records_the_variant_and_the_model_codes(tmp_path):
     np.testing.assert_array_equal(np.stack(bbvae.decompress(bbvae.compress(images, str(out)), str(out))), images)
     refused = run_cli("train", "--dataset", str(folder), "--out", str(tmp_path / "bad"), "--prior", "mog")
     assert refused.returncode == 1 and "prior_components" in refused.stderr and "Traceback" not in refused.stderr
+
+
+def test_a_local_whole_image_model_trains_codes_and_evaluates(tmp_path):
+    """`--mixture` without `--patch`: a model of whole images whose pixels see their decoded neighbours."""
+    import bbvae
+    from bbvae.evaluate import evaluate
+    from bbvae.modelfile import load_model
+
+    from helpers import image_folder, run_cli
+
+    folder, out = image_folder(tmp_path / "images"), tmp_path / "model"
+    trained_run = run_cli("train", "--dataset", str(folder), "--out", str(out), "--epochs", "1", "--batch-size", "4",
+                          "--latent", "3", "--hidden", "8", "--blocks", "1", "--mixture", "2", "--local-hidden", "8",
+                          "--threads", "1", "--quiet")
+    assert trained_run.returncode == 0, trained_run.stderr
+    model, info = load_model(out)
+    assert model.cfg.mixture == 2 and not info.patch_model
+    images = blob_images(7, seed=3)
+    np.testing.assert_array_equal(np.stack(bbvae.decompress(bbvae.compress(images[:, 0], str(out)), str(out))), images[:, 0])
+    from bbvae.photos import images_with_context
+    plain, framed = evaluate(model, images, 0)["elbo_bpd"], evaluate(model, images_with_context(images), 0)["elbo_bpd"]
+    assert plain == framed  # whole images get their constant margins added
+    refused = run_cli("train", "--dataset", str(folder), "--out", str(tmp_path / "bad"), "--patch", "8")
+    assert refused.returncode == 1 and "--mixture" in refused.stderr and "Traceback" not in refused.stderr
 
 
 def test_compare_rows_keep_their_json_contract(tmp_path):
@@ -174,6 +238,73 @@ def test_kl_warmup_and_free_bits_change_the_path_not_the_end():
     assert losses["beta 0"] < losses["plain"]  # the KL term is positive and switched off
     # every dimension's batch-mean KL is below 5 nats, so each costs exactly 5 nats on top of the same reconstruction
     assert losses["free bits"] == pytest.approx(losses["beta 0"] + 5.0 * TINY.latent / (dims * np.log(2)), rel=1e-5)
+
+
+def test_two_stage_prior_fits_and_codes_at_its_bound():
+    """Dai and Wipf: a second VAE fitted to a trained first stage's latents lowers their bound, and
+    nested bits-back through its latent codes at the whole model's negative ELBO."""
+    from bbvae.two_stage import fit_second_stage, posterior_samples, with_second_stage
+
+    first, _, _ = trained({}, steps=60)
+    model = with_second_stage(first, 2)
+    means, stds = posterior_samples(first, blob_images(256, size=TINY.height, seed=6))
+    with one_torch_thread():
+        torch.manual_seed(0)
+        bounds = fit_second_stage(model, means, stds, epochs=30, batch_size=32, lr=3e-3, say=lambda _: None)
+        z = means + stds * torch.randn_like(means)
+        normal_bits = (0.5 * (z.pow(2) + np.log(2 * np.pi))).sum(1).mean().item() / np.log(2)
+    assert bounds[-1] < min(bounds[0], normal_bits) - 0.1, (bounds, normal_bits)  # fits z better than N(0, I)
+    model.eval()
+    images = blob_images(120, size=TINY.height, seed=5)
+    codec = VAECodec(model, Precisions(10, 28, 24), group_size=32)
+    data = codec.encode(images).to_bytes()
+    np.testing.assert_array_equal(codec.decode(Message.from_bytes(data), len(images)), images)
+    with torch.no_grad():
+        torch.manual_seed(2)
+        elbo = np.mean([model.negative_elbo_bpd(torch.from_numpy(images)).mean().item() for _ in range(20)])
+    coded = 8 * len(data) / images.size
+    assert abs(coded - elbo) < 0.02 * elbo + 0.02, (coded, elbo)
+
+
+def test_fit_prior_makes_a_two_stage_model_that_codes(tmp_path):
+    import bbvae
+    from bbvae.modelfile import load_model
+
+    from helpers import image_folder, run_cli
+
+    folder, first, second = image_folder(tmp_path / "images", count=60), tmp_path / "first", tmp_path / "second"
+    trained_run = run_cli("train", "--dataset", str(folder), "--out", str(first), "--epochs", "1", "--batch-size", "4",
+                          "--latent", "3", "--hidden", "8", "--blocks", "1", "--threads", "1", "--quiet")
+    assert trained_run.returncode == 0, trained_run.stderr
+    fitted = run_cli("fit-prior", str(first), "--dataset", str(folder), "--out", str(second), "--prior-latent", "2",
+                     "--epochs", "2", "--batch-size", "8", "--threads", "1")
+    assert fitted.returncode == 0, fitted.stderr
+    model, info = load_model(second)
+    assert (model.cfg.prior, model.cfg.prior_latent) == ("two-stage", 2)
+    one, _ = load_model(first)
+    for name, value in one.state_dict().items():  # stage one is kept as it was
+        assert torch.equal(model.state_dict()[name], value), name
+    images = blob_images(9, seed=4)[:, 0]
+    np.testing.assert_array_equal(np.stack(bbvae.decompress(bbvae.compress(images, str(second)), str(second))), images)
+    refused = run_cli("fit-prior", str(second), "--dataset", str(folder), "--out", str(tmp_path / "third"))
+    assert refused.returncode == 1 and "normal prior" in refused.stderr and "Traceback" not in refused.stderr
+
+
+def test_train_bilb_records_the_floating_prior(tmp_path):
+    from bbvae.modelfile import load_model
+
+    from helpers import image_folder, run_cli
+
+    folder, out = image_folder(tmp_path / "images"), tmp_path / "model"
+    run = run_cli("train", "--dataset", str(folder), "--out", str(out), "--epochs", "1", "--batch-size", "4",
+                  "--latent", "3", "--hidden", "8", "--blocks", "1", "--objective", "bilb", "--posterior", "constant",
+                  "--threads", "1", "--quiet")
+    assert run.returncode == 0, run.stderr
+    model, info = load_model(out)
+    assert (model.cfg.prior, info.info["objective"]) == ("floating", "bilb")
+    assert not torch.allclose(model.prior_var, torch.ones(3))
+    refused = run_cli("train", "--dataset", str(folder), "--out", str(tmp_path / "bad"), "--objective", "bilb")
+    assert refused.returncode == 1 and "--posterior constant" in refused.stderr and "Traceback" not in refused.stderr
 
 
 def test_train_records_the_objective(tmp_path):
