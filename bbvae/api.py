@@ -40,9 +40,9 @@ def _model_info(model_path: str):
 
 
 @functools.lru_cache(maxsize=4)
-def _codec(model_path: str, precisions: Precisions, group_size: int):
+def _codec(model_path: str, precisions: Precisions, group_size: int, particles: int = 1):
     model, info = load_model(model_path)
-    return VAECodec(model, precisions, group_size, info.codec.get(allocation.TABLE_NAME)), info
+    return VAECodec(model, precisions, group_size, info.codec.get(allocation.TABLE_NAME), particles), info
 
 
 def _as_images(images: list) -> list[np.ndarray]:
@@ -77,13 +77,13 @@ def _segments(count: int, jobs: int) -> list[slice]:
     return [slice(int(a), int(b)) for a, b in zip(bounds[:-1], bounds[1:])]
 
 
-def _encode_segment(model_path, precisions, group_size, batch, progress=None) -> bytes:
-    codec, _ = _codec(model_path, precisions, group_size)
+def _encode_segment(model_path, precisions, group_size, particles, batch, progress=None) -> bytes:
+    codec, _ = _codec(model_path, precisions, group_size, particles)
     return codec.encode(batch, progress=progress).to_bytes()
 
 
-def _decode_segment(model_path, precisions, group_size, lanes, payload, count, progress=None) -> np.ndarray:
-    codec, _ = _codec(model_path, precisions, group_size)
+def _decode_segment(model_path, precisions, group_size, particles, lanes, payload, count, progress=None) -> np.ndarray:
+    codec, _ = _codec(model_path, precisions, group_size, particles)
     message = Message.from_bytes(payload)
     if message.lanes != lanes:
         raise ValueError("the payload's lanes differ from the header's")
@@ -122,7 +122,7 @@ def choose_model(images) -> str:
 
 def compress(images, model: str | os.PathLike | None = None, *, names: list[str] | None = None,
              metadata: dict | None = None, precisions: Precisions | None = None, group_size: int = DEFAULT_GROUP,
-             jobs: int = 1, verify: bool = True, progress=None) -> bytes:
+             particles: int = 1, jobs: int = 1, verify: bool = True, progress=None) -> bytes:
     """Code images into .bbv bytes. With verify (the default) the bytes are decoded again and compared.
 
     model: a shipped name or path; None picks one (choose_model). precisions default to
@@ -135,20 +135,25 @@ def compress(images, model: str | os.PathLike | None = None, *, names: list[str]
     path = str(resolve(model if model is not None else choose_model(images)))
     info = _model_info(path)
     if info.patch_model:
+        if particles > 1:
+            raise CompressionError("importance-weighted coding (--particles) is for whole-image models, not photographs")
         return _compress_photos(images, path, info, names, metadata, jobs, verify, progress)
-    data = _compress_digits(images, path, names, metadata, precisions, group_size, jobs, verify, progress)
+    data = _compress_digits(images, path, names, metadata, precisions, group_size, particles, jobs, verify, progress)
     if model is None and len(images) <= MAX_DIGITS_COMPARED:  # an odd digit may be smaller as PNG or WebP
         data = min(data, _compress_photos(images, None, None, names, metadata, jobs, verify, None), key=len)
     return data
 
 
-def _compress_digits(images, path, names, metadata, precisions, group_size, jobs, verify, progress) -> bytes:
+def _compress_digits(images, path, names, metadata, precisions, group_size, particles, jobs, verify, progress) -> bytes:
     """Same-shaped images of a plain (MNIST-like) model in one message."""
     if any(hasattr(image, "mode") for image in images):
         raise CompressionError(f"palette and bilevel images need the photo codec, not '{Path(path).parent.name}'")
     arrays = _as_images(images)
     precisions = precisions or Precisions.default(len(arrays))
-    codec, info = _codec(path, precisions, group_size)
+    try:
+        codec, info = _codec(path, precisions, group_size, particles)
+    except ValueError as exc:
+        raise CompressionError(str(exc)) from None
     channels, height, width = codec.image_shape
     for index, array in enumerate(arrays):
         if array.shape != (height, width, channels):
@@ -157,14 +162,14 @@ def _compress_digits(images, path, names, metadata, precisions, group_size, jobs
                                    f"codes {describe(info.config)}")
     batch = np.ascontiguousarray(np.stack(arrays).transpose(0, 3, 1, 2))
     parts = _segments(len(batch), jobs if _workers_can_start() else 1)
-    payloads = _run(_encode_segment, [(path, precisions, group_size, batch[part]) for part in parts],
+    payloads = _run(_encode_segment, [(path, precisions, group_size, particles, batch[part]) for part in parts],
                     [p.stop - p.start for p in parts], jobs, progress)
     box = container.Container(
         fingerprint=bytes.fromhex(info.fingerprint)[:container.FINGERPRINT_BYTES], model_name=info.path.parent.name,
         precisions=(precisions.latent, precisions.posterior, precisions.pixels), lanes=1, group_size=group_size,
         shapes=[a.shape for a in arrays], names=names, metadata=metadata or {},
         segments=[container.Segment(p.stop - p.start, payload) for p, payload in zip(parts, payloads)],
-        pixel_crc=container.pixel_crc(arrays))
+        pixel_crc=container.pixel_crc(arrays), particles=particles)
     data = container.pack(box)
     if verify:
         _, decoded = decompress_container(data, path, jobs=jobs)
@@ -248,11 +253,15 @@ def decompress_container(data: bytes, model: str | os.PathLike | None = None, *,
     if box.photos:
         return _decompress_photos(box, model, jobs, progress)
     path = find_model(box, model)
-    codec, _ = _codec(path, precisions, box.group_size)
+    try:
+        codec, _ = _codec(path, precisions, box.group_size, box.particles)
+    except ValueError as exc:
+        raise container.ContainerError(f"corrupt file: {exc}") from None
     expected = codec.image_shape
     if any((c, h, w) != expected for h, w, c in box.shapes):
         raise container.ContainerError("corrupt file: image geometry does not match its model")
-    calls = [(path, precisions, box.group_size, box.lanes, segment.payload, segment.count) for segment in box.segments]
+    calls = [(path, precisions, box.group_size, box.particles, box.lanes, segment.payload, segment.count)
+             for segment in box.segments]
     try:
         decoded = np.concatenate(_run(_decode_segment, calls, [s.count for s in box.segments], jobs, progress)).transpose(0, 2, 3, 1)
     except (ValueError, IndexError) as exc:
@@ -279,7 +288,7 @@ def describe_container(data: bytes) -> dict:
         "names": box.names, "bytes": len(data), "payload_bytes": sum(len(s.payload) for s in box.segments),
         "bits_per_dim": 8 * len(data) / box.samples, "samples": box.samples,
         "precisions": dict(zip(("latent", "posterior", "pixels"), box.precisions)),
-        "lanes": box.lanes, "group_size": box.group_size, "segments": len(box.segments), "metadata": box.metadata,
+        "lanes": box.lanes, "group_size": box.group_size, "particles": box.particles, "segments": len(box.segments), "metadata": box.metadata,
         "paths": [{"mode": r.mode, "path": r.path, "bytes": len(s.payload)} for r, s in zip(box.records(), box.segments)]
         if box.photos else None,
     }

@@ -25,8 +25,10 @@ MAX_IMAGES = 1 << 24
 MAX_PIXELS = 1 << 30        # total samples in one container (1 GiB of pixels)
 MAX_GROUP = 4096            # images per batched network call
 MAX_LANES = 255
+MAX_PARTICLES = 64          # importance samples per image (flag bit 6)
 FLAG_NAMES, FLAG_SAME_SHAPE, FLAG_METADATA, FLAG_CUSTOM_CODING, FLAG_SEGMENTS, FLAG_PHOTOS = 1, 2, 4, 8, 16, 32
-KNOWN_FLAGS = 63
+FLAG_PARTICLES = 64  # importance-weighted bits-back with K particles (bbvae/coder/importance.py)
+KNOWN_FLAGS = 127
 # FLAG_PHOTOS: one segment per image, each a photo record (PhotoRecord.to_bytes)
 MODES = ("L", "LA", "RGB", "RGBA", "P", "1")
 PATHS = ("model", "png", "webp")    # how a photo's pixels are stored: bits-back, or a classical file
@@ -101,6 +103,7 @@ class Container:
     segments: list[Segment]
     pixel_crc: int
     photos: bool = False                # segments are PhotoRecords, one per image
+    particles: int = 1                  # importance samples per image of the bits-back groups
 
     def records(self) -> list[PhotoRecord]:
         return [PhotoRecord.from_bytes(segment.payload, shape[2]) for segment, shape in zip(self.segments, self.shapes)]
@@ -173,12 +176,15 @@ def pack(box: Container) -> bytes:
     several = len(box.segments) != 1
     flags = ((FLAG_NAMES if box.names is not None else 0) | (FLAG_SAME_SHAPE if same else 0)
              | (FLAG_METADATA if box.metadata else 0) | (FLAG_CUSTOM_CODING if custom else 0)
-             | (FLAG_SEGMENTS if several else 0) | (FLAG_PHOTOS if box.photos else 0))
+             | (FLAG_SEGMENTS if several else 0) | (FLAG_PHOTOS if box.photos else 0)
+             | (FLAG_PARTICLES if box.particles > 1 else 0))
     name = box.model_name.encode()
     out = bytearray(MAGIC + bytes([FORMAT_VERSION, flags]) + box.fingerprint[:FINGERPRINT_BYTES])
     out += varint.encode(len(name)) + name
     if custom:
         out += bytes(box.precisions) + bytes([box.lanes]) + varint.encode(box.group_size)
+    if box.particles > 1:
+        out += varint.encode(box.particles)
     out += varint.encode(len(box.shapes))
     for shape in box.shapes[:1] if same else box.shapes:
         out += b"".join(varint.encode(v) for v in shape)
@@ -222,6 +228,9 @@ def unpack(data: bytes) -> Container:
         precisions, lanes, group_size = tuple(reader.take(3)), reader.take(1)[0], reader.varint(MAX_GROUP)
         if not 1 <= lanes <= MAX_LANES or group_size < 1:
             raise ContainerError("corrupt file: bad coding parameters")
+    particles = reader.varint(MAX_PARTICLES) if flags & FLAG_PARTICLES else 1
+    if particles < 1 or (particles > 1 and flags & FLAG_PHOTOS):
+        raise ContainerError("corrupt file: bad particle count")
     count = reader.varint(MAX_IMAGES)
     if count == 0:
         raise ContainerError("corrupt file: no images")
@@ -252,7 +261,7 @@ def unpack(data: bytes) -> Container:
     if photos and len(segments) != count:
         raise ContainerError("corrupt file: a photo container needs one segment per image")
     box = Container(fingerprint, model_name, precisions, lanes, group_size, shapes, names, metadata,
-                    segments, int.from_bytes(data[-4:], "little"), photos)
+                    segments, int.from_bytes(data[-4:], "little"), photos, particles)
     if photos:
         box.records()  # checks every record's header
     return box

@@ -52,8 +52,13 @@ class LocalImages(Codec):
         return codec.push(message, codec.values())
 
     def information_bits(self, images) -> float:
+        return float(self.element_bits(images).sum())
+
+    def element_bits(self, images) -> np.ndarray:
+        """-log2 of each pixel value's quantised probability, shaped like the images."""
         codec = self._codec(self._check(images))
-        return codec.information_bits(codec.values())
+        bits = codec.element_bits(codec.values())
+        return bits.reshape(self.count, self.height, self.width, self.channels).transpose(0, 3, 1, 2)
 
     def pop(self, message: Message):
         blank = np.zeros((self.count, self.channels, self.height, self.width), dtype=np.uint8)

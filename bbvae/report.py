@@ -32,6 +32,8 @@ def best_time(function, repeats: int = 1) -> tuple[float, object]:
 
 def markdown_table(rows: list[dict], columns: list[str]) -> str:
     def cell(value):
+        if value is None:
+            return "-"
         return f"{value:.4g}" if isinstance(value, float) else str(value)
 
     lines = ["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]

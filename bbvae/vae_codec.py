@@ -23,8 +23,8 @@ import numpy as np
 import torch
 
 from .allocation import quantised_latents
-from .coder import BitsBack, DiscretizedLogistic, LatentBins, Message, MixturePrior, Uniform
-from .container import MAX_GROUP, default_coding
+from .coder import BitsBack, DiscretizedLogistic, ImportanceBitsBack, LatentBins, Message, MixturePrior, Uniform
+from .container import MAX_GROUP, MAX_PARTICLES, default_coding
 from .local_images import LocalImages
 from .vae import VAE
 
@@ -117,8 +117,13 @@ class VAECodec:
     """Codes arrays of same-shaped images (N, C, H, W, uint8) on an ANS message."""
 
     def __init__(self, model: VAE, precisions: Precisions = Precisions(), group_size: int = DEFAULT_GROUP,
-                 first_bits: np.ndarray | None = None):
+                 first_bits: np.ndarray | None = None, particles: int = 1):
         self.model = model.eval()
+        if not 1 <= particles <= MAX_PARTICLES:
+            raise ValueError(f"particles must be 1..{MAX_PARTICLES}, got {particles}")
+        if particles > 1 and model.cfg.prior not in ("normal", "floating"):
+            raise ValueError("importance-weighted coding (particles > 1) needs the normal or floating prior")
+        self.particles = particles
         self.precisions = precisions.check()
         group_sizes(1, group_size)  # validates it
         self.group_size = group_size
@@ -133,7 +138,17 @@ class VAECodec:
             self.prior_mixture = model.prior_mixture()
         self.head = model.head.coding_weights() if cfg.local else None
 
-    def _bits_back(self, count: int) -> BitsBack:
+    def _bits_back(self, group: slice) -> BitsBack | ImportanceBitsBack:
+        """One posterior sample per image (codes the negative ELBO), or `particles` of them (codes the IWAE bound).
+
+        A group with K particles first pops K samples per image, so it needs about K times the
+        posterior's bits on the message; images before particles * group_size use one
+        sample, so that a file does not start by borrowing K times its initial bits.
+        """
+        count = group.stop - group.start
+        if self.particles > 1 and group.start >= self.particles * self.group_size:
+            return ImportanceBitsBack(self._prior(count), self._likelihood, self._posterior, self.particles,
+                                      self.precisions.posterior)
         return BitsBack(self._prior(count), self._likelihood, self._posterior)
 
     def _prior(self, count: int):
@@ -201,7 +216,7 @@ class VAECodec:
                 if number == 0:
                     message = self._push_direct(message, images[group])
                 else:
-                    message = self._bits_back(group.stop - group.start).push(message, images[group])
+                    message = self._bits_back(group).push(message, images[group])
                 if progress:
                     progress(group.stop - group.start)
         return message
@@ -219,7 +234,7 @@ class VAECodec:
                 if number == 0:
                     message, images[group] = self._pop_direct(message, group.stop - group.start)
                 else:
-                    message, images[group] = self._bits_back(group.stop - group.start).pop(message)
+                    message, images[group] = self._bits_back(group).pop(message)
                 if message.debt > borrowed:
                     raise ValueError("corrupt payload: decoding ran past the start of the message")
                 if progress:

@@ -110,9 +110,11 @@ def _write(path: str, data: bytes):
 @click.option("--jobs", default=1, show_default=True, type=click.IntRange(1), help="processes for large inputs")
 @click.option("--force", is_flag=True, help="overwrite an existing output")
 @click.option("--no-verify", is_flag=True, help="skip decoding the result again before writing it")
+@click.option("--particles", default=1, show_default=True, type=click.IntRange(1, 64),
+              help="importance samples per image: K > 1 codes near the IWAE bound instead of the ELBO, K times slower")
 @click.option("--quiet", is_flag=True, help="no progress bar, no summary")
 @user_errors
-def compress(inputs, output, model, jobs, force, no_verify, quiet):
+def compress(inputs, output, model, jobs, force, no_verify, particles, quiet):
     """Compress images (files, folders, .npy/.npz, or - for stdin) into one .bbv file."""
     from bbvae import api
     from bbvae.photo_api import shape_of
@@ -124,7 +126,7 @@ def compress(inputs, output, model, jobs, force, no_verify, quiet):
     if output != "-":
         _check_output(Path(output), force, inputs)
     with _progress(len(images), "compressing", quiet) as update:
-        data = api.compress(images, model, names=names, metadata=metadata, jobs=jobs,
+        data = api.compress(images, model, names=names, metadata=metadata, particles=particles, jobs=jobs,
                             verify=not no_verify, progress=update)
     _write(output, data)
     if not quiet and output != "-":

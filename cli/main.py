@@ -192,14 +192,17 @@ def bench(dataset, split, limit, image_folder, model_name, jobs, as_json):
 @click.option("--limit", type=click.IntRange(1), help="only the first N images")
 @click.option("--iwae-samples", default=100, show_default=True, type=click.IntRange(1))
 @click.option("--jobs", default=1, show_default=True, type=click.IntRange(1), help="processes for coding")
+@click.option("--particles", default=8, show_default=True, type=click.IntRange(1, 64),
+              help="also code with K importance samples per image (coded_iw_bpd; 1: skip)")
 @click.option("--json", "as_json", is_flag=True, help="print one JSON object (with its rows) as the last line")
 @user_errors
-def compare(models, dataset, split, limit, iwae_samples, jobs, as_json):
+def compare(models, dataset, split, limit, iwae_samples, jobs, particles, as_json):
     """Compare models (names from `bbvae models` or paths): bounds, measured bits/dim, speed."""
     from bbvae.compare import COLUMNS, run as run_compare
     from bbvae.report import markdown_table
 
-    summary = run_compare(list(models), dataset, split, limit, iwae_samples, jobs, say=lambda text: click.echo(text, err=True))
+    summary = run_compare(list(models), dataset, split, limit, iwae_samples, jobs, particles,
+                          say=lambda text: click.echo(text, err=True))
     click.echo(markdown_table(summary["rows"], COLUMNS))
     if as_json:
         click.echo(json.dumps(summary))

@@ -12,11 +12,12 @@ from .codecs import (
     Serial,
     Uniform,
 )
+from .importance import ImportanceBitsBack
 from .latents import GaussianPosterior, LatentBins, MixturePrior
 from .message import CoderError, Message
 
 __all__ = [
     "Bernoulli", "BitsBack", "Categorical", "Codec", "CoderError", "DiscretizedLogistic",
-    "GaussianPosterior", "IntegerCdf", "LatentBins", "Message", "MixtureDiscretizedLogistic", "MixturePrior", "Repeat",
+    "GaussianPosterior", "ImportanceBitsBack", "IntegerCdf", "LatentBins", "Message", "MixtureDiscretizedLogistic", "MixturePrior", "Repeat",
     "Serial", "Uniform",
 ]

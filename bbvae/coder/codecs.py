@@ -54,9 +54,13 @@ class Elementwise(Codec):
 
     def information_bits(self, symbols) -> float:
         """-log2 of the quantised probabilities of the symbols: what an ideal coder would spend."""
+        return float(self.element_bits(symbols).sum())
+
+    def element_bits(self, symbols) -> np.ndarray:
+        """-log2 of each symbol's quantised probability, shaped like the symbols."""
         flat = self._validated(symbols)
         freqs = kernels.frequency_kernel(flat, self.precision, self.kind, self.alphabet, *kernels.parameters(**self.params))
-        return float(self.precision * flat.size - np.log2(freqs).sum())
+        return (self.precision - np.log2(freqs)).reshape(self.shape)
 
     def _validated(self, symbols) -> np.ndarray:
         symbols = np.asarray(symbols)

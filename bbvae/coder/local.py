@@ -91,10 +91,14 @@ class LocalMixture(Codec):
         return message.push(self._check(symbols), self.precision, kernels.MIXTURE, kernels.PIXEL_LEVELS, self.params())
 
     def information_bits(self, symbols) -> float:
+        return float(self.element_bits(symbols).sum())
+
+    def element_bits(self, symbols) -> np.ndarray:
+        """-log2 of each item's quantised probability, in item order."""
         flat = self._check(symbols)
         freqs = kernels.frequency_kernel(flat, self.precision, kernels.MIXTURE, kernels.PIXEL_LEVELS,
                                          *kernels.parameters(**self.params()))
-        return float(self.precision * flat.size - np.log2(freqs).sum())
+        return self.precision - np.log2(freqs)
 
     def pop(self, message: Message):
         out = np.empty(len(self.channels), dtype=np.int64)
