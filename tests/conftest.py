@@ -17,7 +17,8 @@ def photo_models(tmp_path_factory):
     from helpers import trained_photo_model
 
     root = tmp_path_factory.mktemp("models")
-    save_model(root / "photo" / "model.safetensors", trained_photo_model(), {"dataset": "ar_image"})
+    model = trained_photo_model()
+    save_model(root / "photo" / "model.safetensors", model, {"dataset": "ar_image", "patch": model.cfg.height})
     return root
 
 
