@@ -50,6 +50,13 @@ class Precisions:
         return self
 
 
+def mixture_moments(weights: np.ndarray, means: np.ndarray, stds: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Mean and std per dimension of a mixture of diagonal Gaussians (weights (K,), means and stds (K, D))."""
+    w = weights / weights.sum()
+    mean = w @ means
+    return mean, np.sqrt(np.maximum(w @ (stds ** 2 + means ** 2) - mean ** 2, 1e-12))
+
+
 def group_sizes(count: int, group_size: int) -> list[int]:
     """1, 1, 2, 4, ... up to group_size, then group_size, with the remainder last; sums to count.
 
@@ -135,7 +142,13 @@ class VAECodec:
         cfg = model.cfg
         self.image_shape = (cfg.channels, cfg.height, cfg.width)
         with deterministic_torch():
-            self.prior_mixture = model.prior_mixture()
+            mixture = model.prior_mixture()
+        # A mixture prior may hold latents far outside N(0, 1), where that distribution's equal-mass bins
+        # are wide and the decoder would see coarse latents: the coder works on the latents standardised
+        # by the mixture's own mean and std per dimension, z = shift + scale * u, on u's bins.
+        self.shift, self.scale = (0.0, 1.0) if mixture is None else mixture_moments(*mixture)
+        self.prior_mixture = None if mixture is None else (
+            mixture[0], (mixture[1] - self.shift) / self.scale, mixture[2] / self.scale)
         self.head = model.head.coding_weights() if cfg.local else None
 
     def _bits_back(self, group: slice) -> BitsBack | ImportanceBitsBack:
@@ -172,16 +185,20 @@ class VAECodec:
                         lambda u: self._gaussian_on_bins(stage.likelihood, u),
                         lambda z: self._gaussian_on_bins(stage.posterior, z))
 
-    def _posterior(self, images: np.ndarray):
+    def _standardised_posterior(self, images: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Mean and std of q(u|x) for the coded latents u = (z - shift) / scale."""
         mean, log_std = self.model.posterior(canonical_tensor(images))
-        return self.bins.posterior(mean.double().numpy(), log_std.double().exp().numpy(), self.precisions.posterior)
+        return (mean.double().numpy() - self.shift) / self.scale, log_std.double().exp().numpy() / self.scale
+
+    def _posterior(self, images: np.ndarray):
+        return self.bins.posterior(*self._standardised_posterior(images), self.precisions.posterior)
 
     def _likelihood(self, indices: np.ndarray) -> DiscretizedLogistic:
         return self._likelihood_at(self.bins.values(indices))
 
     def _likelihood_at(self, latents: np.ndarray) -> DiscretizedLogistic | LocalImages:
         """p(x | z): a logistic per pixel, or the local mixture over each image's decoded neighbours."""
-        out = self.model.decode(canonical_tensor(latents.astype(np.float32)))
+        out = self.model.decode(canonical_tensor((self.shift + self.scale * latents).astype(np.float32)))
         if self.head is not None:
             return LocalImages(out.double().numpy(), self.head, self.model.cfg.mixture, self.model.cfg.channels,
                                self.precisions.pixels)
@@ -190,8 +207,7 @@ class VAECodec:
 
     def _push_direct(self, message: Message, images: np.ndarray) -> Message:
         """The first image: each latent at its allocated bits (any choice decodes; this one is cheap)."""
-        mean, _ = self.model.posterior(canonical_tensor(images))
-        mean = mean.double().numpy()
+        mean, _ = self._standardised_posterior(images)
         message = self._likelihood_at(quantised_latents(mean, self.first_bits)).push(message, images)
         return push_direct_latents(message, mean, self.first_bits)
 
