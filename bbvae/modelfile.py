@@ -22,7 +22,7 @@ from .vae import VAE, ModelConfig
 FORMAT_TAG = "bbvae-model"
 FORMAT_VERSION = "1"
 WEIGHTS_NAME = "model.safetensors"
-DEFAULT_MODEL = "mnist"
+DEFAULT_MODEL = "mnist-local"  # picked for 28x28 grey digits
 PHOTO_MODEL = "photo"      # picked for everything but 28x28 grey digits
 
 

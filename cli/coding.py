@@ -106,7 +106,7 @@ def _write(path: str, data: bytes):
 @click.argument("inputs", nargs=-1, required=True)
 @click.option("-o", "--output", help="output file ('-' for stdout); default INPUT.bbv")
 @click.option("--model", default=None,
-              help="shipped model name or path (default: 'mnist' for 28x28 grey digits, 'photo' for anything else)")
+              help="shipped model name or path (default: 'mnist-local' for 28x28 grey digits, 'photo' for anything else)")
 @click.option("--jobs", default=1, show_default=True, type=click.IntRange(1), help="processes for large inputs")
 @click.option("--force", is_flag=True, help="overwrite an existing output")
 @click.option("--no-verify", is_flag=True, help="skip decoding the result again before writing it")

@@ -13,6 +13,7 @@ from PIL import Image
 import bbvae
 from bbvae import container, data
 from bbvae.api import CompressionError, decompress_container
+from bbvae.modelfile import DEFAULT_MODEL
 from bbvae.vae_codec import Precisions
 
 from helpers import run_cli
@@ -47,7 +48,7 @@ def test_library_round_trip_is_exact_and_near_the_elbo(digits):
     for original, restored in zip(digits, decoded):
         np.testing.assert_array_equal(original, restored)
     coded_bpd = 8 * len(encoded) / digits.size
-    elbo = evaluate(load_model("mnist")[0], digits[:, None], iwae_samples=1)["elbo_bpd"]
+    elbo = evaluate(load_model(DEFAULT_MODEL)[0], digits[:, None], iwae_samples=1)["elbo_bpd"]
     assert abs(coded_bpd - elbo) < 0.03 * elbo  # 40 images: header and initial bits still show
 
 
@@ -89,7 +90,7 @@ def test_cli_single_file_round_trip(tmp_path, digits):
     np.testing.assert_array_equal(pixels(tmp_path / "back.png"), digits[0])
     shown = run_cli("info", str(packed), "--json")
     facts = json.loads(shown.stdout.strip().splitlines()[-1])
-    assert facts["images"] == 1 and facts["model"] == "mnist" and facts["bytes"] == packed.stat().st_size
+    assert facts["images"] == 1 and facts["model"] == DEFAULT_MODEL and facts["bytes"] == packed.stat().st_size
 
 
 def test_cli_many_files_folder_and_names(tmp_path, digits):
@@ -158,7 +159,7 @@ def with_fixed_crc(data: bytes) -> bytes:
     (lambda d: b"PK\x03\x04 not ours", "not a bbvae file"),
     (lambda d: b"", "not a bbvae file"),
     (lambda d: d[:3] + bytes([9]) + d[4:], "newer than this bbvae"),
-    (lambda d: with_fixed_crc(d[:5] + bytes(4) + d[9:]), "needs model 'mnist'"),
+    (lambda d: with_fixed_crc(d[:5] + bytes(4) + d[9:]), f"needs model '{DEFAULT_MODEL}'"),
     (lambda d: d[:-4] + bytes(4), "checksum"),
     (lambda d: d[:3] + bytes([0]) + d[4:], "corrupt"),
     (lambda d: with_fixed_crc(d[:4] + bytes([d[4] | 128]) + d[5:]), "unknown flags"),

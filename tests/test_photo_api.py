@@ -13,6 +13,7 @@ import pytest
 from PIL import Image
 
 import bbvae
+from bbvae.modelfile import DEFAULT_MODEL
 from bbvae import api, container, fallback, photo_api
 from bbvae.api import CompressionError
 from bbvae.container import ContainerError
@@ -127,7 +128,7 @@ def test_classical_records_decode_without_any_model_installed(photo_env, images,
 
 def test_model_choice():
     digit = np.zeros((28, 28), np.uint8)
-    assert api.choose_model([digit, digit[:, :, None]]) == "mnist"
+    assert api.choose_model([digit, digit[:, :, None]]) == DEFAULT_MODEL
     assert api.choose_model([digit, np.zeros((28, 28, 3), np.uint8)]) == "photo"
     assert api.choose_model([np.zeros((8, 8), np.uint8)]) == "photo"
     assert api.choose_model([palette_image(28, 28)]) == "photo"
