@@ -57,7 +57,9 @@ def test_interrupting_leaves_a_usable_checkpoint(tmp_path, stop):
     out = tmp_path / "run"
     process = subprocess.Popen([sys.executable, "-m", "cli.main", "train", "--dataset", str(folder), "--out", str(out),
                                 "--epochs", "1000", "--batch-size", "2", *TINY_ARCH],
-                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                               # a job started in the background inherits SIGINT ignored; Ctrl-C is what we test
+                               preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     deadline = time.time() + 120
     while not (out / "train_log.jsonl").exists() and time.time() < deadline:
         time.sleep(0.2)
