@@ -2,7 +2,8 @@
 
 For each pixel, a small network (LocalHead) mixes the decoder's features at
 that pixel (which depend on the latent only) with its already-decoded
-neighbours (NEIGHBOURS: left, up, up-left, up-right, left-left, up-up, every channel):
+neighbours (the model's first `neighbours` of NEIGHBOURS: left, up, up-left, up-right, left-left, up-up,
+then four more two columns or two rows away; every channel):
 
     hidden = relu(features + W_in (neighbours - 128) / 64)
     outputs = W_out hidden + b_out
@@ -40,25 +41,25 @@ from .likelihood import discretized_logistic_logp
 
 
 def image_part(context: torch.Tensor) -> torch.Tensor:
-    """The pixels (B, C, H, W) of inputs with context (B, C, H+2, W+3)."""
+    """The pixels (B, C, H, W) of inputs with context (B, C, H+2, W+4)."""
     return context[:, :, CONTEXT:, CONTEXT:context.shape[3] - CONTEXT_RIGHT]
 
 
-def neighbour_planes(context: torch.Tensor) -> torch.Tensor:
-    """(B, C, H+2, W+3) pixels with context -> (B, len(NEIGHBOURS) * C, H, W) neighbour values minus 128."""
+def neighbour_planes(context: torch.Tensor, count: int) -> torch.Tensor:
+    """(B, C, H+2, W+4) pixels with context -> (B, count * C, H, W): the first `count` neighbours' values minus 128."""
     h, w = context.shape[2] - CONTEXT, context.shape[3] - CONTEXT - CONTEXT_RIGHT
-    planes = [context[:, :, CONTEXT + dy:CONTEXT + dy + h, CONTEXT + dx:CONTEXT + dx + w] for dy, dx in NEIGHBOURS]
+    planes = [context[:, :, CONTEXT + dy:CONTEXT + dy + h, CONTEXT + dx:CONTEXT + dx + w] for dy, dx in NEIGHBOURS[:count]]
     return torch.cat(planes, 1) - CENTRE
 
 
 class LocalHead(nn.Module):
     """Per-pixel network from (decoder features, neighbours) to the mixture's raw parameters."""
 
-    def __init__(self, channels: int, mixture: int, hidden: int):
+    def __init__(self, channels: int, mixture: int, hidden: int, neighbours: int):
         super().__init__()
-        self.channels, self.mixture = channels, mixture
-        self.inputs = nn.Linear(len(NEIGHBOURS) * channels, hidden, bias=False)
-        self.out = nn.Linear(hidden, channels * outputs_per_channel(channels, mixture))
+        self.channels, self.mixture, self.neighbours = channels, mixture, neighbours
+        self.inputs = nn.Linear(neighbours * channels, hidden, bias=False)
+        self.out = nn.Linear(hidden, channels * outputs_per_channel(channels, mixture, neighbours))
         with torch.no_grad():
             self.out.weight.mul_(0.1)
             self.out.bias.copy_(self._initial_bias())
@@ -66,7 +67,7 @@ class LocalHead(nn.Module):
     def _initial_bias(self) -> torch.Tensor:
         """Start by predicting each channel as the mean of its left and upper neighbours."""
         c_all, k = self.channels, self.mixture
-        bias = torch.zeros(c_all, outputs_per_channel(c_all, k))
+        bias = torch.zeros(c_all, outputs_per_channel(c_all, k, self.neighbours))
         for c in range(c_all):
             bias[c, 3 * k + 0 * c_all + c] = 0.5  # left, same channel
             bias[c, 3 * k + 1 * c_all + c] = 0.5  # up, same channel
@@ -77,23 +78,23 @@ class LocalHead(nn.Module):
         return tuple(t.detach().double().cpu().numpy() for t in (self.inputs.weight, self.out.weight, self.out.bias))
 
     def forward(self, neighbours: torch.Tensor, features: torch.Tensor) -> torch.Tensor:
-        """Raw outputs (B, C * per, H, W) from neighbour_planes (B, 6C, H, W) and features (B, hidden, H, W)."""
+        """Raw outputs (B, C * per, H, W) from neighbour_planes (B, NC, H, W) and features (B, hidden, H, W)."""
         hidden = F.relu(features + torch.einsum("oi,bihw->bohw", self.inputs.weight, neighbours * INPUT_SCALE))
         return torch.einsum("oi,bihw->bohw", self.out.weight, hidden) + self.out.bias[None, :, None, None]
 
     def log_prob(self, context: torch.Tensor, features: torch.Tensor) -> torch.Tensor:
-        """Log-probability (nats) of every pixel value, (B, C, H, W), from context (B, C, H+2, W+3)."""
+        """Log-probability (nats) of every pixel value, (B, C, H, W), from context (B, C, H+2, W+4)."""
         context = context.to(features.dtype)
-        neighbours = neighbour_planes(context)
+        neighbours = neighbour_planes(context, self.neighbours)
         raw = self.forward(neighbours, features)
         b, _, h, w = raw.shape
         c_all, k = self.channels, self.mixture
-        raw = raw.view(b, c_all, outputs_per_channel(c_all, k), h, w)
+        raw = raw.view(b, c_all, outputs_per_channel(c_all, k, self.neighbours), h, w)
         logits, offsets = raw[:, :, :k], raw[:, :, k:2 * k]
         log_scales = torch.clamp(raw[:, :, 2 * k:3 * k] + LOG_SCALE_OFFSET, LOG_SCALE_MIN, LOG_SCALE_MAX)
         coefficients = raw[:, :, 3 * k:]
         x = image_part(context)
-        n = len(NEIGHBOURS) * c_all
+        n = self.neighbours * c_all
         pred = CENTRE + (coefficients[:, :, :n] * neighbours[:, None]).sum(2)
         earlier = torch.tril(torch.ones(c_all, c_all, dtype=x.dtype, device=x.device), diagonal=-1)
         pred = pred + (coefficients[:, :, n:] * earlier[None, :, :, None, None] * (x - CENTRE)[:, None]).sum(2)

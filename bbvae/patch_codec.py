@@ -8,8 +8,8 @@ pixels are never coded, so padding costs no bits, and the decoder rebuilds them
 from pixels it has already decoded.
 
 Order: the decoder decodes strip by strip from the top, each strip in raster
-order across the whole image width, so every pixel's causal neighbours (left,
-up, up-left, up-right, left-left, up-up; bbvae/coder/local.py) are decoded
+order across the whole image width, so every pixel's causal neighbours (up to
+two rows above, two columns left and right; bbvae/local_mixture.py) are decoded
 before it, across patch borders too. A strip's patches share one network call.
 The encoder works from the last strip back to the first: the very first strip
 it codes (the bottom one) is coded directly, without bits-back, like the first

@@ -1,10 +1,10 @@
 """Photographs for patch models: the context around an image, random training crops, the shipped photo set.
 
 A patch model predicts each pixel from neighbours up to two rows above, two
-columns left and one column right of it (bbvae/local_mixture.py), and pixels
+columns left and two columns right of it (bbvae/local_mixture.py), and pixels
 are decoded in raster order across the whole image width
 (bbvae/patch_codec.py), so all of those are decoded before it. `with_context`
-surrounds an image with two rows of 128 above, two columns left and one column
+surrounds an image with two rows of 128 above, two columns left and two columns
 right, so that every pixel has those neighbours (image (y, x) sits at context
 (y + 2, x + 2)); the first rows and columns of an image are predicted from the
 constant. Training crops carry the same margins, taken from the photograph
@@ -32,7 +32,7 @@ TEST_PHOTOS = ("astronaut.png", "coffee.png", "camera.png")
 
 
 def with_context(image: np.ndarray) -> np.ndarray:
-    """(H, W, C) uint8 -> (H + 2, W + 3, C): the image inside its margins of 128 (module docstring)."""
+    """(H, W, C) uint8 -> (H + 2, W + 4, C): the image inside its margins of 128 (module docstring)."""
     height, width = image.shape[:2]
     out = np.full((height + CONTEXT, width + CONTEXT + CONTEXT_RIGHT) + image.shape[2:], CONTEXT_FILL, dtype=np.uint8)
     out[CONTEXT:, CONTEXT:CONTEXT + width] = image
@@ -40,7 +40,7 @@ def with_context(image: np.ndarray) -> np.ndarray:
 
 
 def images_with_context(images: np.ndarray) -> np.ndarray:
-    """(N, C, H, W) uint8 -> (N, C, H + 2, W + 3): each image inside its own margins, as with_context."""
+    """(N, C, H, W) uint8 -> (N, C, H + 2, W + 4): each image inside its own margins, as with_context."""
     count, channels, height, width = images.shape
     out = np.full((count, channels, height + CONTEXT, width + CONTEXT + CONTEXT_RIGHT), CONTEXT_FILL, dtype=np.uint8)
     out[:, :, CONTEXT:, CONTEXT:CONTEXT + width] = images

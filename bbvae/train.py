@@ -52,6 +52,7 @@ class TrainOptions:
     mixture: int = 0              # 0: one logistic per pixel; K: local autoregressive mixture of K
     epoch_patches: int = 20000    # patches per epoch when training on photographs
     local_hidden: int = 32        # width of the per-pixel network of a local mixture
+    local_neighbours: int = 6     # causal neighbours it reads (bbvae/local_mixture.py)
     prior: str = "normal"         # normal, mog or vamp (bbvae/priors.py)
     prior_components: int = 0     # K for mog and vamp
     posterior: str = "learned"    # learned or constant posterior variance
@@ -148,6 +149,7 @@ def _config_for(opts: TrainOptions, shape: tuple[int, int, int], out: Path) -> M
     channels, height, width = shape
     return ModelConfig(channels=channels, height=height, width=width, hidden=opts.hidden, blocks=opts.blocks,
                        latent=opts.latent, mixture=opts.mixture, local_hidden=opts.local_hidden,
+                       local_neighbours=opts.local_neighbours,
                        prior="floating" if opts.objective == "bilb" else opts.prior,
                        prior_components=opts.prior_components, posterior=opts.posterior)
 

@@ -19,7 +19,7 @@ class ImageSet:
     """A fixed array of same-sized images (N, C, H, W), shuffled once per epoch.
 
     With `context`, items carry the causal margins of a local-mixture model
-    (N, C, H + 2, W + 3; bbvae/photos.py), so a whole image is modelled as it is coded.
+    (N, C, H + 2, W + 4; bbvae/photos.py), so a whole image is modelled as it is coded.
     """
 
     def __init__(self, dataset: str, seed: int, test_limit: int | None, context: bool = False):

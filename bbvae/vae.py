@@ -3,7 +3,7 @@
 With `mixture` K > 0 (photo patches), p(x|z) is instead a mixture of K
 discretized logistics driven by the decoder's features and each pixel's causal
 neighbours (bbvae/local_mixture.py); such a model takes its images with their
-context margins, (B, C, H+2, W+3), as bbvae/photos.py builds them.
+context margins, (B, C, H+2, W+4), as bbvae/photos.py builds them.
 
 The networks only produce distribution parameters; the coder turns them into
 integer frequencies. No batch statistics (no batch norm), so one image gives the
@@ -51,6 +51,7 @@ class ModelConfig:
     latent: int = 32       # latent dimensions
     mixture: int = 0       # 0: one logistic per pixel; K > 0: K logistics with local autoregressive means
     local_hidden: int = 32  # with mixture > 0: width of the per-pixel network (LocalHead)
+    local_neighbours: int = 6  # with mixture > 0: how many of the causal neighbours (local_mixture.NEIGHBOURS) it reads
     prior: str = "normal"   # normal N(0, I), mog (mixture of Gaussians), vamp (VampPrior), floating (BILB), two-stage
     prior_components: int = 0  # K for mog and vamp
     prior_latent: int = 0      # the second VAE's latent dimensions for two-stage
@@ -64,6 +65,8 @@ class ModelConfig:
                 raise ValueError(f"{name} must be positive")
         if self.mixture < 0:
             raise ValueError("mixture must be 0 or positive")
+        if not 1 <= self.local_neighbours <= len(local_mixture.NEIGHBOURS):
+            raise ValueError(f"local_neighbours must be 1 to {len(local_mixture.NEIGHBOURS)}")
         if self.prior not in PRIORS or self.posterior not in ("learned", "constant"):
             raise ValueError(f"prior must be one of {PRIORS} and posterior learned or constant")
         if (self.prior in MIXTURE_PRIORS) != (self.prior_components != 0):
@@ -178,7 +181,7 @@ class VAE(nn.Module):
         self.encoder = Encoder(cfg)
         self.decoder = Decoder(cfg)
         if cfg.local:
-            self.head = local_mixture.LocalHead(cfg.channels, cfg.mixture, cfg.local_hidden)
+            self.head = local_mixture.LocalHead(cfg.channels, cfg.mixture, cfg.local_hidden, cfg.local_neighbours)
         if cfg.prior in MIXTURE_PRIORS:
             self.prior = LearnedMixture(cfg.prior, cfg.prior_components, cfg.latent, (cfg.channels, cfg.height, cfg.width))
         if cfg.prior == "two-stage":

@@ -33,6 +33,9 @@ cli.add_command(info)
               help="K > 0: K logistics per value with local autoregressive means (PixelVAE-like; needed with --patch)")
 @click.option("--local-hidden", default=32, show_default=True, type=click.IntRange(1),
               help="width of the per-pixel network of the local mixture")
+@click.option("--local-neighbours", default=6, show_default=True, type=click.IntRange(1, 10),
+              help="causal neighbours the local mixture reads: 6 (up to one row above, two columns left) "
+                   "or up to 10 (adds up-left-left, up-right-right, up-up-left, up-up-right)")
 @click.option("--prior", default="normal", show_default=True, type=click.Choice(["normal", "mog", "vamp"]),
               help="latent prior: N(0, I), a learned mixture of Gaussians, or the VampPrior")
 @click.option("--prior-components", default=0, show_default=True, type=click.IntRange(0), help="K for mog and vamp")

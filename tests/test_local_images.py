@@ -21,8 +21,9 @@ def random_parts(rng: np.random.Generator, count: int, channels: int, height: in
                  hidden: int = 5):
     """Decoder features (count, hidden, H, W) and head weights (w_in, w_out, b_out) of a random local model."""
     features = rng.normal(0, 1, (count, hidden, height, width))
-    w_in = rng.normal(0, 0.5, (hidden, len(LOCAL_NEIGHBOURS) * channels))
-    w_out = rng.normal(0, 0.3, (channels * local_outputs_per_channel(channels, mixture), hidden))
+    neighbours = int(rng.integers(1, len(LOCAL_NEIGHBOURS) + 1))  # a model reads the first `neighbours` of them
+    w_in = rng.normal(0, 0.5, (hidden, neighbours * channels))
+    w_out = rng.normal(0, 0.3, (channels * local_outputs_per_channel(channels, mixture, neighbours), hidden))
     return features, (w_in, w_out, rng.normal(0, 0.3, len(w_out)))
 
 
@@ -61,3 +62,29 @@ def test_pop_then_push_restores_any_message():
     message, images = codec.pop(message)
     assert images.shape == (2, 3, 4, 5) and images.dtype == np.uint8
     assert codec.push(message, images) == Message()
+
+
+@settings(max_examples=12, deadline=None)
+@given(rngs(), st.sampled_from([1, 3]), st.integers(1, len(LOCAL_NEIGHBOURS)), st.integers(1, 3))
+def test_the_coder_charges_what_the_trained_head_computes(rng, channels, neighbours, mixture):
+    """Torch's LocalHead (training) and the Numba kernels (coding) give each value the same probability,
+    for every neighbour count a model may read."""
+    import torch
+
+    from bbvae.local_mixture import LocalHead
+    from bbvae.photos import images_with_context
+
+    hidden, count, height, width = 6, 2, 5, 6
+    head = LocalHead(channels, mixture, hidden, neighbours).double()
+    with torch.no_grad():
+        for parameter in head.parameters():
+            parameter.normal_(0.0, 0.1, generator=torch.Generator().manual_seed(int(rng.integers(1 << 30))))
+    features = rng.normal(0, 1, (count, hidden, height, width))
+    images = rng.integers(100, 156, (count, channels, height, width)).astype(np.uint8)  # near the heads' means
+    with torch.no_grad():
+        nats = -head.log_prob(torch.from_numpy(images_with_context(images)).double(), torch.from_numpy(features))
+    exact = nats.numpy() / np.log(2)
+    coded = LocalImages(features, head.coding_weights(), mixture, channels, 24).element_bits(images)
+    likely = exact < 16  # rarer values get the coder's floor of one frequency slot (2^-24) or more
+    assert likely.mean() > 0.5
+    np.testing.assert_allclose(coded[likely], exact[likely], atol=0.01)  # a neighbour misread costs whole bits

@@ -124,11 +124,12 @@ def random_parameters(rng: np.random.Generator, height: int, width: int, channel
     give nearly-zero mixture weights, sharp and flat scales, and means far outside 0..255."""
     count = len(channels)
     hidden = int(rng.integers(1, 9))
-    per = local_mixture.outputs_per_channel(depth, mixture)
+    neighbours = int(rng.integers(1, len(neighbour_offsets()) + 1))  # a model reads the first `neighbours` of them
+    per = local_mixture.outputs_per_channel(depth, mixture, neighbours)
     return {
         "pixels": np.repeat(np.arange(height * width), count // (height * width)),
         "features": rng.normal(0.0, 1.0, (height * width, hidden)),
-        "w_in": rng.normal(0.0, 1.0, (hidden, len(neighbour_offsets()) * depth)),
+        "w_in": rng.normal(0.0, 1.0, (hidden, neighbours * depth)),
         "w_out": rng.normal(0.0, 0.7, (depth * per, hidden)),
         "b_out": rng.normal(0.0, 1.0, depth * per),
         "mixture": mixture,

@@ -289,16 +289,18 @@ LOCAL_INPUT_SCALE = 1.0 / 64.0
 LOCAL_MEAN_SCALE = 32.0        # offsets are small next to the prediction: keep the raw outputs near unit size
 LOCAL_LOG_SCALE_OFFSET = 2.0   # residual scales start around e^2 ~ 7 levels
 LOCAL_LOG_SCALE_MIN, LOCAL_LOG_SCALE_MAX = -3.0, 8.0
-# (dy, dx) of the causal neighbours: left, up, up-left, up-right, left-left, up-up
-LOCAL_NEIGHBOURS = ((0, -1), (-1, 0), (-1, -1), (-1, 1), (0, -2), (-2, 0))
+# (dy, dx) of the causal neighbours a model may read; a model reads the first `local_neighbours` of them
+# (ModelConfig): left, up, up-left, up-right, left-left, up-up, then up-left-left, up-right-right,
+# up-up-left, up-up-right
+LOCAL_NEIGHBOURS = ((0, -1), (-1, 0), (-1, -1), (-1, 1), (0, -2), (-2, 0), (-1, -2), (-1, 2), (-2, -1), (-2, 1))
 LOCAL_CONTEXT = 2              # context rows above and columns left of an image (bbvae/photos.py)
-LOCAL_CONTEXT_RIGHT = 1        # context columns right of it (for up-right)
+LOCAL_CONTEXT_RIGHT = 2        # context columns right of it (for up-right-right)
 _NEIGHBOUR_OFFSETS = np.array(LOCAL_NEIGHBOURS, dtype=np.int64)
 
 
-def local_outputs_per_channel(channels: int, mixture: int) -> int:
+def local_outputs_per_channel(channels: int, mixture: int, neighbours: int) -> int:
     """Per pixel and channel: logits, offsets, log-scales (K each), neighbour and current-pixel coefficients."""
-    return 3 * mixture + (len(LOCAL_NEIGHBOURS) + 1) * channels
+    return 3 * mixture + (neighbours + 1) * channels
 
 
 
@@ -311,7 +313,7 @@ def _pixel_outputs(context, y, x, features, p, w_in_t, w_out_t, b_out, neighbour
     (SIMD without reordering any sum: each output still adds its terms in order).
     """
     channels = context.shape[2]
-    for n in range(_NEIGHBOUR_OFFSETS.shape[0]):
+    for n in range(w_in_t.shape[0] // channels):  # the model's first neighbours
         for d in range(channels):
             value = np.float64(context[y + LOCAL_CONTEXT + _NEIGHBOUR_OFFSETS[n, 0], x + LOCAL_CONTEXT + _NEIGHBOUR_OFFSETS[n, 1], d]) - LOCAL_CENTRE
             neighbours[n * channels + d] = value
@@ -332,7 +334,8 @@ def _pixel_outputs(context, y, x, features, p, w_in_t, w_out_t, b_out, neighbour
 def _item_mixture(context, y, x, c, out, neighbours, mixture, i, weights, means, scales):
     """Item i's mixture (channel c of pixel (y, x)) from the pixel's raw outputs, into row i."""
     channels = context.shape[2]
-    per = 3 * mixture + (_NEIGHBOUR_OFFSETS.shape[0] + 1) * channels
+    inputs = neighbours.shape[0]  # neighbours read x channels
+    per = 3 * mixture + inputs + channels
     base = c * per
     top = out[base]
     for k in range(1, mixture):
@@ -345,9 +348,9 @@ def _item_mixture(context, y, x, c, out, neighbours, mixture, i, weights, means,
         weights[i, k] /= total
     coef = base + 3 * mixture
     pred = LOCAL_CENTRE
-    for n in range(_NEIGHBOUR_OFFSETS.shape[0] * channels):
+    for n in range(inputs):
         pred += out[coef + n] * neighbours[n]
-    current = coef + _NEIGHBOUR_OFFSETS.shape[0] * channels
+    current = coef + inputs
     for d in range(c):
         pred += out[current + d] * (np.float64(context[y + LOCAL_CONTEXT, x + LOCAL_CONTEXT, d]) - LOCAL_CENTRE)
     for k in range(mixture):

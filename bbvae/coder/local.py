@@ -8,7 +8,7 @@ pop in order, computing each pixel's parameters from the pixels it has just
 decoded. Both sides compute them with the same Numba routine
 (`_pixel_outputs`, `_item_mixture` in kernels.py), so they agree bit for bit.
 
-The pixels live in a context array (H + 2, W + 3, C) laid out as
+The pixels live in a context array (H + 2, W + 4, C) laid out as
 bbvae/photos.with_context builds it (the image at [2:H+2, 2:W+2], 128 around
 it); decoding writes the pixels into it.
 """
@@ -34,7 +34,7 @@ class LocalMixture(Codec):
     def __init__(self, context: np.ndarray, positions, channels, pixels, features, w_in, w_out, b_out, mixture: int,
                  precision: int = 24, replicate: bool = False):
         if context.dtype != np.uint8 or context.ndim != 3:
-            raise CoderError("the context must be a uint8 (H + 2, W + 3, C) array")
+            raise CoderError("the context must be a uint8 (H + 2, W + 4, C) array")
         self.context = context
         self.positions = np.ascontiguousarray(positions, dtype=np.int64)
         self.channels = np.ascontiguousarray(channels, dtype=np.int64)
@@ -56,9 +56,11 @@ class LocalMixture(Codec):
                 raise CoderError("a channel lies outside the image")
             if self.pixels.min() < 0 or self.pixels.max() >= len(self.features):
                 raise CoderError("a pixel has no features")
-        hidden = self.w_in.shape[1]
-        if (self.w_in.shape != (len(kernels.LOCAL_NEIGHBOURS) * depth, hidden) or self.features.shape[1:] != (hidden,)
-                or self.w_out.shape != (hidden, depth * kernels.local_outputs_per_channel(depth, mixture))
+        inputs, hidden = self.w_in.shape
+        neighbours = inputs // depth  # the model reads the first `neighbours` of kernels.LOCAL_NEIGHBOURS
+        if (inputs != neighbours * depth or not 1 <= neighbours <= len(kernels.LOCAL_NEIGHBOURS)
+                or self.features.shape[1:] != (hidden,)
+                or self.w_out.shape != (hidden, depth * kernels.local_outputs_per_channel(depth, mixture, neighbours))
                 or self.b_out.shape != (self.w_out.shape[1],)):
             raise CoderError("the head's weights do not fit the context's channels and the mixture size")
         self.mixture = mixture
