@@ -26,6 +26,7 @@ VARIANTS = {
     "constant posterior": dict(posterior="constant"),
     "mog prior, constant posterior": dict(prior="mog", prior_components=2, posterior="constant"),
     "local mixture likelihood": dict(mixture=3, local_hidden=8),
+    "local mixture, ten neighbours": dict(mixture=2, local_hidden=8, local_neighbours=10),
     "floating prior (BILB)": dict(prior="floating", posterior="constant"),
 }
 TRAINED_WITH = {"floating prior (BILB)": Objective(batch_prior=True)}  # the others: the ELBO
@@ -154,7 +155,11 @@ def test_config_checks():
         ModelConfig(prior="two-stage")  # no second latent
     with pytest.raises(ValueError):
         ModelConfig(channels=3, height=8, width=8, mixture=2, prior="mog", prior_components=2)
+    for neighbours in (0, 11):
+        with pytest.raises(ValueError, match="local_neighbours"):
+            ModelConfig(mixture=2, local_neighbours=neighbours)
     assert ModelConfig.from_dict(ModelConfig(prior="vamp", prior_components=5).to_dict()).prior_components == 5
+    assert ModelConfig.from_dict({"mixture": 2}).local_neighbours == 6  # model files from before the option
 
 
 def test_train_records_the_variant_and_the_model_codes(tmp_path):
@@ -182,9 +187,9 @@ def test_a_local_whole_image_model_trains_codes_and_evaluates(tmp_path):
     from helpers import image_folder, run_cli
 
     folder, out = image_folder(tmp_path / "images"), tmp_path / "model"
-    train_with_cli(folder, out, "--mixture", "2", "--local-hidden", "8")
+    train_with_cli(folder, out, "--mixture", "2", "--local-hidden", "8", "--local-neighbours", "10")
     model, info = load_model(out)
-    assert model.cfg.mixture == 2 and not info.patch_model
+    assert (model.cfg.mixture, model.cfg.local_neighbours) == (2, 10) and not info.patch_model
     images = blob_images(7, seed=3)
     np.testing.assert_array_equal(np.stack(bbvae.decompress(bbvae.compress(images[:, 0], str(out)), str(out))), images[:, 0])
     from bbvae.photos import images_with_context
