@@ -2,7 +2,7 @@
 
 For each image: bits/dim of the .bbv file bbvae writes (and the path it took),
 of the model path alone (what the patch model codes, even when the fallback
-wins), of PNG, lossless WebP at its strongest setting, and JPEG XL lossless
+wins, with its own compress and decompress seconds), of PNG, lossless WebP at its strongest setting, and JPEG XL lossless
 effort 7 and 10 (imagecodecs); compress and decompress seconds of bbvae and of
 JPEG XL e10, in the same process. Results: benchmarks/results/photo_bench.{json,md,png}.
 """
@@ -35,9 +35,14 @@ def _peer_row(image: np.ndarray, peers: dict) -> dict:
     return row
 
 
-def _model_bpd(image: np.ndarray, model_path: str) -> float:
-    """The model path's size for this image (colour by the patch model, alpha as PNG), in bits/dim."""
-    return 8 * len(photo_api.model_record(image, model_path).to_bytes()) / image.size
+def _model_path_row(image: np.ndarray, model_path: str) -> dict:
+    """The model path alone (colour by the patch model, alpha as PNG): bits/dim, and seconds to code it
+    both ways, which the file's own timings hide when the fallback wins."""
+    encode_s, record = best_time(lambda: photo_api.model_record(image, model_path))
+    decode_s, restored = best_time(lambda: photo_api.decode_record(record, photo_api.shape_of(image), model_path))
+    if not same_image(restored, image):
+        raise AssertionError("the model path is not lossless on this image")
+    return {"model_path_bpd": 8 * len(record.to_bytes()) / image.size, "model_encode_s": encode_s, "model_decode_s": decode_s}
 
 
 def run(folder: str, model: str = PHOTO_MODEL, jobs: int = 1, say=print) -> dict:
@@ -59,7 +64,7 @@ def run(folder: str, model: str = PHOTO_MODEL, jobs: int = 1, say=print) -> dict
             raise AssertionError(f"{path}: bbvae round trip failed")
         rows.append({"image": path.name, "width": image.shape[1], "height": image.shape[0], "mode": photo_api.mode_of(image),
                      "bbvae_bpd": 8 * len(data) / image.size, "path": api.describe_container(data)["paths"][0]["path"],
-                     "model_path_bpd": _model_bpd(image, model_path), **_peer_row(image, peers),
+                     **_model_path_row(image, model_path), **_peer_row(image, peers),
                      "bbvae_encode_s": encode_s, "bbvae_decode_s": decode_s})
     dims = np.array([r["width"] * r["height"] * (1 if r["mode"] == "L" else len(r["mode"])) for r in rows], dtype=np.float64)
     pixels = sum(r["width"] * r["height"] for r in rows)
@@ -71,11 +76,14 @@ def run(folder: str, model: str = PHOTO_MODEL, jobs: int = 1, say=print) -> dict
                "model_path_bpd": total("model_path_bpd"), **{key: total(key) for key in KEY_OF_PEER.values()},
                "encode_mpix_s": pixels / 1e6 / sum(r["bbvae_encode_s"] for r in rows),
                "decode_mpix_s": pixels / 1e6 / sum(r["bbvae_decode_s"] for r in rows),
+               "model_encode_mpix_s": pixels / 1e6 / sum(r["model_encode_s"] for r in rows),
+               "model_decode_mpix_s": pixels / 1e6 / sum(r["model_decode_s"] for r in rows),
                "jxl_e10_encode_mpix_s": pixels / 1e6 / sum(r["jxl_e10_encode_s"] for r in rows),
                "jxl_e10_decode_mpix_s": pixels / 1e6 / sum(r["jxl_e10_decode_s"] for r in rows),
                "paths": {p: sum(r["path"] == p for r in rows) for p in sorted({r["path"] for r in rows})}}
     columns = ["image", "mode", "bbvae_bpd", "path", "model_path_bpd", "png_bpd", "webp_bpd", "jxl_e7_bpd",
-               "jxl_e10_bpd", "bbvae_encode_s", "bbvae_decode_s", "jxl_e10_encode_s", "jxl_e10_decode_s"]
+               "jxl_e10_bpd", "bbvae_encode_s", "bbvae_decode_s", "model_encode_s", "model_decode_s", "jxl_e10_encode_s",
+               "jxl_e10_decode_s"]
     write_results("photo_bench", summary, rows, markdown_table(rows + [{"image": "all", **summary}], columns))
     labels = ["bbvae (file)", "bbvae model path", "PNG", "WebP lossless", "JPEG XL e7", "JPEG XL e10"]
     keys = ["bbvae_bpd", "model_path_bpd", "png_bpd", "webp_bpd", "jxl_e7_bpd", "jxl_e10_bpd"]

@@ -46,4 +46,5 @@ def test_bench_images_json_contract(tmp_path, photo_models):
     assert 0 < summary["bbvae_bpd"] <= min(summary["png_bpd"], summary["webp_bpd"]) + 1.0  # header of a small image
     record = json.loads((tmp_path / "photo_bench.json").read_text())
     assert {row["image"] for row in record["rows"]} == {"colour.png", "grey.png"}
+    assert all(row["model_decode_s"] > 0 for row in record["rows"])  # the model path is timed even when it loses
     assert (tmp_path / "photo_bench.png").exists()
