@@ -2,8 +2,8 @@
 
 For each image: bits/dim of the .bbv file bbvae writes (and the path it took),
 of the model path alone (what the patch model codes, even when the fallback
-wins, with its own compress and decompress seconds), of PNG, lossless WebP at its strongest setting, and JPEG XL lossless
-effort 7 and 10 (imagecodecs); compress and decompress seconds of bbvae and of
+wins, with its own compress and decompress seconds), of PNG, lossless WebP at
+its strongest setting, and JPEG XL lossless effort 7 and 10 (imagecodecs); compress and decompress seconds of bbvae and of
 JPEG XL e10, in the same process. Results: benchmarks/results/photo_bench.{json,md,png}.
 """
 
@@ -72,14 +72,15 @@ def run(folder: str, model: str = PHOTO_MODEL, jobs: int = 1, say=print) -> dict
     def total(key):
         return float(np.sum([r[key] for r in rows] * dims) / dims.sum())
 
+    def mpix_s(seconds_key):
+        """Throughput over all images: their pixels over the seconds summed under seconds_key."""
+        return pixels / 1e6 / sum(r[seconds_key] for r in rows)
+
     summary = {"images": len(rows), "model": model_path, "bbvae_bpd": total("bbvae_bpd"),
                "model_path_bpd": total("model_path_bpd"), **{key: total(key) for key in KEY_OF_PEER.values()},
-               "encode_mpix_s": pixels / 1e6 / sum(r["bbvae_encode_s"] for r in rows),
-               "decode_mpix_s": pixels / 1e6 / sum(r["bbvae_decode_s"] for r in rows),
-               "model_encode_mpix_s": pixels / 1e6 / sum(r["model_encode_s"] for r in rows),
-               "model_decode_mpix_s": pixels / 1e6 / sum(r["model_decode_s"] for r in rows),
-               "jxl_e10_encode_mpix_s": pixels / 1e6 / sum(r["jxl_e10_encode_s"] for r in rows),
-               "jxl_e10_decode_mpix_s": pixels / 1e6 / sum(r["jxl_e10_decode_s"] for r in rows),
+               "encode_mpix_s": mpix_s("bbvae_encode_s"), "decode_mpix_s": mpix_s("bbvae_decode_s"),
+               "model_encode_mpix_s": mpix_s("model_encode_s"), "model_decode_mpix_s": mpix_s("model_decode_s"),
+               "jxl_e10_encode_mpix_s": mpix_s("jxl_e10_encode_s"), "jxl_e10_decode_mpix_s": mpix_s("jxl_e10_decode_s"),
                "paths": {p: sum(r["path"] == p for r in rows) for p in sorted({r["path"] for r in rows})}}
     columns = ["image", "mode", "bbvae_bpd", "path", "model_path_bpd", "png_bpd", "webp_bpd", "jxl_e7_bpd",
                "jxl_e10_bpd", "bbvae_encode_s", "bbvae_decode_s", "model_encode_s", "model_decode_s", "jxl_e10_encode_s",
