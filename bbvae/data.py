@@ -105,6 +105,8 @@ def is_test_file(path: Path, test_percent: int = 10) -> bool:
 
 def grey_or_rgb(image) -> np.ndarray:
     """A photograph as the photo model trains on it: grey stays grey, anything else becomes RGB."""
+    if image.mode.startswith(("I", "F")):
+        raise DataError(f"only 8-bit photographs are supported, got a {image.mode} image")
     return np.array(image if image.mode in ("L", "RGB") else image.convert("L" if image.mode in ("1", "LA") else "RGB"))
 
 
@@ -141,6 +143,17 @@ def load_photos(name: str, split: str) -> list[np.ndarray]:
     photos = [grey_or_rgb(a) for a in _folder_split(name, split, keep_modes=True)]
     if not photos:
         raise DataError(f"the {split} split of {name} has no grey or RGB photographs")
+    return photos
+
+
+def load_all_photos(folder: str) -> list[np.ndarray]:
+    """Every photograph under a folder (no split), grey or RGB: extra training data for patch models."""
+    from PIL import Image
+
+    photos = []
+    for path in folder_files(folder):
+        with Image.open(path) as image:
+            photos.append(grey_or_rgb(image))
     return photos
 
 

@@ -21,7 +21,7 @@ from .photos import images_with_context
 class LocalImages(Codec):
     """Codes uint8 images (N, C, H, W) given the decoder's per-pixel features (N, hidden, H, W)."""
 
-    def __init__(self, features: np.ndarray, head: tuple[np.ndarray, np.ndarray, np.ndarray], mixture: int,
+    def __init__(self, features: np.ndarray, head: dict[str, np.ndarray], mixture: int,
                  channels: int, precision: int):
         self.count, hidden, self.height, self.width = features.shape
         self.channels = channels
@@ -37,8 +37,8 @@ class LocalImages(Codec):
         image, y, x, channel = (a.ravel() for a in np.meshgrid(np.arange(n), np.arange(h), np.arange(w), np.arange(c),
                                                                indexing="ij"))
         positions = np.stack([image * rows + y, x], 1)
-        return LocalMixture(context, positions, channel, (image * h + y) * w + x, self.features, *self.head,
-                            self.mixture, self.precision)
+        return LocalMixture(context, positions, channel, (image * h + y) * w + x, self.features, mixture=self.mixture,
+                            precision=self.precision, **self.head)
 
     def _check(self, images) -> np.ndarray:
         images = np.asarray(images)

@@ -6,6 +6,7 @@ neighbours (the model's first `neighbours` of NEIGHBOURS: left, up, up-left, up-
 then four more two columns or two rows away; every channel):
 
     hidden = relu(features + W_in (neighbours - 128) / 64)
+    hidden = hidden + relu(W_mid hidden + b_mid)      (for each of its layers - 1 residual layers)
     outputs = W_out hidden + b_out
 
 and reads, per channel c, K mixture logits, K mean offsets, K log-scales and
@@ -55,14 +56,18 @@ def neighbour_planes(context: torch.Tensor, count: int) -> torch.Tensor:
 class LocalHead(nn.Module):
     """Per-pixel network from (decoder features, neighbours) to the mixture's raw parameters."""
 
-    def __init__(self, channels: int, mixture: int, hidden: int, neighbours: int):
+    def __init__(self, channels: int, mixture: int, hidden: int, neighbours: int, layers: int = 1):
         super().__init__()
         self.channels, self.mixture, self.neighbours = channels, mixture, neighbours
         self.inputs = nn.Linear(neighbours * channels, hidden, bias=False)
+        self.middle = nn.ModuleList(nn.Linear(hidden, hidden) for _ in range(layers - 1))
         self.out = nn.Linear(hidden, channels * outputs_per_channel(channels, mixture, neighbours))
         with torch.no_grad():
             self.out.weight.mul_(0.1)
             self.out.bias.copy_(self._initial_bias())
+            for layer in self.middle:  # residual layers start near the identity (so they can grow a trained head)
+                layer.weight.mul_(0.1)
+                layer.bias.zero_()
 
     def _initial_bias(self) -> torch.Tensor:
         """Start by predicting each channel as the mean of its left and upper neighbours."""
@@ -73,13 +78,20 @@ class LocalHead(nn.Module):
             bias[c, 3 * k + 1 * c_all + c] = 0.5  # up, same channel
         return bias.reshape(-1)
 
-    def coding_weights(self) -> tuple:
-        """(w_in, w_out, b_out) as float64 numpy arrays, as the coder's LocalMixture takes them."""
-        return tuple(t.detach().double().cpu().numpy() for t in (self.inputs.weight, self.out.weight, self.out.bias))
+    def coding_weights(self) -> dict:
+        """The weights as float64 numpy arrays, named as the coder's LocalMixture takes them."""
+        hidden = self.inputs.weight.shape[0]
+        middle = [(layer.weight, layer.bias) for layer in self.middle]
+        tensors = {"w_in": self.inputs.weight, "w_out": self.out.weight, "b_out": self.out.bias,
+                   "w_mid": torch.stack([w for w, _ in middle]) if middle else torch.zeros(0, hidden, hidden),
+                   "b_mid": torch.stack([b for _, b in middle]) if middle else torch.zeros(0, hidden)}
+        return {name: t.detach().double().cpu().numpy() for name, t in tensors.items()}
 
     def forward(self, neighbours: torch.Tensor, features: torch.Tensor) -> torch.Tensor:
         """Raw outputs (B, C * per, H, W) from neighbour_planes (B, NC, H, W) and features (B, hidden, H, W)."""
         hidden = F.relu(features + torch.einsum("oi,bihw->bohw", self.inputs.weight, neighbours * INPUT_SCALE))
+        for layer in self.middle:
+            hidden = hidden + F.relu(torch.einsum("oi,bihw->bohw", layer.weight, hidden) + layer.bias[None, :, None, None])
         return torch.einsum("oi,bihw->bohw", self.out.weight, hidden) + self.out.bias[None, :, None, None]
 
     def log_prob(self, context: torch.Tensor, features: torch.Tensor) -> torch.Tensor:

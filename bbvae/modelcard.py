@@ -36,10 +36,14 @@ def write_card(folder: Path, iwae_samples: int, command: str | None) -> Path:
     lines = [
         f"# Model card: {folder.name}",
         "",
-        f"- Data: `{facts['dataset']}` (train split for training; the figures below are on all {what})",
+        f"- Data: `{facts['dataset']}` (train split for training; the figures below are on all {what})"
+        + (f"; more training photographs from `--extra-photos {facts['extra_photos']}`" if facts.get("extra_photos") else ""),
         f"- Architecture: {json.dumps(info.config.to_dict())}, {params:,} parameters, "
         f"{(folder / 'model.safetensors').stat().st_size / 1e6:.1f} MB",
         f"- Trained with: `{facts.get('command', 'bbvae train --dataset ' + facts['dataset'])}`",
+        *([f"- Started from the weights of `{facts['init_from']}`"
+           + (f" (fingerprint `{facts['init_from_fingerprint']}`)" if facts.get("init_from_fingerprint") else "")]
+          if facts.get("init_from") else []),
         f"- Epochs: {facts.get('epochs')}; batch size {facts.get('batch_size')}, learning rate {facts.get('lr')} "
         f"(cosine decay), seed {facts.get('seed')}",
         f"- Training time: {facts.get('train_seconds', 0) / 60:.0f} minutes on {facts.get('device', '?')} "

@@ -79,8 +79,8 @@ class PatchCodec:
         features = self.model.decode(canonical_tensor(latents.astype(np.float32)))
         features = features.double().numpy().transpose(0, 2, 3, 1).reshape(-1, features.shape[1])
         positions, channels, pixels = self._items(context, strip, coded)
-        return LocalMixture(context, positions, channels, pixels, features, *self.head, self.model.cfg.mixture,
-                            self.precisions.pixels, replicate=coded == 1)
+        return LocalMixture(context, positions, channels, pixels, features, mixture=self.model.cfg.mixture,
+                            precision=self.precisions.pixels, replicate=coded == 1, **self.head)
 
     def _posterior(self, context: np.ndarray, strip: int):
         mean, log_std = self.model.posterior(canonical_tensor(self._network_input(context, strip)))

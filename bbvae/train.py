@@ -49,10 +49,13 @@ class TrainOptions:
     threads: int | None = None
     test_limit: int | None = None
     patch: int | None = None      # train on random patches of this size from photographs of any size
+    extra_photos: str | None = None  # a folder of more training photographs for a patch model
     mixture: int = 0              # 0: one logistic per pixel; K: local autoregressive mixture of K
     epoch_patches: int = 20000    # patches per epoch when training on photographs
     local_hidden: int = 32        # width of the per-pixel network of a local mixture
     local_neighbours: int = 6     # causal neighbours it reads (bbvae/local_mixture.py)
+    local_layers: int = 1         # its hidden layers
+    init_from: str | None = None  # start from this trained model's weights (the new model holds all of them)
     prior: str = "normal"         # normal, mog or vamp (bbvae/priors.py)
     prior_components: int = 0     # K for mog and vamp
     posterior: str = "learned"    # learned or constant posterior variance
@@ -143,13 +146,29 @@ def _restore(opts: TrainOptions, out: Path, model: VAE, optimizer, say: Callable
     raise FileNotFoundError(f"--resume: nothing to resume in {out}")
 
 
+def _init_from(name: str, model: VAE, say: Callable[[str], None]) -> str:
+    """Copy every weight of a trained model into `model`, which must hold all of them (it may add more).
+    Returns the trained model's fingerprint, for the new model's record."""
+    loaded, info = load_model(name)
+    trained = loaded.state_dict()
+    own = model.state_dict()
+    misfits = [key for key, value in trained.items() if key not in own or own[key].shape != value.shape]
+    if misfits:
+        raise ValueError(f"--init-from {name}: the new model has no place for its {misfits[0]} "
+                         f"({len(misfits)} weights in all); train with the same architecture options")
+    model.load_state_dict(trained, strict=False)
+    new = [key for key in own if key not in trained]
+    say(f"initialised from {name}; new weights: {', '.join(new) if new else 'none'}")
+    return info.fingerprint
+
+
 def _config_for(opts: TrainOptions, shape: tuple[int, int, int], out: Path) -> ModelConfig:
     if opts.resume and (out / WEIGHTS_NAME).exists():
         return load_model(out)[1].config
     channels, height, width = shape
     return ModelConfig(channels=channels, height=height, width=width, hidden=opts.hidden, blocks=opts.blocks,
                        latent=opts.latent, mixture=opts.mixture, local_hidden=opts.local_hidden,
-                       local_neighbours=opts.local_neighbours,
+                       local_neighbours=opts.local_neighbours, local_layers=opts.local_layers,
                        prior="floating" if opts.objective == "bilb" else opts.prior,
                        prior_components=opts.prior_components, posterior=opts.posterior)
 
@@ -177,14 +196,20 @@ def train(opts: TrainOptions, say: Callable[[str], None] = print, progress=None)
         raise ValueError("--objective bilb trains its own floating prior and needs --posterior constant (and no --prior)")
     if opts.patch and not opts.mixture:
         raise ValueError("--patch needs --mixture: a patch model of photographs has K logistics per value (e.g. --mixture 4)")
-    source = training_data(opts.dataset, opts.patch, opts.epoch_patches, opts.seed, opts.test_limit, local=opts.mixture > 0)
+    if opts.init_from and opts.resume:
+        raise ValueError("--resume continues a run from its own checkpoint; --init-from starts a new one: use one")
+    if opts.extra_photos and not opts.patch:
+        raise ValueError("--extra-photos adds photographs to a patch model's training set: it needs --patch")
+    source = training_data(opts.dataset, opts.patch, opts.epoch_patches, opts.seed, opts.test_limit,
+                           local=opts.mixture > 0, extra_photos=opts.extra_photos)
     if ddp.is_main:
-        out.mkdir(parents=True, exist_ok=True)
         name = torch.cuda.get_device_name(device) if device.type == "cuda" else f"CPU, {torch.get_num_threads()} threads"
         say(f"training on {device.type} ({name}), {ddp.world} process(es); {source.describe()}")
     torch.manual_seed(opts.seed)
     cfg = _config_for(opts, source.shape, out)
-    model = VAE(cfg).to(device)
+    model = VAE(cfg)
+    started_from = _init_from(opts.init_from, model, say if ddp.is_main else (lambda _: None)) if opts.init_from else None
+    model = model.to(device)
     optimizer = torch.optim.Adam(model.parameters(), lr=opts.lr)
     start = {"epoch": 0, "batches_done": 0, "seconds": 0.0}
     if opts.resume:
@@ -195,6 +220,8 @@ def train(opts: TrainOptions, say: Callable[[str], None] = print, progress=None)
     steps_per_epoch = source.steps(per_rank * ddp.world)
     if steps_per_epoch == 0:
         raise ValueError(f"batch size {opts.batch_size} x {ddp.world} processes exceeds the training items per epoch")
+    if ddp.is_main:
+        out.mkdir(parents=True, exist_ok=True)  # only now: a refused run leaves nothing behind
     elapsed = start["seconds"]
     epoch, batches_done = start["epoch"], start["batches_done"]
     while epoch < opts.epochs:
@@ -237,11 +264,11 @@ def train(opts: TrainOptions, say: Callable[[str], None] = print, progress=None)
             table = allocation.fit(model.eval(), *source.allocation_set())
             model.train()
             save_model(out / WEIGHTS_NAME, model, codec={allocation.TABLE_NAME: table}, info={
-                "dataset": opts.dataset, "epochs": epoch, "test_elbo_bpd": test_bpd,
+                "dataset": opts.dataset, "extra_photos": opts.extra_photos, "epochs": epoch, "test_elbo_bpd": test_bpd,
                 "train_seconds": round(elapsed, 1), "device": device.type, "processes": ddp.world,
                 "batch_size": opts.batch_size, "lr": opts.lr, "seed": opts.seed, "patch": opts.patch,
                 "objective": opts.objective, "iwae_train_samples": opts.iwae_train_samples if opts.objective == "iwae" else None,
-                "kl_warmup": opts.kl_warmup, "free_bits": opts.free_bits,
+                "kl_warmup": opts.kl_warmup, "free_bits": opts.free_bits, "init_from": opts.init_from, "init_from_fingerprint": started_from,
             })
             say(f"epoch {epoch}: train {record['train_bpd']:.4f} bits/dim, test -ELBO {test_bpd:.4f} bits/dim, {elapsed / 60:.1f} min")
     if ddp.world > 1:

@@ -57,8 +57,12 @@ class ImageSet:
 class PatchSet:
     """Random patches (with their causal context) of training photographs; a fixed grid of held-out ones for tests."""
 
-    def __init__(self, dataset: str, patch: int, epoch_patches: int, seed: int, test_limit: int | None):
-        self.sampler = PatchSampler(data.load_photos(dataset, "train"), patch, augment=True)
+    def __init__(self, dataset: str, patch: int, epoch_patches: int, seed: int, test_limit: int | None,
+                 extra_photos: str | None = None):
+        photos = data.load_photos(dataset, "train")
+        if extra_photos:
+            photos += data.load_all_photos(extra_photos)
+        self.sampler = PatchSampler(photos, patch, augment=True)
         test = PatchSampler(data.load_photos(dataset, "test"), patch).grid()
         self.test = (test[0][:test_limit], test[1][:test_limit])
         self.patch, self.epoch_patches, self.seed = patch, epoch_patches, seed
@@ -85,10 +89,11 @@ class PatchSet:
 
 
 def training_data(dataset: str, patch: int | None, epoch_patches: int, seed: int, test_limit: int | None,
-                  local: bool = False):
-    """Patches of photographs with `patch`; otherwise whole images (with their context for a `local` model)."""
+                  local: bool = False, extra_photos: str | None = None):
+    """Patches of photographs with `patch` (plus every photograph in `extra_photos`); otherwise whole images
+    (with their context for a `local` model)."""
     if patch:
-        return PatchSet(dataset, patch, epoch_patches, seed, test_limit)
+        return PatchSet(dataset, patch, epoch_patches, seed, test_limit, extra_photos)
     return ImageSet(dataset, seed, test_limit, context=local)
 
 

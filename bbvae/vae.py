@@ -24,6 +24,7 @@ from .priors import LOG_STD_MAX, LOG_STD_MIN, MIXTURE_PRIORS, PRIORS, LearnedMix
 
 LOG_SCALE_OFFSET = 4.0  # start wide (scale ~55): narrow scales make the mostly-zero pixels cost ~100 nats each
 LOG_SCALE_MIN = -3.0    # on the 0..255 scale: a scale of 0.05 already puts ~all mass in one bin
+MAX_LOCAL_LAYERS = 4      # hidden layers of the local mixture's per-pixel network: each costs hidden^2 per pixel
 FLOATING_MOMENTUM = 0.99  # running average of the batches' S^2 that becomes the floating prior's variance
 
 
@@ -52,6 +53,7 @@ class ModelConfig:
     mixture: int = 0       # 0: one logistic per pixel; K > 0: K logistics with local autoregressive means
     local_hidden: int = 32  # with mixture > 0: width of the per-pixel network (LocalHead)
     local_neighbours: int = 6  # with mixture > 0: how many of the causal neighbours (local_mixture.NEIGHBOURS) it reads
+    local_layers: int = 1   # with mixture > 0: its hidden layers (the first reads the inputs; the others are residual)
     prior: str = "normal"   # normal N(0, I), mog (mixture of Gaussians), vamp (VampPrior), floating (BILB), two-stage
     prior_components: int = 0  # K for mog and vamp
     prior_latent: int = 0      # the second VAE's latent dimensions for two-stage
@@ -67,6 +69,8 @@ class ModelConfig:
             raise ValueError("mixture must be 0 or positive")
         if not 1 <= self.local_neighbours <= len(local_mixture.NEIGHBOURS):
             raise ValueError(f"local_neighbours must be 1 to {len(local_mixture.NEIGHBOURS)}")
+        if not 1 <= self.local_layers <= MAX_LOCAL_LAYERS:
+            raise ValueError(f"local_layers must be 1 to {MAX_LOCAL_LAYERS}")
         if self.prior not in PRIORS or self.posterior not in ("learned", "constant"):
             raise ValueError(f"prior must be one of {PRIORS} and posterior learned or constant")
         if (self.prior in MIXTURE_PRIORS) != (self.prior_components != 0):
@@ -181,7 +185,8 @@ class VAE(nn.Module):
         self.encoder = Encoder(cfg)
         self.decoder = Decoder(cfg)
         if cfg.local:
-            self.head = local_mixture.LocalHead(cfg.channels, cfg.mixture, cfg.local_hidden, cfg.local_neighbours)
+            self.head = local_mixture.LocalHead(cfg.channels, cfg.mixture, cfg.local_hidden, cfg.local_neighbours,
+                                                cfg.local_layers)
         if cfg.prior in MIXTURE_PRIORS:
             self.prior = LearnedMixture(cfg.prior, cfg.prior_components, cfg.latent, (cfg.channels, cfg.height, cfg.width))
         if cfg.prior == "two-stage":

@@ -29,6 +29,8 @@ cli.add_command(info)
 @click.option("--dataset", required=True,
               help="mnist, fashion-mnist, a folder of same-sized images; with --patch: photos or a folder of photographs")
 @click.option("--patch", type=click.IntRange(4), help="train a patch model on random PATCHxPATCH crops of photographs")
+@click.option("--extra-photos", type=click.Path(exists=True, file_okay=False),
+              help="with --patch: a folder of more training photographs (all of them train; none is held out)")
 @click.option("--mixture", default=0, show_default=True, type=click.IntRange(0),
               help="K > 0: K logistics per value with local autoregressive means (PixelVAE-like; needed with --patch)")
 @click.option("--local-hidden", default=32, show_default=True, type=click.IntRange(1),
@@ -36,6 +38,8 @@ cli.add_command(info)
 @click.option("--local-neighbours", default=6, show_default=True, type=click.IntRange(1, 10),
               help="causal neighbours the local mixture reads: 6 (up to one row above, two columns left) "
                    "or up to 10 (adds up-left-left, up-right-right, up-up-left, up-up-right)")
+@click.option("--local-layers", default=1, show_default=True, type=click.IntRange(1, 4),
+              help="hidden layers of the local mixture's per-pixel network (the second and later are residual)")
 @click.option("--prior", default="normal", show_default=True, type=click.Choice(["normal", "mog", "vamp"]),
               help="latent prior: N(0, I), a learned mixture of Gaussians, or the VampPrior")
 @click.option("--prior-components", default=0, show_default=True, type=click.IntRange(0), help="K for mog and vamp")
@@ -59,6 +63,9 @@ cli.add_command(info)
 @click.option("--threads", type=click.IntRange(1), help="torch CPU threads (default: torch's choice)")
 @click.option("--test-limit", type=click.IntRange(1), help="evaluate on the first N test images only")
 @click.option("--resume", is_flag=True, help="continue the run in --out from its checkpoint")
+@click.option("--init-from", metavar="MODEL",
+              help="start from a trained model's weights (shipped name or path); the new model must hold all of them "
+                   "and may add layers, e.g. --local-layers 2 on a one-layer model")
 @click.option("--quiet", is_flag=True, help="no progress bar")
 @user_errors
 def train(quiet, **options):

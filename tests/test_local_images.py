@@ -13,18 +13,21 @@ from hypothesis import strategies as st
 from bbvae.coder import Message
 from bbvae.coder.kernels import LOCAL_NEIGHBOURS, local_outputs_per_channel
 from bbvae.local_images import LocalImages
+from bbvae.vae import MAX_LOCAL_LAYERS
 
 from strategies import messages, rngs
 
 
 def random_parts(rng: np.random.Generator, count: int, channels: int, height: int, width: int, mixture: int,
                  hidden: int = 5):
-    """Decoder features (count, hidden, H, W) and head weights (w_in, w_out, b_out) of a random local model."""
+    """Decoder features (count, hidden, H, W) and head weights (as LocalHead.coding_weights) of a random local model."""
     features = rng.normal(0, 1, (count, hidden, height, width))
     neighbours = int(rng.integers(1, len(LOCAL_NEIGHBOURS) + 1))  # a model reads the first `neighbours` of them
-    w_in = rng.normal(0, 0.5, (hidden, neighbours * channels))
+    residual = int(rng.integers(0, MAX_LOCAL_LAYERS))  # hidden layers after the first
     w_out = rng.normal(0, 0.3, (channels * local_outputs_per_channel(channels, mixture, neighbours), hidden))
-    return features, (w_in, w_out, rng.normal(0, 0.3, len(w_out)))
+    return features, {"w_in": rng.normal(0, 0.5, (hidden, neighbours * channels)), "w_out": w_out,
+                      "b_out": rng.normal(0, 0.3, len(w_out)), "w_mid": rng.normal(0, 0.5, (residual, hidden, hidden)),
+                      "b_mid": rng.normal(0, 0.3, (residual, hidden))}
 
 
 def random_codec(rng, count, channels, height, width, mixture) -> LocalImages:
@@ -39,7 +42,8 @@ def test_push_then_pop_restores_images_and_message(message, rng, count, channels
     images = rng.integers(0, 256, (count, channels, height, width)).astype(np.uint8)
     before, start = message.copy(), message.bits
     message = codec.push(message, images)
-    assert abs((message.bits - start) - codec.information_bits(images)) < 64 + 0.01 * codec.information_bits(images)
+    slack = 32 * (before.lanes + 1)  # each lane's state absorbs up to a word before the message grows
+    assert abs((message.bits - start) - codec.information_bits(images)) < slack + 0.01 * codec.information_bits(images)
     message, decoded = codec.pop(message)
     np.testing.assert_array_equal(decoded, images)
     assert message == before
@@ -65,20 +69,22 @@ def test_pop_then_push_restores_any_message():
 
 
 @settings(max_examples=12, deadline=None)
-@given(rngs(), st.sampled_from([1, 3]), st.integers(1, len(LOCAL_NEIGHBOURS)), st.integers(1, 3))
-def test_the_coder_charges_what_the_trained_head_computes(rng, channels, neighbours, mixture):
+@given(rngs(), st.sampled_from([1, 3]), st.integers(1, len(LOCAL_NEIGHBOURS)), st.integers(1, 3),
+       st.integers(1, MAX_LOCAL_LAYERS))
+def test_the_coder_charges_what_the_trained_head_computes(rng, channels, neighbours, mixture, layers):
     """Torch's LocalHead (training) and the Numba kernels (coding) give each value the same probability,
-    for every neighbour count a model may read."""
+    for every neighbour count and number of layers a model may have."""
     import torch
 
     from bbvae.local_mixture import LocalHead
     from bbvae.photos import images_with_context
 
     hidden, count, height, width = 6, 2, 5, 6
-    head = LocalHead(channels, mixture, hidden, neighbours).double()
+    head = LocalHead(channels, mixture, hidden, neighbours, layers).double()
     with torch.no_grad():
-        for parameter in head.parameters():
-            parameter.normal_(0.0, 0.1, generator=torch.Generator().manual_seed(int(rng.integers(1 << 30))))
+        for name, parameter in head.named_parameters():
+            std = 0.5 if name.startswith("middle") else 0.1  # residual layers strong enough to matter
+            parameter.normal_(0.0, std, generator=torch.Generator().manual_seed(int(rng.integers(1 << 30))))
     features = rng.normal(0, 1, (count, hidden, height, width))
     images = rng.integers(100, 156, (count, channels, height, width)).astype(np.uint8)  # near the heads' means
     with torch.no_grad():

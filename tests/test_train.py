@@ -105,3 +105,62 @@ def test_bad_inputs_get_one_line_errors(tmp_path):
         assert result.returncode != 0
         assert "Traceback" not in result.stderr
         assert len(result.stderr.strip().splitlines()) == 1, result.stderr
+
+
+def test_a_patch_model_trains_on_a_folder_of_photographs_plus_extra_photographs(tmp_path):
+    """`--extra-photos` adds every photograph of a folder to the training split and none to the test split."""
+    from PIL import Image
+
+    from helpers import ar_image
+
+    from bbvae.data import is_test_file
+
+    photos, extra = tmp_path / "photos", tmp_path / "extra"
+    names = [f"p{index:02d}.png" for index in range(100)]
+    test_names = [n for n in names if is_test_file(photos / n)][:2]
+    train_names = [n for n in names if not is_test_file(photos / n)][:6]
+    for folder, chosen in ((photos, test_names + train_names), (extra, test_names + train_names[:1])):
+        folder.mkdir()
+        for seed, name in enumerate(chosen):
+            Image.fromarray(ar_image(12 + seed % 3, 14, seed=seed)).save(folder / name)
+    out = tmp_path / "patch"
+    common = ["--dataset", str(photos), "--patch", "8", "--mixture", "2", "--local-hidden", "4", "--epochs", "1",
+              "--epoch-patches", "16", "--batch-size", "8", *TINY_ARCH]
+    plain = run_cli("train", *common, "--out", str(tmp_path / "plain"))
+    assert plain.returncode == 0, plain.stderr
+    added = run_cli("train", *common, "--extra-photos", str(extra), "--out", str(out))
+    assert added.returncode == 0, added.stderr
+    count = lambda result: int(result.stdout.split(" training photographs")[0].rsplit(" ", 1)[1])  # noqa: E731
+    assert count(added) == count(plain) + 3
+    assert plain.stdout.split("; ")[-1].splitlines()[0] == added.stdout.split("; ")[-1].splitlines()[0]  # same test patches
+    assert load_model(out)[1].info["extra_photos"] == str(extra)
+
+    refused = run_cli("train", "--dataset", str(photos), "--extra-photos", str(extra), "--out", str(tmp_path / "x"), *TINY_ARCH)
+    assert refused.returncode != 0 and "--patch" in refused.stderr
+    assert len(refused.stderr.strip().splitlines()) == 1 and not (tmp_path / "x").exists()
+
+
+def test_init_from_grows_a_trained_model_and_refuses_one_that_does_not_fit(tmp_path):
+    """`--init-from` copies every weight of a trained model into a new one that may add layers."""
+    folder = image_folder(tmp_path / "images")
+    local = ["--dataset", str(folder), "--mixture", "2", "--local-hidden", "6", "--epochs", "1", "--batch-size", "8",
+             *TINY_ARCH]
+    source = tmp_path / "one-layer"
+    assert run_cli("train", *local, "--out", str(source)).returncode == 0
+    grown = tmp_path / "two-layers"
+    result = run_cli("train", *local, "--local-layers", "2", "--lr", "1e-12", "--init-from", str(source), "--out", str(grown))
+    assert result.returncode == 0, result.stderr
+    assert "new weights: head.middle.0.weight, head.middle.0.bias" in result.stdout
+    before, after = load_model(source)[0].state_dict(), load_model(grown)[0].state_dict()
+    assert load_model(grown)[1].config.local_layers == 2 and load_model(grown)[1].info["init_from"] == str(source)
+    for key, value in before.items():
+        torch.testing.assert_close(after[key], value, atol=1e-9, rtol=0)  # copied, then barely moved
+    card = subprocess.run([sys.executable, "-m", "bbvae.modelcard", str(grown), "--iwae-samples", "2"],
+                          capture_output=True, text=True)
+    assert card.returncode == 0, card.stderr
+    assert f"Started from the weights of `{source}` (fingerprint `{load_model(source)[1].fingerprint}`)" in card.stdout
+
+    for extra, problem in ((["--local-hidden", "7"], "no place for"), (["--resume"], "--resume")):
+        refused = run_cli("train", *local, "--init-from", str(source), "--out", str(tmp_path / "bad"), *extra)
+        assert refused.returncode != 0 and problem in refused.stderr, refused.stderr
+        assert len(refused.stderr.strip().splitlines()) == 1 and not (tmp_path / "bad").exists()

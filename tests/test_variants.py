@@ -27,6 +27,7 @@ VARIANTS = {
     "mog prior, constant posterior": dict(prior="mog", prior_components=2, posterior="constant"),
     "local mixture likelihood": dict(mixture=3, local_hidden=8),
     "local mixture, ten neighbours": dict(mixture=2, local_hidden=8, local_neighbours=10),
+    "local mixture, three layers": dict(mixture=2, local_hidden=8, local_layers=3),
     "floating prior (BILB)": dict(prior="floating", posterior="constant"),
 }
 TRAINED_WITH = {"floating prior (BILB)": Objective(batch_prior=True)}  # the others: the ELBO
@@ -159,7 +160,11 @@ def test_config_checks():
         with pytest.raises(ValueError, match="local_neighbours"):
             ModelConfig(mixture=2, local_neighbours=neighbours)
     assert ModelConfig.from_dict(ModelConfig(prior="vamp", prior_components=5).to_dict()).prior_components == 5
-    assert ModelConfig.from_dict({"mixture": 2}).local_neighbours == 6  # model files from before the option
+    for layers in (0, 5):
+        with pytest.raises(ValueError, match="local_layers"):
+            ModelConfig(mixture=2, local_layers=layers)
+    old = ModelConfig.from_dict({"mixture": 2})  # model files from before the options
+    assert (old.local_neighbours, old.local_layers) == (6, 1)
 
 
 def test_train_records_the_variant_and_the_model_codes(tmp_path):

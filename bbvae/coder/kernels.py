@@ -306,11 +306,12 @@ def local_outputs_per_channel(channels: int, mixture: int, neighbours: int) -> i
 
 
 @nb.njit(cache=True)
-def _pixel_outputs(context, y, x, features, p, w_in_t, w_out_t, b_out, neighbours, hidden, out):
+def _pixel_outputs(context, y, x, features, p, w_in_t, w_mid_t, b_mid, w_out_t, b_out, neighbours, hidden, middle, out):
     """The head's raw outputs for pixel (y, x), whose decoder features are row p of `features`.
 
     The weights come transposed so that the inner loops run along contiguous rows
     (SIMD without reordering any sum: each output still adds its terms in order).
+    Each of the len(b_mid) residual layers adds relu(W_mid hidden + b_mid) to the hidden units.
     """
     channels = context.shape[2]
     for n in range(w_in_t.shape[0] // channels):  # the model's first neighbours
@@ -322,10 +323,21 @@ def _pixel_outputs(context, y, x, features, p, w_in_t, w_out_t, b_out, neighbour
         scaled = neighbours[i] * LOCAL_INPUT_SCALE
         for j in range(w_in_t.shape[1]):
             hidden[j] += w_in_t[i, j] * scaled
+    for j in range(hidden.shape[0]):
+        hidden[j] = max(hidden[j], 0.0)
+    for layer in range(b_mid.shape[0]):
+        middle[:] = b_mid[layer]
+        for j in range(hidden.shape[0]):
+            h = hidden[j]
+            if h > 0.0:  # a zero unit adds nothing
+                for k in range(middle.shape[0]):
+                    middle[k] += w_mid_t[layer, j, k] * h
+        for k in range(middle.shape[0]):
+            hidden[k] += max(middle[k], 0.0)
     out[:] = b_out
     for j in range(w_out_t.shape[0]):
         h = hidden[j]
-        if h > 0.0:  # relu: a zero unit adds nothing
+        if h > 0.0:
             for o in range(w_out_t.shape[1]):
                 out[o] += w_out_t[j, o] * h
 
@@ -360,16 +372,19 @@ def _item_mixture(context, y, x, c, out, neighbours, mixture, i, weights, means,
 
 
 @nb.njit(cache=True, nogil=True)  # releases the GIL: classical encodings run beside it
-def local_params_kernel(context, positions, channels, pixels, features, w_in, w_out, b_out, weights, means, scales):
+def local_params_kernel(context, positions, channels, pixels, features, w_in, w_mid, b_mid, w_out, b_out, weights, means,
+                        scales):
     """Every item's mixture from a context array that holds all pixels (encoding)."""
     mixture = weights.shape[1]
     neighbours = np.empty(w_in.shape[0])
     hidden = np.empty(w_in.shape[1])
+    middle = np.empty(w_in.shape[1])
     out = np.empty(w_out.shape[1])
     for i in range(positions.shape[0]):
         y, x = positions[i, 0], positions[i, 1]
         if i == 0 or pixels[i] != pixels[i - 1]:
-            _pixel_outputs(context, y, x, features, pixels[i], w_in, w_out, b_out, neighbours, hidden, out)
+            _pixel_outputs(context, y, x, features, pixels[i], w_in, w_mid, b_mid, w_out, b_out, neighbours, hidden, middle,
+                           out)
         _item_mixture(context, y, x, channels[i], out, neighbours, mixture, i, weights, means, scales)
 
 
@@ -383,8 +398,8 @@ def _store(context, y, x, c, value, replicate):
 
 
 @nb.njit(cache=True, nogil=True)
-def local_pop_kernel(states, words, top, debt, precision, context, positions, channels, pixels, features, w_in, w_out,
-                     b_out, weights, means, scales, replicate, out_symbols):
+def local_pop_kernel(states, words, top, debt, precision, context, positions, channels, pixels, features, w_in, w_mid,
+                     b_mid, w_out, b_out, weights, means, scales, replicate, out_symbols):
     """Pop items in order, each mixture computed from the pixels decoded before it. Returns (top, debt)."""
     lanes = states.shape[0]
     p = np.uint64(precision)
@@ -394,12 +409,14 @@ def local_pop_kernel(states, words, top, debt, precision, context, positions, ch
     mixture = weights.shape[1]
     neighbours = np.empty(w_in.shape[0])
     hidden = np.empty(w_in.shape[1])
+    middle = np.empty(w_in.shape[1])
     out = np.empty(w_out.shape[1])
     j = 0
     for i in range(positions.shape[0]):
         y, x, c = positions[i, 0], positions[i, 1], channels[i]
         if i == 0 or pixels[i] != pixels[i - 1]:
-            _pixel_outputs(context, y, x, features, pixels[i], w_in, w_out, b_out, neighbours, hidden, out)
+            _pixel_outputs(context, y, x, features, pixels[i], w_in, w_mid, b_mid, w_out, b_out, neighbours, hidden, middle,
+                           out)
         _item_mixture(context, y, x, c, out, neighbours, mixture, i, weights, means, scales)
         s, top, debt = pop_symbol(states, j, words, top, debt, p, mask, total, MIXTURE, i,
                                           PIXEL_LEVELS, weights, means, scales, table)

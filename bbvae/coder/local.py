@@ -26,13 +26,13 @@ class LocalMixture(Codec):
 
     pixels[i]: item i's row in `features` (decoder features per pixel; items of one
     pixel are consecutive); w_in, w_out, b_out: the head's weights as in LocalHead
-    (out x in).
+    (out x in); w_mid (L, hidden, hidden) and b_mid (L, hidden): its L residual layers (none by default).
     With `replicate`, a decoded value fills every channel (grey pixels coded by an
     RGB model: its first channel is coded, the others are copies).
     """
 
     def __init__(self, context: np.ndarray, positions, channels, pixels, features, w_in, w_out, b_out, mixture: int,
-                 precision: int = 24, replicate: bool = False):
+                 precision: int = 24, replicate: bool = False, w_mid=None, b_mid=None):
         if context.dtype != np.uint8 or context.ndim != 3:
             raise CoderError("the context must be a uint8 (H + 2, W + 4, C) array")
         self.context = context
@@ -49,6 +49,14 @@ class LocalMixture(Codec):
         self.w_in = np.ascontiguousarray(_finite("w_in", w_in).T)
         self.w_out = np.ascontiguousarray(_finite("w_out", w_out).T)
         self.b_out = _finite("b_out", b_out)
+        if self.w_in.ndim != 2:
+            raise CoderError("the head's input weights must be a (hidden, inputs) matrix")
+        hidden = self.w_in.shape[1]
+        w_mid = _finite("w_mid", np.zeros((0, hidden, hidden)) if w_mid is None else w_mid)
+        self.b_mid = _finite("b_mid", np.zeros((0, hidden)) if b_mid is None else b_mid)
+        if w_mid.shape != (len(self.b_mid), hidden, hidden) or self.b_mid.shape[1:] != (hidden,):
+            raise CoderError("the head's residual layers must be (L, hidden, hidden) weights and (L, hidden) biases")
+        self.w_mid = np.ascontiguousarray(w_mid.transpose(0, 2, 1))
         if count:
             if (self.positions.min(0) < 0).any() or (self.positions.max(0) >= (height, width)).any():
                 raise CoderError("a position lies outside the image")
@@ -56,7 +64,7 @@ class LocalMixture(Codec):
                 raise CoderError("a channel lies outside the image")
             if self.pixels.min() < 0 or self.pixels.max() >= len(self.features):
                 raise CoderError("a pixel has no features")
-        inputs, hidden = self.w_in.shape
+        inputs = self.w_in.shape[0]
         neighbours = inputs // depth  # the model reads the first `neighbours` of kernels.LOCAL_NEIGHBOURS
         if (inputs != neighbours * depth or not 1 <= neighbours <= len(kernels.LOCAL_NEIGHBOURS)
                 or self.features.shape[1:] != (hidden,)
@@ -75,7 +83,7 @@ class LocalMixture(Codec):
         """Every item's mixture (weights a, means b, scales c), computed from the context's pixels."""
         weights, means, scales = self._arrays()
         kernels.local_params_kernel(self.context, self.positions, self.channels, self.pixels, self.features, self.w_in,
-                            self.w_out, self.b_out, weights, means, scales)
+                                    self.w_mid, self.b_mid, self.w_out, self.b_out, weights, means, scales)
         return {"a": weights, "b": means, "c": scales}
 
     def values(self) -> np.ndarray:
@@ -106,6 +114,6 @@ class LocalMixture(Codec):
         out = np.empty(len(self.channels), dtype=np.int64)
         weights, means, scales = self._arrays()
         message = message.pop_with(kernels.local_pop_kernel, self.precision, self.context, self.positions, self.channels,
-                                   self.pixels, self.features, self.w_in, self.w_out, self.b_out, weights, means,
-                                   scales, self.replicate, out)
+                                   self.pixels, self.features, self.w_in, self.w_mid, self.b_mid, self.w_out,
+                                   self.b_out, weights, means, scales, self.replicate, out)
         return message, out
