@@ -47,7 +47,8 @@ def write_card(folder: Path, iwae_samples: int, command: str | None) -> Path:
         f"- Epochs: {facts.get('epochs')}; batch size {facts.get('batch_size')}, learning rate {facts.get('lr')} "
         f"(cosine decay), seed {facts.get('seed')}",
         f"- Training time: {facts.get('train_seconds', 0) / 60:.0f} minutes on {facts.get('device', '?')} "
-        f"({facts.get('processes', 1)} process(es), one torch thread each on a 2-core machine)",
+        f"({facts.get('processes', 1)} process(es), one torch thread each on a 2-core machine)"
+        + (", on top of the model it started from" if facts.get("init_from") else ""),
         f"- Test negative ELBO: **{result['elbo_bpd']:.4f} bits/dim**; IWAE (k={iwae_samples}): "
         f"**{result['iwae_bpd']:.4f} bits/dim**",
         f"- Fingerprint: `{info.fingerprint}`",
