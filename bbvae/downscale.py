@@ -13,7 +13,9 @@ from __future__ import annotations
 
 import numpy as np
 
-SOURCE_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp", ".tif", ".tiff", ".bmp"}
+from .data import IMAGE_SUFFIXES, grey_or_rgb
+
+SOURCE_SUFFIXES = IMAGE_SUFFIXES | {".jpg", ".jpeg"}  # JPEG files are what this is for
 
 
 def block_mean(image: np.ndarray, factor: int) -> np.ndarray:
@@ -31,8 +33,6 @@ def main():
     from pathlib import Path
 
     from PIL import Image
-
-    from .data import grey_or_rgb
 
     parser = argparse.ArgumentParser(description=main.__doc__)
     parser.add_argument("source")
