@@ -39,9 +39,12 @@ def main():
     parser.add_argument("folder")
     parser.add_argument("--factor", type=int, default=4)
     args = parser.parse_args()
+    sources = sorted(p for p in Path(args.source).rglob("*") if p.suffix.lower() in SOURCE_SUFFIXES)
+    if not sources:
+        parser.error(f"no images ({', '.join(sorted(SOURCE_SUFFIXES))}) under {args.source}")
     out = Path(args.folder)
     out.mkdir(parents=True, exist_ok=True)
-    for path in sorted(p for p in Path(args.source).rglob("*") if p.suffix.lower() in SOURCE_SUFFIXES):
+    for path in sources:
         with Image.open(path) as image:
             small = block_mean(grey_or_rgb(image), args.factor)
         Image.fromarray(small).save(out / (path.stem + ".png"))

@@ -46,3 +46,7 @@ def test_the_command_writes_every_photograph_as_a_smaller_png(tmp_path):
         np.testing.assert_array_equal(np.asarray(written), expected)
     with Image.open(out / "grey.png") as written:
         assert written.mode == "L" and written.size == (6, 10)
+    (tmp_path / "empty").mkdir()
+    refused = subprocess.run([sys.executable, "-m", "bbvae.downscale", str(tmp_path / "empty"), str(tmp_path / "none")],
+                             capture_output=True, text=True)
+    assert refused.returncode != 0 and "no images" in refused.stderr and not (tmp_path / "none").exists()
