@@ -268,7 +268,8 @@ def train(opts: TrainOptions, say: Callable[[str], None] = print, progress=None)
                 "train_seconds": round(elapsed, 1), "device": device.type, "processes": ddp.world,
                 "batch_size": opts.batch_size, "lr": opts.lr, "seed": opts.seed, "patch": opts.patch,
                 "objective": opts.objective, "iwae_train_samples": opts.iwae_train_samples if opts.objective == "iwae" else None,
-                "kl_warmup": opts.kl_warmup, "free_bits": opts.free_bits, "init_from": opts.init_from, "init_from_fingerprint": started_from,
+                "kl_warmup": opts.kl_warmup, "free_bits": opts.free_bits,
+                "init_from": opts.init_from, "init_from_fingerprint": started_from,
             })
             say(f"epoch {epoch}: train {record['train_bpd']:.4f} bits/dim, test -ELBO {test_bpd:.4f} bits/dim, {elapsed / 60:.1f} min")
     if ddp.world > 1:
