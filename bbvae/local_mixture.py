@@ -79,12 +79,12 @@ class LocalHead(nn.Module):
         return bias.reshape(-1)
 
     def coding_weights(self) -> dict:
-        """The weights as float64 numpy arrays, named as the coder's LocalMixture takes them."""
-        hidden = self.inputs.weight.shape[0]
-        middle = [(layer.weight, layer.bias) for layer in self.middle]
-        tensors = {"w_in": self.inputs.weight, "w_out": self.out.weight, "b_out": self.out.bias,
-                   "w_mid": torch.stack([w for w, _ in middle]) if middle else torch.zeros(0, hidden, hidden),
-                   "b_mid": torch.stack([b for _, b in middle]) if middle else torch.zeros(0, hidden)}
+        """The weights as float64 numpy arrays, named as the coder's LocalMixture takes them
+        (w_mid and b_mid only when there are residual layers: LocalMixture's default is none)."""
+        tensors = {"w_in": self.inputs.weight, "w_out": self.out.weight, "b_out": self.out.bias}
+        if len(self.middle):
+            tensors["w_mid"] = torch.stack([layer.weight for layer in self.middle])
+            tensors["b_mid"] = torch.stack([layer.bias for layer in self.middle])
         return {name: t.detach().double().cpu().numpy() for name, t in tensors.items()}
 
     def forward(self, neighbours: torch.Tensor, features: torch.Tensor) -> torch.Tensor:
