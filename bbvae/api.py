@@ -289,7 +289,8 @@ def describe_container(data: bytes) -> dict:
         "bits_per_dim": 8 * len(data) / box.samples, "samples": box.samples,
         "precisions": dict(zip(("latent", "posterior", "pixels"), box.precisions)),
         "lanes": box.lanes, "group_size": box.group_size, "particles": box.particles, "segments": len(box.segments), "metadata": box.metadata,
-        "paths": [{"mode": r.mode, "path": r.path, "bytes": len(s.payload)} for r, s in zip(box.records(), box.segments)]
+        "paths": [{"mode": r.mode, "path": r.path, "bytes": len(s.payload), "scale_shifts": r.scale_shifts}
+                  for r, s in zip(box.records(), box.segments)]
         if box.photos else None,
     }
 

@@ -18,7 +18,8 @@ import numpy as np
 from . import varint
 
 MAGIC = b"BBV"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2          # the newest this reads; a file carries the lowest version that can read it
+SCALE_SHIFTS_VERSION = 2    # photo records with per-patch scale shifts (bbvae/scale_shifts.py)
 FINGERPRINT_BYTES = 4   # a prefix of the model's SHA-256: enough to tell models apart and refuse a wrong one
 MAX_SIDE = 1 << 16          # pixels per side: headers claiming more are refused before allocating
 MAX_IMAGES = 1 << 24
@@ -32,6 +33,7 @@ KNOWN_FLAGS = 127
 # FLAG_PHOTOS: one segment per image, each a photo record (PhotoRecord.to_bytes)
 MODES = ("L", "LA", "RGB", "RGBA", "P", "1")
 PATHS = ("model", "png", "webp")    # how a photo's pixels are stored: bits-back, or a classical file
+PATH_SCALE_SHIFTS = 0x80            # set in a model record's path byte when its message carries scale shifts
 SINGLE_IMAGE_LATENT_PRECISION = 5  # for models without an allocation table a lone image pays this per latent
 
 
@@ -57,18 +59,20 @@ class Segment:
 class PhotoRecord:
     """One image of a photo container: its mode, the path taken, and the stored bytes.
 
-    Bytes: mode index, path index, then for the model path a varint length and a
-    PNG of the alpha channel (length 0 without alpha) followed by the ANS message;
-    for a classical path the image file itself.
+    Bytes: mode index, path index (plus PATH_SCALE_SHIFTS for a model path with
+    scale shifts), then for the model path a varint length and a PNG of the alpha
+    channel (length 0 without alpha) followed by the ANS message; for a classical
+    path the image file itself.
     """
 
     mode: str
     path: str
     body: bytes
     alpha: bytes = b""
+    scale_shifts: bool = False
 
     def to_bytes(self) -> bytes:
-        head = bytes([MODES.index(self.mode), PATHS.index(self.path)])
+        head = bytes([MODES.index(self.mode), PATHS.index(self.path) | (PATH_SCALE_SHIFTS if self.scale_shifts else 0)])
         if self.path == "model":
             head += varint.encode(len(self.alpha)) + self.alpha
         return head + self.body
@@ -76,10 +80,13 @@ class PhotoRecord:
     @classmethod
     def from_bytes(cls, data: bytes, channels: int) -> "PhotoRecord":
         reader = _Reader(data)
-        mode_index, path_index = reader.take(1)[0], reader.take(1)[0]
+        mode_index, path_byte = reader.take(1)[0], reader.take(1)[0]
+        path_index, scale_shifts = path_byte & ~PATH_SCALE_SHIFTS, bool(path_byte & PATH_SCALE_SHIFTS)
         if mode_index >= len(MODES) or path_index >= len(PATHS):
             raise ContainerError("corrupt file: unknown image mode or path")
         mode, path = MODES[mode_index], PATHS[path_index]
+        if scale_shifts and path != "model":
+            raise ContainerError("corrupt file: scale shifts on a classical path")
         if len(mode) != channels:  # P and 1 are one channel, like L
             raise ContainerError("corrupt file: image mode does not match its channels")
         if path == "model" and mode in ("P", "1"):
@@ -87,7 +94,7 @@ class PhotoRecord:
         alpha = reader.take(reader.varint(len(data))) if path == "model" else b""
         if path == "model" and bool(alpha) != mode.endswith("A"):
             raise ContainerError("corrupt file: alpha channel missing or unexpected")
-        return cls(mode, path, reader.take(len(data) - reader.pos), alpha)
+        return cls(mode, path, reader.take(len(data) - reader.pos), alpha, scale_shifts)
 
 
 @dataclasses.dataclass
@@ -179,7 +186,8 @@ def pack(box: Container) -> bytes:
              | (FLAG_SEGMENTS if several else 0) | (FLAG_PHOTOS if box.photos else 0)
              | (FLAG_PARTICLES if box.particles > 1 else 0))
     name = box.model_name.encode()
-    out = bytearray(MAGIC + bytes([FORMAT_VERSION, flags]) + box.fingerprint[:FINGERPRINT_BYTES])
+    shifted = box.photos and any(segment.payload[1:2] and segment.payload[1] & PATH_SCALE_SHIFTS for segment in box.segments)
+    out = bytearray(MAGIC + bytes([SCALE_SHIFTS_VERSION if shifted else 1, flags]) + box.fingerprint[:FINGERPRINT_BYTES])
     out += varint.encode(len(name)) + name
     if custom:
         out += bytes(box.precisions) + bytes([box.lanes]) + varint.encode(box.group_size)
@@ -263,5 +271,6 @@ def unpack(data: bytes) -> Container:
     box = Container(fingerprint, model_name, precisions, lanes, group_size, shapes, names, metadata,
                     segments, int.from_bytes(data[-4:], "little"), photos, particles)
     if photos:
-        box.records()  # checks every record's header
+        if any(record.scale_shifts for record in box.records()) and data[3] < SCALE_SHIFTS_VERSION:  # also checks them
+            raise ContainerError(f"corrupt file: scale shifts in a file of format version {data[3]}")
     return box

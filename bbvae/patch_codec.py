@@ -17,6 +17,10 @@ image of a set (bbvae/vae_codec.py), so the message holds real bits before the
 first pop and a file pays its initial bits once; every other strip is coded
 with bits-back.
 
+With `scale_shifts` (the default; files of format version 1 have none), each
+patch and coded channel gets its own log-scale shift, chosen by the encoder and
+coded after the strip's pixels (bbvae/scale_shifts.py).
+
 Grey images are coded with the RGB model as three equal channels of which
 only the first is coded. Memory stays bounded by one strip's arrays, besides
 the image itself and the message.
@@ -33,6 +37,7 @@ from .coder import BitsBack, LatentBins, Message
 from .coder.local import LocalMixture
 from .local_mixture import CONTEXT, CONTEXT_RIGHT
 from .photos import PHOTO_CHANNELS, as_photo_channels, with_context
+from .scale_shifts import ScaleShifted
 from .vae import VAE
 from .vae_codec import Precisions, canonical_tensor, deterministic_torch, pop_direct_latents, push_direct_latents
 
@@ -40,7 +45,8 @@ from .vae_codec import Precisions, canonical_tensor, deterministic_torch, pop_di
 class PatchCodec:
     """Codes (H, W) grey or (H, W, 3) RGB uint8 images with a local-mixture patch model."""
 
-    def __init__(self, model: VAE, precisions: Precisions, first_bits: np.ndarray | None = None):
+    def __init__(self, model: VAE, precisions: Precisions, first_bits: np.ndarray | None = None,
+                 scale_shifts: bool = True):
         cfg = model.cfg
         if not cfg.local or cfg.channels != PHOTO_CHANNELS or cfg.height != cfg.width:
             raise ValueError("a patch codec needs a square RGB model with the local mixture likelihood")
@@ -50,6 +56,7 @@ class PatchCodec:
         self.bins = LatentBins(precisions.latent)
         self.head = model.head.coding_weights()
         self.first_bits = np.full(cfg.latent, precisions.latent, np.uint8) if first_bits is None else np.asarray(first_bits)
+        self.scale_shifts = scale_shifts
 
     def _strip(self, context: np.ndarray, strip: int) -> tuple[int, int, int, int]:
         """(top, bottom) image rows of a strip, and the image's height and width."""
@@ -74,13 +81,16 @@ class PatchCodec:
         ys, xs, cs = ys.ravel(), xs.ravel(), cs.ravel()
         return np.stack([ys, xs], 1), cs, (xs // p) * p * p + (ys - top) * p + xs % p
 
-    def _pixels(self, context: np.ndarray, strip: int, coded: int, latents: np.ndarray) -> LocalMixture:
+    def _pixels(self, context: np.ndarray, strip: int, coded: int, latents: np.ndarray) -> LocalMixture | ScaleShifted:
         """The likelihood of a strip's values given its patches' latents."""
         features = self.model.decode(canonical_tensor(latents.astype(np.float32)))
         features = features.double().numpy().transpose(0, 2, 3, 1).reshape(-1, features.shape[1])
         positions, channels, pixels = self._items(context, strip, coded)
-        return LocalMixture(context, positions, channels, pixels, features, mixture=self.model.cfg.mixture,
-                            precision=self.precisions.pixels, replicate=coded == 1, **self.head)
+        codec = LocalMixture(context, positions, channels, pixels, features, mixture=self.model.cfg.mixture,
+                             precision=self.precisions.pixels, replicate=coded == 1, **self.head)
+        if not self.scale_shifts:
+            return codec
+        return ScaleShifted(codec, (positions[:, 1] // self.patch) * coded + channels, len(latents) * coded)
 
     def _posterior(self, context: np.ndarray, strip: int):
         mean, log_std = self.model.posterior(canonical_tensor(self._network_input(context, strip)))

@@ -31,10 +31,10 @@ class PhotoError(Exception):
     """An image that a photo container cannot hold."""
 
 
-@functools.lru_cache(maxsize=2)
-def photo_codec(model_path: str, precisions: Precisions = PHOTO_PRECISIONS):
+@functools.lru_cache(maxsize=4)
+def photo_codec(model_path: str, precisions: Precisions = PHOTO_PRECISIONS, scale_shifts: bool = True):
     model, info = load_model(model_path)
-    return PatchCodec(model, precisions, info.codec.get(allocation.TABLE_NAME)), info
+    return PatchCodec(model, precisions, info.codec.get(allocation.TABLE_NAME), scale_shifts), info
 
 
 def mode_of(image) -> str:
@@ -73,7 +73,8 @@ def model_record(image: np.ndarray, model_path: str) -> container.PhotoRecord:
     colour = image if mode in ("L", "RGB") else (image[:, :, 0] if mode == "LA" else image[:, :, :3])
     alpha = fallback.encode_png(image[:, :, -1]) if mode.endswith("A") else b""
     codec, _ = photo_codec(model_path)
-    return container.PhotoRecord(mode, "model", codec.encode(np.ascontiguousarray(colour)).to_bytes(), alpha)
+    return container.PhotoRecord(mode, "model", codec.encode(np.ascontiguousarray(colour)).to_bytes(), alpha,
+                                 codec.scale_shifts)
 
 
 def encode_record(image, model_path: str | None) -> container.PhotoRecord:
@@ -104,7 +105,7 @@ def decode_record(record: container.PhotoRecord, shape: tuple[int, int, int], mo
     if height * width * 3 > container.MAX_PIXELS:  # the patch codec keeps three channels even for grey
         raise container.ContainerError("the file claims more pixels than bbvae decodes")
     precisions, lanes = coding
-    codec, _ = photo_codec(model_path, precisions)
+    codec, _ = photo_codec(model_path, precisions, record.scale_shifts)
     message = Message.from_bytes(record.body)
     if message.lanes != lanes or message.debt > MAX_PHOTO_DEBT:
         raise container.ContainerError("corrupt file: the message does not match its header")

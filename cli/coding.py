@@ -250,7 +250,8 @@ def info(source, as_json):
     click.echo(f"{facts['bytes']} bytes ({facts['payload_bytes']} payload), {facts['bits_per_dim']:.4f} bits/dim, "
                f"precisions {facts['precisions']}, {facts['segments']} segment(s)")
     for number, stored in enumerate(facts["paths"] or []):
-        how = "the model (bits-back)" if stored["path"] == "model" else f"the classical fallback ({stored['path'].upper()})"
+        how = (f"the model (bits-back){', with scale shifts per patch' if stored['scale_shifts'] else ''}"
+               if stored["path"] == "model" else f"the classical fallback ({stored['path'].upper()})")
         click.echo(f"image {number}: {stored['mode']}, stored with {how}, {stored['bytes']} bytes")
     if as_json:
         click.echo(json.dumps(facts))

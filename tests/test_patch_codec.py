@@ -55,9 +55,25 @@ EDGE_CASES = {
 }
 
 
+@pytest.fixture(scope="module")
+def unshifted(codec) -> PatchCodec:
+    """The same model without per-patch scale shifts (how files of format version 1 were coded)."""
+    return PatchCodec(codec.model, PHOTO_PRECISIONS, scale_shifts=False)
+
+
 @pytest.mark.parametrize("name", EDGE_CASES)
 def test_round_trip(codec, name):
     round_trip(codec, EDGE_CASES[name])
+
+
+@pytest.mark.parametrize("name", EDGE_CASES)
+def test_round_trip_without_scale_shifts(unshifted, name):
+    round_trip(unshifted, EDGE_CASES[name])
+
+
+def test_scale_shifts_change_the_bytes_not_the_pixels(codec, unshifted):
+    image = ar_image(20, 28, seed=9)
+    assert round_trip(codec, image) != round_trip(unshifted, image)
 
 
 def test_grey_codes_one_channel_and_differs_from_its_rgb_copy(codec):

@@ -7,6 +7,7 @@ import json
 import struct
 import tracemalloc
 import zlib
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -21,6 +22,7 @@ from bbvae.imageio import ImageError, read_image, same_image
 
 from helpers import ar_image, run_cli
 
+DATA = Path(__file__).parent / "data"
 RECORD_HEAD = 2  # a photo record's mode and path bytes before a classical file
 
 
@@ -302,7 +304,7 @@ def test_cli_round_trip_rgba_and_palette_pngs(tmp_path, photo_models, images):
     env = {"BBVAE_MODELS": str(photo_models), "OMP_NUM_THREADS": "1"}
     Image.fromarray(images["RGBA"], mode="RGBA").save(tmp_path / "rgba.png")
     images["P"].save(tmp_path / "p.png")
-    for name, told in (("rgba", "stored with the model (bits-back)"), ("p", "stored with the classical fallback (PNG)")):
+    for name, told in (("rgba", "stored with the model (bits-back), with scale shifts per patch"), ("p", "stored with the classical fallback (PNG)")):
         source, packed, restored = tmp_path / f"{name}.png", tmp_path / f"{name}.bbv", tmp_path / f"{name}_back.png"
         made = run_cli("compress", str(source), "-o", str(packed), env=env)
         assert made.returncode == 0, made.stderr
@@ -317,3 +319,37 @@ def test_cli_round_trip_rgba_and_palette_pngs(tmp_path, photo_models, images):
         assert told in shown.stdout
         facts = json.loads(shown.stdout.strip().splitlines()[-1])
         assert facts["paths"][0]["path"] == ("model" if name == "rgba" else "png")
+
+
+def test_model_records_carry_scale_shifts_in_a_format_2_file(photo_env, images):
+    data = bbvae.compress([images["RGB"], images["P"]])
+    facts = api.describe_container(data)
+    assert facts["format_version"] == container.SCALE_SHIFTS_VERSION
+    assert [entry["scale_shifts"] for entry in facts["paths"]] == [True, False]
+    assert same_image(bbvae.decompress(data)[0], images["RGB"])
+
+
+def test_files_without_scale_shifts_stay_format_1(photo_env, images):
+    data = bbvae.compress([images["P"]])
+    assert api.describe_container(data)["format_version"] == 1
+
+
+def test_a_format_1_photo_file_still_decompresses_exactly():
+    """Written by bbvae before scale shifts (commit 4eaae81) with the shipped `photo` model."""
+    data = (DATA / "coffee_50x40_format1.bbv").read_bytes()
+    facts = api.describe_container(data)
+    assert facts["format_version"] == 1 and facts["paths"][0] == {"mode": "RGB", "path": "model", "bytes": 2789,
+                                                                   "scale_shifts": False}
+    np.testing.assert_array_equal(bbvae.decompress(data)[0], read_image(DATA / "coffee_50x40.png"))
+
+
+def test_scale_shifts_where_they_cannot_be_are_refused(photo_env, images):
+    box = container.unpack(bbvae.compress([images["RGB"], images["P"]]))
+    shifted, classical = box.segments
+    classical.payload = classical.payload[:1] + bytes([classical.payload[1] | container.PATH_SCALE_SHIFTS]) + classical.payload[2:]
+    with pytest.raises(ContainerError, match="scale shifts on a classical path"):
+        container.unpack(container.pack(box))
+    data = bytearray(bbvae.compress([images["RGB"]]))
+    data[3] = 1
+    with pytest.raises(ContainerError, match="scale shifts in a file of format version 1"):
+        container.unpack(with_fixed_crc(bytes(data)))

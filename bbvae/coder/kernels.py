@@ -342,9 +342,16 @@ def _pixel_outputs(context, y, x, features, p, w_in_t, w_mid_t, b_mid, w_out_t, 
                 out[o] += w_out_t[j, o] * h
 
 
+@nb.njit(cache=True, inline="always")
+def shifted_scale(log_scale, shift):
+    """A component's scale from its unclamped log-scale and its patch's log-scale shift (bbvae/scale_shifts.py)."""
+    return math.exp(min(max(log_scale + shift, LOCAL_LOG_SCALE_MIN), LOCAL_LOG_SCALE_MAX))
+
+
 @nb.njit(cache=True)
-def _item_mixture(context, y, x, c, out, neighbours, mixture, i, weights, means, scales):
-    """Item i's mixture (channel c of pixel (y, x)) from the pixel's raw outputs, into row i."""
+def _item_mixture(context, y, x, c, out, neighbours, mixture, i, weights, means, log_scales):
+    """Item i's mixture (channel c of pixel (y, x)) from the pixel's raw outputs, into row i: weights,
+    means and unclamped log-scales (shifted_scale makes them scales)."""
     channels = context.shape[2]
     inputs = neighbours.shape[0]  # neighbours read x channels
     per = 3 * mixture + inputs + channels
@@ -367,14 +374,13 @@ def _item_mixture(context, y, x, c, out, neighbours, mixture, i, weights, means,
         pred += out[current + d] * (np.float64(context[y + LOCAL_CONTEXT, x + LOCAL_CONTEXT, d]) - LOCAL_CENTRE)
     for k in range(mixture):
         means[i, k] = pred + LOCAL_MEAN_SCALE * out[base + mixture + k]
-        log_scale = min(max(out[base + 2 * mixture + k] + LOCAL_LOG_SCALE_OFFSET, LOCAL_LOG_SCALE_MIN), LOCAL_LOG_SCALE_MAX)
-        scales[i, k] = math.exp(log_scale)
+        log_scales[i, k] = out[base + 2 * mixture + k] + LOCAL_LOG_SCALE_OFFSET
 
 
 @nb.njit(cache=True, nogil=True)  # releases the GIL: classical encodings run beside it
 def local_params_kernel(context, positions, channels, pixels, features, w_in, w_mid, b_mid, w_out, b_out, weights, means,
-                        scales):
-    """Every item's mixture from a context array that holds all pixels (encoding)."""
+                        log_scales):
+    """Every item's mixture, with unclamped log-scales, from a context array that holds all pixels (encoding)."""
     mixture = weights.shape[1]
     neighbours = np.empty(w_in.shape[0])
     hidden = np.empty(w_in.shape[1])
@@ -385,7 +391,39 @@ def local_params_kernel(context, positions, channels, pixels, features, w_in, w_
         if i == 0 or pixels[i] != pixels[i - 1]:
             _pixel_outputs(context, y, x, features, pixels[i], w_in, w_mid, b_mid, w_out, b_out, neighbours, hidden, middle,
                            out)
-        _item_mixture(context, y, x, channels[i], out, neighbours, mixture, i, weights, means, scales)
+        _item_mixture(context, y, x, channels[i], out, neighbours, mixture, i, weights, means, log_scales)
+
+
+@nb.njit(cache=True, nogil=True)
+def shifted_scales_kernel(log_scales, shifts, scales):
+    """scales[i, k] from unclamped log_scales[i, k] and item i's log-scale shift."""
+    for i in range(log_scales.shape[0]):
+        for k in range(log_scales.shape[1]):
+            scales[i, k] = shifted_scale(log_scales[i, k], shifts[i])
+
+
+@nb.njit(cache=True, nogil=True)
+def shift_costs_kernel(values, groups, weights, means, log_scales, candidates, costs):
+    """costs[g, j] += nats of the items of group g with every log-scale shifted by candidates[j].
+
+    The continuous discretized-logistic probability, not the coder's integer
+    frequencies: the encoder only uses it to choose shifts, which it then transmits.
+    """
+    factors = np.exp(candidates)
+    smallest, largest = math.exp(LOCAL_LOG_SCALE_MIN), math.exp(LOCAL_LOG_SCALE_MAX)
+    unshifted = np.empty(weights.shape[1])
+    for i in range(values.shape[0]):
+        x = np.float64(values[i])
+        for k in range(weights.shape[1]):
+            unshifted[k] = math.exp(log_scales[i, k])
+        for j in range(candidates.shape[0]):
+            p = 0.0
+            for k in range(weights.shape[1]):
+                scale = min(max(unshifted[k] * factors[j], smallest), largest)
+                upper = 1.0 if x >= PIXEL_LEVELS - 1 else _sigmoid((x + 0.5 - means[i, k]) / scale)
+                lower = 0.0 if x <= 0 else _sigmoid((x - 0.5 - means[i, k]) / scale)
+                p += weights[i, k] * (upper - lower)
+            costs[groups[i], j] -= math.log(max(p, 1e-30))
 
 
 @nb.njit(cache=True, inline="always")
@@ -399,8 +437,9 @@ def _store(context, y, x, c, value, replicate):
 
 @nb.njit(cache=True, nogil=True)
 def local_pop_kernel(states, words, top, debt, precision, context, positions, channels, pixels, features, w_in, w_mid,
-                     b_mid, w_out, b_out, weights, means, scales, replicate, out_symbols):
-    """Pop items in order, each mixture computed from the pixels decoded before it. Returns (top, debt)."""
+                     b_mid, w_out, b_out, shifts, weights, means, scales, replicate, out_symbols):
+    """Pop items in order, each mixture computed from the pixels decoded before it and item i's
+    log-scale shift shifts[i]. Returns (top, debt)."""
     lanes = states.shape[0]
     p = np.uint64(precision)
     mask = (ONE << p) - ONE
@@ -418,6 +457,8 @@ def local_pop_kernel(states, words, top, debt, precision, context, positions, ch
             _pixel_outputs(context, y, x, features, pixels[i], w_in, w_mid, b_mid, w_out, b_out, neighbours, hidden, middle,
                            out)
         _item_mixture(context, y, x, c, out, neighbours, mixture, i, weights, means, scales)
+        for k in range(mixture):
+            scales[i, k] = shifted_scale(scales[i, k], shifts[i])
         s, top, debt = pop_symbol(states, j, words, top, debt, p, mask, total, MIXTURE, i,
                                           PIXEL_LEVELS, weights, means, scales, table)
         out_symbols[i] = s

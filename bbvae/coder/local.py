@@ -15,6 +15,8 @@ it); decoding writes the pixels into it.
 
 from __future__ import annotations
 
+import copy
+
 import numpy as np
 
 from . import kernels
@@ -28,11 +30,12 @@ class LocalMixture(Codec):
     pixel are consecutive); w_in, w_out, b_out: the head's weights as in LocalHead
     (out x in); w_mid (L, hidden, hidden) and b_mid (L, hidden): its L residual layers (none by default).
     With `replicate`, a decoded value fills every channel (grey pixels coded by an
-    RGB model: its first channel is coded, the others are copies).
+    RGB model: its first channel is coded, the others are copies). shifts[i] is
+    added to item i's log-scales (none by default; bbvae/scale_shifts.py).
     """
 
     def __init__(self, context: np.ndarray, positions, channels, pixels, features, w_in, w_out, b_out, mixture: int,
-                 precision: int = 24, replicate: bool = False, w_mid=None, b_mid=None):
+                 precision: int = 24, replicate: bool = False, w_mid=None, b_mid=None, shifts=None):
         if context.dtype != np.uint8 or context.ndim != 3:
             raise CoderError("the context must be a uint8 (H + 2, W + 4, C) array")
         self.context = context
@@ -74,16 +77,37 @@ class LocalMixture(Codec):
         self.mixture = mixture
         self.precision = check_precision(precision, kernels.PIXEL_LEVELS)
         self.replicate = bool(replicate)
+        self.shifts = _finite("shifts", np.zeros(count) if shifts is None else shifts)
+        if self.shifts.shape != (count,):
+            raise CoderError("shifts must hold one log-scale shift per item")
+        self._unshifted = None
 
     def _arrays(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         shape = (len(self.channels), self.mixture)
         return np.empty(shape), np.empty(shape), np.empty(shape)
 
+    def unshifted_params(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Every item's weights, means and unclamped, unshifted log-scales, computed once from the context's pixels."""
+        if self._unshifted is None:
+            weights, means, log_scales = self._arrays()
+            kernels.local_params_kernel(self.context, self.positions, self.channels, self.pixels, self.features, self.w_in,
+                                        self.w_mid, self.b_mid, self.w_out, self.b_out, weights, means, log_scales)
+            self._unshifted = weights, means, log_scales
+        return self._unshifted
+
+    def with_shifts(self, shifts) -> "LocalMixture":
+        """The same items with other log-scale shifts; shares the network's work done so far."""
+        other = copy.copy(self)
+        other.shifts = _finite("shifts", shifts)
+        if other.shifts.shape != self.shifts.shape:
+            raise CoderError("shifts must hold one log-scale shift per item")
+        return other
+
     def params(self) -> dict:
         """Every item's mixture (weights a, means b, scales c), computed from the context's pixels."""
-        weights, means, scales = self._arrays()
-        kernels.local_params_kernel(self.context, self.positions, self.channels, self.pixels, self.features, self.w_in,
-                                    self.w_mid, self.b_mid, self.w_out, self.b_out, weights, means, scales)
+        weights, means, log_scales = self.unshifted_params()
+        scales = np.empty_like(log_scales)
+        kernels.shifted_scales_kernel(log_scales, self.shifts, scales)
         return {"a": weights, "b": means, "c": scales}
 
     def values(self) -> np.ndarray:
@@ -115,5 +139,5 @@ class LocalMixture(Codec):
         weights, means, scales = self._arrays()
         message = message.pop_with(kernels.local_pop_kernel, self.precision, self.context, self.positions, self.channels,
                                    self.pixels, self.features, self.w_in, self.w_mid, self.b_mid, self.w_out,
-                                   self.b_out, weights, means, scales, self.replicate, out)
+                                   self.b_out, self.shifts, weights, means, scales, self.replicate, out)
         return message, out
