@@ -68,11 +68,12 @@ def check_image(index: int, image) -> None:
         raise PhotoError(f"image {index}: {width}x{height} pixels is more than bbvae codes in one file")
 
 
-def model_record(image: np.ndarray, model_path: str) -> container.PhotoRecord:
+def model_record(image: np.ndarray, model_path: str, scale_shifts: bool = True) -> container.PhotoRecord:
+    """The image on the model path; without scale_shifts, at the rate of the model as trained (bbvae bench)."""
     mode = mode_of(image)
     colour = image if mode in ("L", "RGB") else (image[:, :, 0] if mode == "LA" else image[:, :, :3])
     alpha = fallback.encode_png(image[:, :, -1]) if mode.endswith("A") else b""
-    codec, _ = photo_codec(model_path)
+    codec, _ = photo_codec(model_path, PHOTO_PRECISIONS, scale_shifts)
     return container.PhotoRecord(mode, "model", codec.encode(np.ascontiguousarray(colour)).to_bytes(), alpha,
                                  codec.scale_shifts)
 

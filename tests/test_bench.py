@@ -47,4 +47,5 @@ def test_bench_images_json_contract(tmp_path, photo_models):
     record = json.loads((tmp_path / "photo_bench.json").read_text())
     assert {row["image"] for row in record["rows"]} == {"colour.png", "grey.png"}
     assert all(row["model_decode_s"] > 0 for row in record["rows"])  # the model path is timed even when it loses
+    assert all(row["unshifted_bpd"] > 0 for row in record["rows"])  # the model as trained, beside the shifted path
     assert (tmp_path / "photo_bench.png").exists()

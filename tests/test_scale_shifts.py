@@ -13,10 +13,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bbvae.coder import Message
+from bbvae.coder import kernels
 from bbvae.coder.kernels import LOCAL_LOG_SCALE_MAX, LOCAL_LOG_SCALE_MIN
 from bbvae.coder.local import LocalMixture
 from bbvae.photos import with_context
-from bbvae.scale_shifts import SHIFT_BITS, SHIFT_COUNT, SHIFT_ZERO, SHIFTS, ScaleShifted, best_shifts
+from bbvae.scale_shifts import SHIFT_BITS, SHIFT_COUNT, SHIFT_ZERO, SHIFTS, ScaleShifted, best_shifts, coarse_to_fine
 
 from strategies import messages, rngs
 from test_local_images import random_parts
@@ -28,7 +29,10 @@ def random_mixture(rng: np.random.Generator, channels: int, height: int, width: 
     """A LocalMixture over a random image's items in raster order, under a random head, and a function
     that gives the same items and head over a copy of the context with every pixel zero (the decoder's)."""
     features, head = random_parts(rng, 1, channels, height, width, mixture)
-    context = with_context(rng.integers(0, 256, (height, width, channels)).astype(np.uint8))
+    image = rng.integers(0, 256, (height, width, channels))
+    image[rng.random(image.shape) < 0.1] = 0
+    image[rng.random(image.shape) < 0.1] = 255  # the edge bins, whose logistics take the tails
+    context = with_context(image.astype(np.uint8))
     ys, xs, cs = (a.ravel() for a in np.meshgrid(np.arange(height), np.arange(width), np.arange(channels), indexing="ij"))
 
     def over(pixels: np.ndarray) -> LocalMixture:
@@ -76,19 +80,41 @@ def reference_costs(pixels: LocalMixture, groups: np.ndarray, count: int) -> np.
 
 @settings(max_examples=20, deadline=None)
 @given(rngs(), st.sampled_from([1, 3]), st.integers(1, 3))
-def test_the_encoder_picks_the_cheapest_shift_of_each_group(rng, channels, mixture):
-    """The cheapest by the continuous probabilities; in the coder's integer frequencies it costs at most a little more."""
+def test_the_encoder_searches_the_costs_of_the_reference(rng, channels, mixture):
+    """The kernel's costs lead the search where numpy's lead it; in the coder's integer frequencies the
+    chosen shifts cost at most a little more than no shift."""
     pixels, _ = random_mixture(rng, channels, 5, 6, mixture)
     groups, count = random_groups(rng, pixels)
     values, items = pixels.values(), np.bincount(groups, minlength=count)
+    reference = reference_costs(pixels, groups, count)
+    costs = np.zeros((count, SHIFT_COUNT))
+    kernels.shift_costs_kernel(values, groups, *pixels.unshifted_params(), SHIFTS, np.ones(costs.shape, bool), costs)
+    np.testing.assert_allclose(costs, reference, rtol=1e-9)
     chosen = best_shifts(pixels, groups, count)
-    continuous = reference_costs(pixels, groups, count)
-    assert (continuous[np.arange(count), chosen] <= continuous.min(1) + 1e-9 * items).all()
-    exact = np.zeros((count, SHIFT_COUNT))
-    for index in range(SHIFT_COUNT):
-        bits = pixels.with_shifts(np.full(len(values), SHIFTS[index])).element_bits(values)
-        exact[:, index] = np.bincount(groups, bits, minlength=count)
-    assert (exact[np.arange(count), chosen] <= exact.min(1) + 0.01 * items).all()
+    np.testing.assert_array_equal(chosen, coarse_to_fine(count, lambda _: reference))
+    bits = [np.bincount(groups, pixels.with_shifts(SHIFTS[indices][groups]).element_bits(values), minlength=count)
+            for indices in (chosen, np.full(count, SHIFT_ZERO))]
+    assert (bits[0] <= bits[1] + 0.01 * items).all()
+
+
+@settings(max_examples=50, deadline=None)
+@given(rngs(), st.integers(1, 20))
+def test_the_search_finds_the_cheapest_of_unimodal_costs(rng, count):
+    lowest = rng.uniform(-2, SHIFT_COUNT + 2, (count, 1))  # anywhere, or beyond either end
+    costs = np.abs(np.arange(SHIFT_COUNT) - lowest) ** rng.uniform(0.5, 3, (count, 1)) * rng.uniform(0.1, 9, (count, 1))
+    np.testing.assert_array_equal(coarse_to_fine(count, lambda _: costs), np.argmin(costs, axis=1))
+
+
+@settings(max_examples=50, deadline=None)
+@given(rngs(), st.integers(1, 20))
+def test_the_search_tries_half_the_shifts_and_never_costs_more_than_no_shift(rng, count):
+    costs = rng.normal(0, 1, (count, SHIFT_COUNT))
+    asked = []
+    chosen = coarse_to_fine(count, lambda wanted: asked.append(wanted.copy()) or costs)
+    tried = np.sum(asked, axis=0)
+    assert tried.max() == 1 and (tried.sum(1) <= SHIFT_COUNT // 2).all() and tried[np.arange(count), chosen].all()
+    assert (costs[np.arange(count), chosen] == np.where(tried, costs, np.inf).min(1)).all()
+    assert (costs[np.arange(count), chosen] <= costs[:, SHIFT_ZERO]).all()
 
 
 @settings(max_examples=15, deadline=None)

@@ -403,8 +403,9 @@ def shifted_scales_kernel(log_scales, shifts, scales):
 
 
 @nb.njit(cache=True, nogil=True)
-def shift_costs_kernel(values, groups, weights, means, log_scales, candidates, costs):
-    """costs[g, j] += nats of the items of group g with every log-scale shifted by candidates[j].
+def shift_costs_kernel(values, groups, weights, means, log_scales, candidates, wanted, costs):
+    """costs[g, j] += nats of the items of group g with every log-scale shifted by candidates[j], for the
+    (g, j) with wanted[g, j].
 
     The continuous discretized-logistic probability, not the coder's integer
     frequencies: the encoder only uses it to choose shifts, which it then transmits.
@@ -413,17 +414,20 @@ def shift_costs_kernel(values, groups, weights, means, log_scales, candidates, c
     smallest, largest = math.exp(LOCAL_LOG_SCALE_MIN), math.exp(LOCAL_LOG_SCALE_MAX)
     unshifted = np.empty(weights.shape[1])
     for i in range(values.shape[0]):
+        g = groups[i]
         x = np.float64(values[i])
         for k in range(weights.shape[1]):
             unshifted[k] = math.exp(log_scales[i, k])
         for j in range(candidates.shape[0]):
+            if not wanted[g, j]:
+                continue
             p = 0.0
             for k in range(weights.shape[1]):
                 scale = min(max(unshifted[k] * factors[j], smallest), largest)
                 upper = 1.0 if x >= PIXEL_LEVELS - 1 else _sigmoid((x + 0.5 - means[i, k]) / scale)
                 lower = 0.0 if x <= 0 else _sigmoid((x - 0.5 - means[i, k]) / scale)
                 p += weights[i, k] * (upper - lower)
-            costs[groups[i], j] -= math.log(max(p, 1e-30))
+            costs[g, j] -= math.log(max(p, 1e-30))
 
 
 @nb.njit(cache=True, inline="always")
