@@ -4,6 +4,13 @@
 library API (bbvae.api); they load torch on first use, not on import.
 """
 
+import os
+
+# Encoder and decoder compute the same exp() in differently shaped Numba loops; with Intel's SVML
+# installed, Numba could vectorise one of them with an exp that differs in the last bit (DESIGN.md,
+# "Determinism"). Keep libm's everywhere (this takes effect when bbvae is imported before numba).
+os.environ.setdefault("NUMBA_DISABLE_INTEL_SVML", "1")
+
 __version__ = "0.1.0"
 
 

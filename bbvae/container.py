@@ -19,6 +19,7 @@ from . import varint
 
 MAGIC = b"BBV"
 FORMAT_VERSION = 2          # the newest this reads; a file carries the lowest version that can read it
+FIRST_VERSION = 1
 SCALE_SHIFTS_VERSION = 2    # photo records with per-patch scale shifts (bbvae/scale_shifts.py)
 FINGERPRINT_BYTES = 4   # a prefix of the model's SHA-256: enough to tell models apart and refuse a wrong one
 MAX_SIDE = 1 << 16          # pixels per side: headers claiming more are refused before allocating
@@ -70,6 +71,15 @@ class PhotoRecord:
     body: bytes
     alpha: bytes = b""
     scale_shifts: bool = False
+
+    def __post_init__(self):
+        if self.scale_shifts and self.path != "model":
+            raise ValueError("only the model path has scale shifts")
+
+    @staticmethod
+    def scale_shifted(data: bytes) -> bool:
+        """Whether a record's bytes say it has scale shifts (without checking the rest)."""
+        return len(data) > 1 and bool(data[1] & PATH_SCALE_SHIFTS)
 
     def to_bytes(self) -> bytes:
         head = bytes([MODES.index(self.mode), PATHS.index(self.path) | (PATH_SCALE_SHIFTS if self.scale_shifts else 0)])
@@ -186,8 +196,9 @@ def pack(box: Container) -> bytes:
              | (FLAG_SEGMENTS if several else 0) | (FLAG_PHOTOS if box.photos else 0)
              | (FLAG_PARTICLES if box.particles > 1 else 0))
     name = box.model_name.encode()
-    shifted = box.photos and any(segment.payload[1:2] and segment.payload[1] & PATH_SCALE_SHIFTS for segment in box.segments)
-    out = bytearray(MAGIC + bytes([SCALE_SHIFTS_VERSION if shifted else 1, flags]) + box.fingerprint[:FINGERPRINT_BYTES])
+    shifted = box.photos and any(PhotoRecord.scale_shifted(segment.payload) for segment in box.segments)
+    version = SCALE_SHIFTS_VERSION if shifted else FIRST_VERSION
+    out = bytearray(MAGIC + bytes([version, flags]) + box.fingerprint[:FINGERPRINT_BYTES])
     out += varint.encode(len(name)) + name
     if custom:
         out += bytes(box.precisions) + bytes([box.lanes]) + varint.encode(box.group_size)
@@ -219,7 +230,7 @@ def unpack(data: bytes) -> Container:
         raise ContainerError("not a bbvae file")
     if data[3] > FORMAT_VERSION:
         raise ContainerError(f"file format version {data[3]} is newer than this bbvae reads ({FORMAT_VERSION}): upgrade bbvae")
-    if data[3] < 1:
+    if data[3] < FIRST_VERSION:
         raise ContainerError("corrupt file: format version 0")
     if len(data) < 13:
         raise ContainerError("truncated file")

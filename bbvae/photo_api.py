@@ -31,9 +31,13 @@ class PhotoError(Exception):
     """An image that a photo container cannot hold."""
 
 
-@functools.lru_cache(maxsize=4)
+@functools.lru_cache(maxsize=2)
+def _loaded(model_path: str):
+    return load_model(model_path)
+
+
 def photo_codec(model_path: str, precisions: Precisions = PHOTO_PRECISIONS, scale_shifts: bool = True):
-    model, info = load_model(model_path)
+    model, info = _loaded(model_path)
     return PatchCodec(model, precisions, info.codec.get(allocation.TABLE_NAME), scale_shifts), info
 
 

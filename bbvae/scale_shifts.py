@@ -3,10 +3,12 @@
 A photo model trained on some photographs is over-confident on grainier ones
 (film grain, sensor noise) and slightly under-confident on smoother ones, and
 the miss differs per channel and per region. So for every patch and coded
-channel, the encoder searches SHIFT_COUNT shifts of all the channel's log-scales,
-from -0.5 to +1.375 in steps of 0.125, for the one under which the patch's
-values cost the fewest bits (for the latent that bits-back gave it), codes the
-pixels with it and then pushes the shift's index, uniformly in SHIFT_BITS bits.
+channel, the encoder shifts all the channel's log-scales by one of SHIFT_COUNT
+values, from -0.5 to +1.375 in steps of 0.125: a coarse-to-fine search over
+them (coarse_to_fine) picks the one under which the patch's values cost the
+fewest bits by the continuous logistic probabilities, for the latent that
+bits-back gave the patch. It codes the pixels with that shift and then pushes
+the shift's index, uniformly in SHIFT_BITS bits.
 The decoder pops the indices first, then the pixels with the same shifts. Index
 SHIFT_ZERO is the model as trained; the scales themselves come from
 kernels.shifted_scale on both sides, so encoder and decoder agree bit for bit.
@@ -49,7 +51,7 @@ def coarse_to_fine(count: int, costs_of) -> np.ndarray:
         for neighbour in (best - step, best + step):
             inside = (neighbour >= 0) & (neighbour < SHIFT_COUNT)
             wanted[np.flatnonzero(inside), neighbour[inside]] = True
-        wanted &= np.isinf(costs)
+        wanted &= np.isinf(costs)  # a neighbour tried in an earlier stage keeps its cost
 
 
 def best_shifts(pixels: LocalMixture, groups: np.ndarray, count: int) -> np.ndarray:

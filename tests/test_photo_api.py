@@ -330,8 +330,15 @@ def test_model_records_carry_scale_shifts_in_a_format_2_file(photo_env, images):
 
 
 def test_files_without_scale_shifts_stay_format_1(photo_env, images):
-    data = bbvae.compress([images["P"]])
-    assert api.describe_container(data)["format_version"] == 1
+    assert api.describe_container(bbvae.compress([images["P"]]))["format_version"] == container.FIRST_VERSION
+    box = container.unpack(bbvae.compress([images["RGB"]]))
+    record = photo_api.model_record(images["RGB"], str(photo_env / "photo"), scale_shifts=False)
+    box.segments[0].payload = record.to_bytes()  # as bbvae wrote model records before scale shifts
+    data = container.pack(box)
+    assert api.describe_container(data)["format_version"] == container.FIRST_VERSION
+    assert same_image(bbvae.decompress(data)[0], images["RGB"])
+    with pytest.raises(ValueError, match="only the model path"):
+        container.PhotoRecord("RGB", "png", b"", scale_shifts=True)
 
 
 def test_a_format_1_photo_file_still_decompresses_exactly():

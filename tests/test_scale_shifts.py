@@ -12,7 +12,6 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bbvae.coder import Message
 from bbvae.coder import kernels
 from bbvae.coder.kernels import LOCAL_LOG_SCALE_MAX, LOCAL_LOG_SCALE_MIN
 from bbvae.coder.local import LocalMixture
@@ -115,17 +114,6 @@ def test_the_search_tries_half_the_shifts_and_never_costs_more_than_no_shift(rng
     assert tried.max() == 1 and (tried.sum(1) <= SHIFT_COUNT // 2).all() and tried[np.arange(count), chosen].all()
     assert (costs[np.arange(count), chosen] == np.where(tried, costs, np.inf).min(1)).all()
     assert (costs[np.arange(count), chosen] <= costs[:, SHIFT_ZERO]).all()
-
-
-@settings(max_examples=15, deadline=None)
-@given(messages(), rngs(), st.sampled_from([1, 3]), st.integers(1, 3))
-def test_zero_shifts_code_exactly_as_no_shifts(message, rng, channels, mixture):
-    """Index SHIFT_ZERO is the model as trained: files of format version 1 decode as they always did."""
-    pixels, _ = random_mixture(rng, channels, 4, 7, mixture)
-    values = pixels.values()
-    zero = pixels.with_shifts(np.full(len(values), SHIFTS[SHIFT_ZERO]))
-    assert SHIFTS[SHIFT_ZERO] == 0.0
-    assert zero.push(message.copy(), values) == pixels.push(message.copy(), values)
 
 
 def test_shifts_must_be_finite_and_one_per_item():

@@ -5,8 +5,8 @@ reads the decoder's features and the pixel's causal neighbours and gives each
 channel's mixture (weights, means, scales). Encoding knows every pixel, so it
 computes all parameters first and pushes them like any mixture; decoding must
 pop in order, computing each pixel's parameters from the pixels it has just
-decoded. Both sides compute them with the same Numba routine
-(`_pixel_outputs`, `_item_mixture` in kernels.py), so they agree bit for bit.
+decoded. Both sides compute them with the same Numba routines
+(`_pixel_outputs`, `_item_mixture` and `shifted_scale` in kernels.py), so they agree bit for bit.
 
 The pixels live in a context array (H + 2, W + 4, C) laid out as
 bbvae/photos.with_context builds it (the image at [2:H+2, 2:W+2], 128 around
@@ -137,6 +137,7 @@ class LocalMixture(Codec):
     def pop(self, message: Message):
         out = np.empty(len(self.channels), dtype=np.int64)
         weights, means, scales = self._arrays()
+        self._unshifted = None  # popping writes the context that the parameters are computed from
         message = message.pop_with(kernels.local_pop_kernel, self.precision, self.context, self.positions, self.channels,
                                    self.pixels, self.features, self.w_in, self.w_mid, self.b_mid, self.w_out,
                                    self.b_out, self.shifts, weights, means, scales, self.replicate, out)
