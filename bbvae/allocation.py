@@ -29,12 +29,13 @@ from .vae import VAE
 OFFSETS = np.arange(-1.0, 4.01, 0.25)
 
 
-def quantised_latents(mean: np.ndarray, bits: np.ndarray) -> np.ndarray:
-    """Each dimension's value at `bits` bits: the median of the equal-mass bin holding the mean; 0 at 0 bits."""
+def quantised_latents(mean: np.ndarray, bits: np.ndarray, legacy: bool = False) -> np.ndarray:
+    """Each dimension's value at `bits` bits: the median of the equal-mass bin holding the mean; 0 at 0 bits
+    (`legacy`: the bins of files made before portable coding, coder.LatentBins)."""
     z = np.zeros_like(mean, dtype=np.float64)
     for level in np.unique(bits[bits > 0]):
         dims = bits == level
-        grid = LatentBins(int(level))
+        grid = LatentBins(int(level), legacy)
         z[:, dims] = grid.values(grid.index_of(mean[:, dims]))
     return z
 

@@ -20,6 +20,8 @@ from multiprocessing import get_context
 import numpy as np
 
 from . import allocation, container, photo_api
+from .arithmetic import LEGACY, new_file_arithmetic
+from .arithmetic import NAMES as ARITHMETIC_NAMES
 from .coder import Message
 from .modelfile import DEFAULT_MODEL, PHOTO_MODEL, load_model, resolve, shipped_models
 from .vae_codec import DEFAULT_GROUP, Precisions, VAECodec
@@ -40,9 +42,20 @@ def _model_info(model_path: str):
 
 
 @functools.lru_cache(maxsize=4)
-def _codec(model_path: str, precisions: Precisions, group_size: int, particles: int = 1):
+def _codec(model_path: str, precisions: Precisions, group_size: int, particles: int, arithmetic: int):
     model, info = load_model(model_path)
-    return VAECodec(model, precisions, group_size, info.codec.get(allocation.TABLE_NAME), particles), info
+    return VAECodec(model, precisions, group_size, info.codec.get(allocation.TABLE_NAME), particles, arithmetic), info
+
+
+LEGACY_MISMATCH = ("this file predates portable coding and was made on a machine whose arithmetic differs from this one's "
+                   "(CPU, thread count or torch release): decompress it where it was made")
+
+
+def _decoding_failed(box: container.Container, exc: Exception) -> Exception:
+    """The one-line error for a segment whose checksummed bytes did not decode."""
+    if box.arithmetic == LEGACY:
+        return CompressionError(LEGACY_MISMATCH)
+    return container.ContainerError(f"the file is corrupt ({str(exc).splitlines()[0]})")
 
 
 def _as_images(images: list) -> list[np.ndarray]:
@@ -77,13 +90,14 @@ def _segments(count: int, jobs: int) -> list[slice]:
     return [slice(int(a), int(b)) for a, b in zip(bounds[:-1], bounds[1:])]
 
 
-def _encode_segment(model_path, precisions, group_size, particles, batch, progress=None) -> bytes:
-    codec, _ = _codec(model_path, precisions, group_size, particles)
+def _encode_segment(model_path, precisions, group_size, particles, arithmetic, batch, progress=None) -> bytes:
+    codec, _ = _codec(model_path, precisions, group_size, particles, arithmetic)
     return codec.encode(batch, progress=progress).to_bytes()
 
 
-def _decode_segment(model_path, precisions, group_size, particles, lanes, payload, count, progress=None) -> np.ndarray:
-    codec, _ = _codec(model_path, precisions, group_size, particles)
+def _decode_segment(model_path, precisions, group_size, particles, arithmetic, lanes, payload, count,
+                    progress=None) -> np.ndarray:
+    codec, _ = _codec(model_path, precisions, group_size, particles, arithmetic)
     message = Message.from_bytes(payload)
     if message.lanes != lanes:
         raise ValueError("the payload's lanes differ from the header's")
@@ -150,8 +164,9 @@ def _compress_digits(images, path, names, metadata, precisions, group_size, part
         raise CompressionError(f"palette and bilevel images need the photo codec, not '{Path(path).parent.name}'")
     arrays = _as_images(images)
     precisions = precisions or Precisions.default(len(arrays))
+    arithmetic = new_file_arithmetic(_model_info(path).config, particles)
     try:
-        codec, info = _codec(path, precisions, group_size, particles)
+        codec, info = _codec(path, precisions, group_size, particles, arithmetic)
     except ValueError as exc:
         raise CompressionError(str(exc)) from None
     channels, height, width = codec.image_shape
@@ -162,14 +177,14 @@ def _compress_digits(images, path, names, metadata, precisions, group_size, part
                                    f"codes {describe(info.config)}")
     batch = np.ascontiguousarray(np.stack(arrays).transpose(0, 3, 1, 2))
     parts = _segments(len(batch), jobs if _workers_can_start() else 1)
-    payloads = _run(_encode_segment, [(path, precisions, group_size, particles, batch[part]) for part in parts],
+    payloads = _run(_encode_segment, [(path, precisions, group_size, particles, arithmetic, batch[part]) for part in parts],
                     [p.stop - p.start for p in parts], jobs, progress)
     box = container.Container(
         fingerprint=bytes.fromhex(info.fingerprint)[:container.FINGERPRINT_BYTES], model_name=info.path.parent.name,
         precisions=(precisions.latent, precisions.posterior, precisions.pixels), lanes=1, group_size=group_size,
         shapes=[a.shape for a in arrays], names=names, metadata=metadata or {},
         segments=[container.Segment(p.stop - p.start, payload) for p, payload in zip(parts, payloads)],
-        pixel_crc=container.pixel_crc(arrays), particles=particles)
+        pixel_crc=container.pixel_crc(arrays), particles=particles, arithmetic=arithmetic)
     data = container.pack(box)
     if verify:
         _, decoded = decompress_container(data, path, jobs=jobs)
@@ -183,6 +198,7 @@ def _encode_photo(model_path: str, image, progress=None) -> bytes:
 
 
 def _decode_photo(model_path: str | None, payload: bytes, shape, coding, progress=None):
+    """coding: the header's (precisions, lanes, arithmetic)."""
     return photo_api.decode_record(container.PhotoRecord.from_bytes(payload, shape[2]), shape, model_path, coding)
 
 
@@ -213,16 +229,23 @@ def _compress_photos(images, path, info, names, metadata, jobs, verify, progress
 
 def _decompress_photos(box: container.Container, model, jobs: int, progress):
     path = find_model(box, model) if photo_api.needs_model(box) else None
-    coding = (Precisions(*box.precisions), box.lanes)
+    coding = (Precisions(*box.precisions), box.lanes, box.arithmetic)
     calls = [(path, segment.payload, shape, coding) for segment, shape in zip(box.segments, box.shapes)]
     try:
         images = _run(_decode_photo, calls, [1] * len(calls), jobs, progress)
-    except (ValueError, IndexError, OSError, SyntaxError) as exc:  # Pillow reports some damaged files as SyntaxError
+    except (OSError, SyntaxError) as exc:  # Pillow reports some damaged files as SyntaxError
         raise container.ContainerError(f"the file is corrupt ({str(exc).splitlines()[0]})") from None
+    except (ValueError, IndexError) as exc:
+        raise _decoding_failed(box, exc) from None
     if container.pixel_crc([photo_api.pixels_of(image) for image in images]) != box.pixel_crc:
-        raise CompressionError("decoded pixels fail their checksum: this machine computes the model differently "
-                               "from the one that compressed (torch version or CPU)")
+        raise _pixel_checksum_failed(box)
     return box, images
+
+
+def _pixel_checksum_failed(box: container.Container) -> Exception:
+    if box.arithmetic == LEGACY:
+        return CompressionError(LEGACY_MISMATCH)
+    return container.ContainerError("the file is corrupt (decoded pixels fail their checksum)")
 
 
 def find_model(box: container.Container, model: str | os.PathLike | None) -> str:
@@ -254,22 +277,21 @@ def decompress_container(data: bytes, model: str | os.PathLike | None = None, *,
         return _decompress_photos(box, model, jobs, progress)
     path = find_model(box, model)
     try:
-        codec, _ = _codec(path, precisions, box.group_size, box.particles)
+        codec, _ = _codec(path, precisions, box.group_size, box.particles, box.arithmetic)
     except ValueError as exc:
         raise container.ContainerError(f"corrupt file: {exc}") from None
     expected = codec.image_shape
     if any((c, h, w) != expected for h, w, c in box.shapes):
         raise container.ContainerError("corrupt file: image geometry does not match its model")
-    calls = [(path, precisions, box.group_size, box.particles, box.lanes, segment.payload, segment.count)
+    calls = [(path, precisions, box.group_size, box.particles, box.arithmetic, box.lanes, segment.payload, segment.count)
              for segment in box.segments]
     try:
         decoded = np.concatenate(_run(_decode_segment, calls, [s.count for s in box.segments], jobs, progress)).transpose(0, 2, 3, 1)
     except (ValueError, IndexError) as exc:
-        raise container.ContainerError(f"the file is corrupt ({str(exc).splitlines()[0]})") from None
+        raise _decoding_failed(box, exc) from None
     images = [_user_layout(image) for image in decoded]
     if container.pixel_crc([image.reshape(shape) for image, shape in zip(images, box.shapes)]) != box.pixel_crc:
-        raise CompressionError("decoded pixels fail their checksum: this machine computes the model differently "
-                               "from the one that compressed (torch version or CPU)")
+        raise _pixel_checksum_failed(box)
     return box, images
 
 
@@ -285,7 +307,8 @@ def describe_container(data: bytes) -> dict:
     return {
         "model": box.model_name, "fingerprint": box.fingerprint.hex(), "format_version": data[3],
         "images": len(box.shapes), "geometry": [{"height": h, "width": w, "channels": c} for h, w, c in shapes],
-        "names": box.names, "bytes": len(data), "payload_bytes": sum(len(s.payload) for s in box.segments),
+        "names": box.names, "bytes": len(data), "arithmetic": ARITHMETIC_NAMES[box.arithmetic],
+        "portable": box.arithmetic != LEGACY, "payload_bytes": sum(len(s.payload) for s in box.segments),
         "bits_per_dim": 8 * len(data) / box.samples, "samples": box.samples,
         "precisions": dict(zip(("latent", "posterior", "pixels"), box.precisions)),
         "lanes": box.lanes, "group_size": box.group_size, "particles": box.particles, "segments": len(box.segments), "metadata": box.metadata,

@@ -18,9 +18,11 @@ import numpy as np
 from . import varint
 
 MAGIC = b"BBV"
-FORMAT_VERSION = 2          # the newest this reads; a file carries the lowest version that can read it
+FORMAT_VERSION = 3          # the newest this reads; a file carries the lowest version that can read it
 FIRST_VERSION = 1
 SCALE_SHIFTS_VERSION = 2    # photo records with per-patch scale shifts (bbvae/scale_shifts.py)
+PORTABLE_VERSION = 3        # an arithmetic byte after the flags (bbvae/arithmetic.py); earlier files are LEGACY
+LEGACY_ARITHMETIC, KNOWN_ARITHMETICS = 0, (1,)  # the ids of bbvae/arithmetic.py (container does not import torch)
 FINGERPRINT_BYTES = 4   # a prefix of the model's SHA-256: enough to tell models apart and refuse a wrong one
 MAX_SIDE = 1 << 16          # pixels per side: headers claiming more are refused before allocating
 MAX_IMAGES = 1 << 24
@@ -121,6 +123,7 @@ class Container:
     pixel_crc: int
     photos: bool = False                # segments are PhotoRecords, one per image
     particles: int = 1                  # importance samples per image of the bits-back groups
+    arithmetic: int = KNOWN_ARITHMETICS[0]  # how the coded numbers were computed (bbvae/arithmetic.py)
 
     def records(self) -> list[PhotoRecord]:
         return [PhotoRecord.from_bytes(segment.payload, shape[2]) for segment, shape in zip(self.segments, self.shapes)]
@@ -197,8 +200,14 @@ def pack(box: Container) -> bytes:
              | (FLAG_PARTICLES if box.particles > 1 else 0))
     name = box.model_name.encode()
     shifted = box.photos and any(PhotoRecord.scale_shifted(segment.payload) for segment in box.segments)
-    version = SCALE_SHIFTS_VERSION if shifted else FIRST_VERSION
-    out = bytearray(MAGIC + bytes([version, flags]) + box.fingerprint[:FINGERPRINT_BYTES])
+    if box.arithmetic != LEGACY_ARITHMETIC:
+        version = PORTABLE_VERSION
+    else:
+        version = SCALE_SHIFTS_VERSION if shifted else FIRST_VERSION
+    out = bytearray(MAGIC + bytes([version, flags]))
+    if version >= PORTABLE_VERSION:
+        out.append(box.arithmetic)
+    out += box.fingerprint[:FINGERPRINT_BYTES]
     out += varint.encode(len(name)) + name
     if custom:
         out += bytes(box.precisions) + bytes([box.lanes]) + varint.encode(box.group_size)
@@ -241,6 +250,9 @@ def unpack(data: bytes) -> Container:
     flags = reader.take(1)[0]
     if flags & ~KNOWN_FLAGS:
         raise ContainerError("corrupt or unsupported file: unknown flags")
+    arithmetic = reader.take(1)[0] if data[3] >= PORTABLE_VERSION else LEGACY_ARITHMETIC
+    if data[3] >= PORTABLE_VERSION and arithmetic not in KNOWN_ARITHMETICS:
+        raise ContainerError(f"unknown arithmetic {arithmetic}: the file is corrupt or needs a newer bbvae")
     fingerprint = reader.take(FINGERPRINT_BYTES)
     model_name = reader.text()
     if flags & FLAG_CUSTOM_CODING:
@@ -280,7 +292,7 @@ def unpack(data: bytes) -> Container:
     if photos and len(segments) != count:
         raise ContainerError("corrupt file: a photo container needs one segment per image")
     box = Container(fingerprint, model_name, precisions, lanes, group_size, shapes, names, metadata,
-                    segments, int.from_bytes(data[-4:], "little"), photos, particles)
+                    segments, int.from_bytes(data[-4:], "little"), photos, particles, arithmetic)
     if photos:
         if any(record.scale_shifts for record in box.records()) and data[3] < SCALE_SHIFTS_VERSION:  # also checks them
             raise ContainerError(f"corrupt file: scale shifts in a file of format version {data[3]}")

@@ -22,11 +22,11 @@ class LocalImages(Codec):
     """Codes uint8 images (N, C, H, W) given the decoder's per-pixel features (N, hidden, H, W)."""
 
     def __init__(self, features: np.ndarray, head: dict[str, np.ndarray], mixture: int,
-                 channels: int, precision: int):
+                 channels: int, precision: int, legacy: bool = False):
         self.count, hidden, self.height, self.width = features.shape
         self.channels = channels
         self.features = np.ascontiguousarray(features.transpose(0, 2, 3, 1)).reshape(-1, hidden)
-        self.head, self.mixture, self.precision = head, mixture, precision
+        self.head, self.mixture, self.precision, self.legacy = head, mixture, precision, legacy
 
     def _codec(self, images: np.ndarray) -> LocalMixture:
         """The LocalMixture over the stacked contexts of `images`; items in (image, row, column, channel) order."""
@@ -38,7 +38,7 @@ class LocalImages(Codec):
                                                                indexing="ij"))
         positions = np.stack([image * rows + y, x], 1)
         return LocalMixture(context, positions, channel, (image * h + y) * w + x, self.features, mixture=self.mixture,
-                            precision=self.precision, **self.head)
+                            precision=self.precision, legacy=self.legacy, **self.head)
 
     def _check(self, images) -> np.ndarray:
         images = np.asarray(images)

@@ -32,6 +32,7 @@ import math
 
 import numpy as np
 
+from . import arithmetic as arithmetics
 from .allocation import quantised_latents
 from .coder import BitsBack, LatentBins, Message
 from .coder.local import LocalMixture
@@ -39,21 +40,23 @@ from .local_mixture import CONTEXT, CONTEXT_RIGHT
 from .photos import PHOTO_CHANNELS, as_photo_channels, with_context
 from .scale_shifts import ScaleShifted
 from .vae import VAE
-from .vae_codec import Precisions, canonical_tensor, deterministic_torch, pop_direct_latents, push_direct_latents
+from .vae_codec import Precisions, deterministic_torch, pop_direct_latents, push_direct_latents
 
 
 class PatchCodec:
     """Codes (H, W) grey or (H, W, 3) RGB uint8 images with a local-mixture patch model."""
 
     def __init__(self, model: VAE, precisions: Precisions, first_bits: np.ndarray | None = None,
-                 scale_shifts: bool = True):
+                 scale_shifts: bool = True, arithmetic: int = arithmetics.PORTABLE):
         cfg = model.cfg
         if not cfg.local or cfg.channels != PHOTO_CHANNELS or cfg.height != cfg.width:
             raise ValueError("a patch codec needs a square RGB model with the local mixture likelihood")
         self.model = model.eval()
+        self.networks = arithmetics.coding_networks(model, arithmetic)
+        self.legacy = arithmetic == arithmetics.LEGACY
         self.patch = cfg.height
         self.precisions = precisions.check()
-        self.bins = LatentBins(precisions.latent)
+        self.bins = LatentBins(precisions.latent, self.legacy)
         self.head = model.head.coding_weights()
         self.first_bits = np.full(cfg.latent, precisions.latent, np.uint8) if first_bits is None else np.asarray(first_bits)
         self.scale_shifts = scale_shifts
@@ -83,18 +86,17 @@ class PatchCodec:
 
     def _pixels(self, context: np.ndarray, strip: int, coded: int, latents: np.ndarray) -> LocalMixture | ScaleShifted:
         """The likelihood of a strip's values given its patches' latents."""
-        features = self.model.decode(canonical_tensor(latents.astype(np.float32)))
-        features = features.double().numpy().transpose(0, 2, 3, 1).reshape(-1, features.shape[1])
+        features = self.networks.decode(latents)
+        features = features.transpose(0, 2, 3, 1).reshape(-1, features.shape[1])
         positions, channels, pixels = self._items(context, strip, coded)
         codec = LocalMixture(context, positions, channels, pixels, features, mixture=self.model.cfg.mixture,
-                             precision=self.precisions.pixels, replicate=coded == 1, **self.head)
+                             precision=self.precisions.pixels, replicate=coded == 1, legacy=self.legacy, **self.head)
         if not self.scale_shifts:
             return codec
         return ScaleShifted(codec, (positions[:, 1] // self.patch) * coded + channels, len(latents) * coded)
 
     def _posterior(self, context: np.ndarray, strip: int):
-        mean, log_std = self.model.posterior(canonical_tensor(self._network_input(context, strip)))
-        return self.bins.posterior(mean.double().numpy(), log_std.double().exp().numpy(), self.precisions.posterior)
+        return self.bins.posterior(*self.networks.posterior(self._network_input(context, strip)), self.precisions.posterior)
 
     def _bits_back(self, context: np.ndarray, strip: int, coded: int) -> BitsBack:
         columns = math.ceil(self._strip(context, strip)[3] / self.patch)
@@ -111,12 +113,12 @@ class PatchCodec:
         context = with_context(pixels)
         message = message if message is not None else Message()
         last = self.strips(image.shape[0]) - 1
-        with deterministic_torch():
+        with deterministic_torch(self.legacy):
             for strip in range(last, -1, -1):
                 if strip == last:
-                    mean = self.model.posterior(canonical_tensor(self._network_input(context, strip)))[0].double().numpy()
-                    codec = self._pixels(context, strip, coded, quantised_latents(mean, self.first_bits))
-                    message = push_direct_latents(codec.push(message, codec.values()), mean, self.first_bits)
+                    mean = self.networks.posterior(self._network_input(context, strip))[0]
+                    codec = self._pixels(context, strip, coded, quantised_latents(mean, self.first_bits, self.legacy))
+                    message = push_direct_latents(codec.push(message, codec.values()), mean, self.first_bits, self.legacy)
                 else:
                     positions, channels, _ = self._items(context, strip, coded)
                     values = context[positions[:, 0] + CONTEXT, positions[:, 1] + CONTEXT, channels].astype(np.int64)
@@ -130,10 +132,10 @@ class PatchCodec:
         context = with_context(np.zeros((height, width, PHOTO_CHANNELS), dtype=np.uint8))
         last = self.strips(height) - 1
         borrowed = message.debt
-        with deterministic_torch():
+        with deterministic_torch(self.legacy):
             for strip in range(last + 1):
                 if strip == last:
-                    message, latents = pop_direct_latents(message, math.ceil(width / self.patch), self.first_bits)
+                    message, latents = pop_direct_latents(message, math.ceil(width / self.patch), self.first_bits, self.legacy)
                     message, _ = self._pixels(context, strip, coded, latents).pop(message)
                 else:
                     message, _ = self._bits_back(context, strip, coded).pop(message)

@@ -16,6 +16,7 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 
 from . import allocation, container, fallback
+from .arithmetic import PORTABLE
 from .coder import Message
 from .imageio import CHANNELS_OF_MODE, same_image
 from .modelfile import load_model
@@ -36,9 +37,11 @@ def _loaded(model_path: str):
     return load_model(model_path)
 
 
-def photo_codec(model_path: str, precisions: Precisions = PHOTO_PRECISIONS, scale_shifts: bool = True):
+@functools.lru_cache(maxsize=8)
+def photo_codec(model_path: str, precisions: Precisions = PHOTO_PRECISIONS, scale_shifts: bool = True,
+                arithmetic: int = PORTABLE):
     model, info = _loaded(model_path)
-    return PatchCodec(model, precisions, info.codec.get(allocation.TABLE_NAME), scale_shifts), info
+    return PatchCodec(model, precisions, info.codec.get(allocation.TABLE_NAME), scale_shifts, arithmetic), info
 
 
 def mode_of(image) -> str:
@@ -99,8 +102,8 @@ MAX_PHOTO_DEBT = 1024  # words an encoder may borrow; it codes the first patch d
 
 
 def decode_record(record: container.PhotoRecord, shape: tuple[int, int, int], model_path: str | None,
-                  coding: tuple[Precisions, int] = (PHOTO_PRECISIONS, 1)):
-    """One image of a photo container; coding: the header's precisions and lanes."""
+                  coding: tuple[Precisions, int, int] = (PHOTO_PRECISIONS, 1, PORTABLE)):
+    """One image of a photo container; coding: the header's precisions, lanes and arithmetic."""
     height, width, channels = shape
     if record.path != "model":
         image = fallback.decode(record.path, record.body, record.mode, (width, height))
@@ -109,8 +112,8 @@ def decode_record(record: container.PhotoRecord, shape: tuple[int, int, int], mo
         return image
     if height * width * 3 > container.MAX_PIXELS:  # the patch codec keeps three channels even for grey
         raise container.ContainerError("the file claims more pixels than bbvae decodes")
-    precisions, lanes = coding
-    codec, _ = photo_codec(model_path, precisions, record.scale_shifts)
+    precisions, lanes, arithmetic = coding
+    codec, _ = photo_codec(model_path, precisions, record.scale_shifts, arithmetic)
     message = Message.from_bytes(record.body)
     if message.lanes != lanes or message.debt > MAX_PHOTO_DEBT:
         raise container.ContainerError("corrupt file: the message does not match its header")

@@ -8,9 +8,10 @@ pushed under the uniform prior, so the message holds real information before
 the first pop (DESIGN.md section 5) and nothing is borrowed.
 Every later group pops its latents from the bits its predecessors pushed, and
 large groups keep the network calls batched.
-Networks run on the CPU with one torch thread, on the same groups when encoding
-and decoding, so the decoder computes exactly the numbers the encoder used
-(DESIGN.md section 6).
+The networks run in the arithmetic the container records (bbvae/arithmetic.py):
+the portable fixed-point one, whose numbers are the same on every machine, or for
+old files torch float32 on the CPU with one thread and the same groups when
+encoding and decoding.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from typing import Iterator
 import numpy as np
 import torch
 
+from . import arithmetic as arithmetics
 from .allocation import quantised_latents
 from .coder import BitsBack, DiscretizedLogistic, ImportanceBitsBack, LatentBins, Message, MixturePrior, Uniform
 from .container import MAX_GROUP, MAX_PARTICLES, default_coding
@@ -80,39 +82,32 @@ def _levels(bits: np.ndarray) -> list[int]:
     return sorted({int(b) for b in bits if b > 0})
 
 
-def push_direct_latents(message: Message, mean: np.ndarray, bits: np.ndarray) -> Message:
-    """Push latents without bits-back: dimension d as the bin of mean[:, d] among 2**bits[d] (none at 0 bits)."""
+def push_direct_latents(message: Message, mean: np.ndarray, bits: np.ndarray, legacy: bool) -> Message:
+    """Push latents without bits-back: dimension d as the bin of mean[:, d] among 2**bits[d] (none at 0 bits),
+    on the bins of coder.LatentBins(bits[d], legacy)."""
     for level in reversed(_levels(bits)):
         dims = bits == level
-        message = Uniform(level, (len(mean), int(dims.sum()))).push(message, LatentBins(level).index_of(mean[:, dims]))
+        message = Uniform(level, (len(mean), int(dims.sum()))).push(message, LatentBins(level, legacy).index_of(mean[:, dims]))
     return message
 
 
-def pop_direct_latents(message: Message, count: int, bits: np.ndarray):
+def pop_direct_latents(message: Message, count: int, bits: np.ndarray, legacy: bool):
     """The inverse of push_direct_latents: (message, latent values (count, len(bits)))."""
     latents = np.zeros((count, len(bits)))
     for level in _levels(bits):
         dims = bits == level
         message, indices = Uniform(level, (count, int(dims.sum()))).pop(message)
-        latents[:, dims] = LatentBins(level).values(indices)
+        latents[:, dims] = LatentBins(level, legacy).values(indices)
     return message, latents
 
 
-def canonical_tensor(array: np.ndarray) -> torch.Tensor:
-    """A fresh C-ordered copy: equal pixels must reach torch with equal strides.
-
-    A size-1 axis may carry any stride in numpy (0 after `x[:, None]`, 1 after a
-    transpose); torch then picks different convolution kernels (channels-last or
-    not), whose float results differ, and the decoder would not match the encoder.
-    """
-    return torch.from_numpy(np.array(array, order="C", copy=True))
-
-
 @contextlib.contextmanager
-def deterministic_torch():
-    """One CPU thread and no autograd while coding; restores the caller's settings."""
+def deterministic_torch(legacy: bool):
+    """No autograd while coding, and for the legacy arithmetic one CPU thread (its float sums depend on the
+    thread count; the portable arithmetic's do not); restores the caller's settings."""
     threads = torch.get_num_threads()
-    torch.set_num_threads(1)
+    if legacy:
+        torch.set_num_threads(1)
     try:
         with torch.inference_mode():
             yield
@@ -124,8 +119,13 @@ class VAECodec:
     """Codes arrays of same-shaped images (N, C, H, W, uint8) on an ANS message."""
 
     def __init__(self, model: VAE, precisions: Precisions = Precisions(), group_size: int = DEFAULT_GROUP,
-                 first_bits: np.ndarray | None = None, particles: int = 1):
+                 first_bits: np.ndarray | None = None, particles: int = 1, arithmetic: int | None = None):
+        """arithmetic: bbvae/arithmetic.py's PORTABLE or LEGACY; None: what a new file gets (new_file_arithmetic)."""
         self.model = model.eval()
+        if arithmetic is None:
+            arithmetic = arithmetics.new_file_arithmetic(model.cfg, particles)
+        self.networks = arithmetics.coding_networks(model, arithmetic, particles)
+        self.legacy = arithmetic == arithmetics.LEGACY
         if not 1 <= particles <= MAX_PARTICLES:
             raise ValueError(f"particles must be 1..{MAX_PARTICLES}, got {particles}")
         if particles > 1 and model.cfg.prior not in ("normal", "floating"):
@@ -134,14 +134,14 @@ class VAECodec:
         self.precisions = precisions.check()
         group_sizes(1, group_size)  # validates it
         self.group_size = group_size
-        self.bins = LatentBins(precisions.latent)
+        self.bins = LatentBins(precisions.latent, self.legacy)
         latent = model.cfg.latent
         self.first_bits = np.full(latent, precisions.latent, np.uint8) if first_bits is None else np.asarray(first_bits)
         if self.first_bits.shape != (latent,):
             raise ValueError(f"the allocation table has {self.first_bits.shape} entries for {latent} latents")
         cfg = model.cfg
         self.image_shape = (cfg.channels, cfg.height, cfg.width)
-        with deterministic_torch():
+        with deterministic_torch(self.legacy):
             mixture = model.prior_mixture()
         # A mixture prior may hold latents far outside N(0, 1), where that distribution's equal-mass bins
         # are wide and the decoder would see coarse latents: the coder works on the latents standardised
@@ -172,23 +172,22 @@ class VAECodec:
             return self.bins.prior((count, self.model.cfg.latent))
         return MixturePrior(*self.prior_mixture, self.bins, count, self.precisions.posterior)
 
-    def _gaussian_on_bins(self, network, indices: np.ndarray):
-        mean, log_std = network(canonical_tensor(self.bins.values(indices).astype(np.float32)))
-        return self.bins.posterior(mean.double().numpy(), log_std.double().exp().numpy(), self.precisions.posterior)
+    def _gaussian_on_bins(self, part: str, indices: np.ndarray):
+        mean, std = self.networks.second_stage(part, self.bins.values(indices))
+        return self.bins.posterior(mean, std, self.precisions.posterior)
 
     def _two_stage_prior(self, count: int) -> BitsBack:
         """The second VAE's latent u is a second bits-back latent: pushing z pops u with q(u|z), pushes z
         under p(z|u) on the latent bins and pushes u under N(0, I); its net cost is -log2 p(z) up to the
         second VAE's own bound."""
-        stage = self.model.prior
-        return BitsBack(self.bins.prior((count, stage.second)),
-                        lambda u: self._gaussian_on_bins(stage.likelihood, u),
-                        lambda z: self._gaussian_on_bins(stage.posterior, z))
+        return BitsBack(self.bins.prior((count, self.model.prior.second)),
+                        lambda u: self._gaussian_on_bins("likelihood", u),
+                        lambda z: self._gaussian_on_bins("posterior", z))
 
     def _standardised_posterior(self, images: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Mean and std of q(u|x) for the coded latents u = (z - shift) / scale."""
-        mean, log_std = self.model.posterior(canonical_tensor(images))
-        return (mean.double().numpy() - self.shift) / self.scale, log_std.double().exp().numpy() / self.scale
+        mean, std = self.networks.posterior(images)
+        return (mean - self.shift) / self.scale, std / self.scale
 
     def _posterior(self, images: np.ndarray):
         return self.bins.posterior(*self._standardised_posterior(images), self.precisions.posterior)
@@ -198,21 +197,20 @@ class VAECodec:
 
     def _likelihood_at(self, latents: np.ndarray) -> DiscretizedLogistic | LocalImages:
         """p(x | z): a logistic per pixel, or the local mixture over each image's decoded neighbours."""
-        out = self.model.decode(canonical_tensor((self.shift + self.scale * latents).astype(np.float32)))
+        out = self.networks.decode(self.shift + self.scale * latents)
         if self.head is not None:
-            return LocalImages(out.double().numpy(), self.head, self.model.cfg.mixture, self.model.cfg.channels,
-                               self.precisions.pixels)
-        mean, log_scale = self.model.decoder.logistic(out)
-        return DiscretizedLogistic(mean.double().numpy(), log_scale.double().exp().numpy(), self.precisions.pixels)
+            return LocalImages(out, self.head, self.model.cfg.mixture, self.model.cfg.channels, self.precisions.pixels,
+                               self.legacy)
+        return DiscretizedLogistic(*self.networks.logistic(out), self.precisions.pixels, self.legacy)
 
     def _push_direct(self, message: Message, images: np.ndarray) -> Message:
         """The first image: each latent at its allocated bits (any choice decodes; this one is cheap)."""
         mean, _ = self._standardised_posterior(images)
-        message = self._likelihood_at(quantised_latents(mean, self.first_bits)).push(message, images)
-        return push_direct_latents(message, mean, self.first_bits)
+        message = self._likelihood_at(quantised_latents(mean, self.first_bits, self.legacy)).push(message, images)
+        return push_direct_latents(message, mean, self.first_bits, self.legacy)
 
     def _pop_direct(self, message: Message, count: int):
-        message, latents = pop_direct_latents(message, count, self.first_bits)
+        message, latents = pop_direct_latents(message, count, self.first_bits, self.legacy)
         return self._likelihood_at(latents).pop(message)
 
     def _groups(self, count: int) -> Iterator[slice]:
@@ -227,7 +225,7 @@ class VAECodec:
             raise ValueError(f"images of shape {images.shape[1:]} do not fit the model's {self.image_shape}")
         message = message if message is not None else Message()
         groups = list(self._groups(len(images)))
-        with deterministic_torch():
+        with deterministic_torch(self.legacy):
             for number, group in enumerate(groups):
                 if number == 0:
                     message = self._push_direct(message, images[group])
@@ -245,7 +243,7 @@ class VAECodec:
         """
         images = np.empty((count, *self.image_shape), dtype=np.uint8)
         borrowed = message.debt
-        with deterministic_torch():
+        with deterministic_torch(self.legacy):
             for number, group in reversed(list(enumerate(self._groups(count)))):
                 if number == 0:
                     message, images[group] = self._pop_direct(message, group.stop - group.start)

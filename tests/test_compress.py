@@ -159,7 +159,8 @@ def with_fixed_crc(data: bytes) -> bytes:
     (lambda d: b"PK\x03\x04 not ours", "not a bbvae file"),
     (lambda d: b"", "not a bbvae file"),
     (lambda d: d[:3] + bytes([9]) + d[4:], "newer than this bbvae"),
-    (lambda d: with_fixed_crc(d[:5] + bytes(4) + d[9:]), f"needs model '{DEFAULT_MODEL}'"),
+    (lambda d: with_fixed_crc(d[:6] + bytes(4) + d[10:]), f"needs model '{DEFAULT_MODEL}'"),  # the fingerprint
+    (lambda d: with_fixed_crc(d[:5] + bytes([7]) + d[6:]), "unknown arithmetic 7"),
     (lambda d: d[:-4] + bytes(4), "checksum"),
     (lambda d: d[:3] + bytes([0]) + d[4:], "corrupt"),
     (lambda d: with_fixed_crc(d[:4] + bytes([d[4] | 128]) + d[5:]), "unknown flags"),

@@ -15,7 +15,7 @@ from PIL import Image
 
 import bbvae
 from bbvae.modelfile import DEFAULT_MODEL
-from bbvae import api, container, fallback, photo_api
+from bbvae import api, arithmetic, container, fallback, photo_api
 from bbvae.api import CompressionError
 from bbvae.container import ContainerError
 from bbvae.imageio import ImageError, read_image, same_image
@@ -321,33 +321,47 @@ def test_cli_round_trip_rgba_and_palette_pngs(tmp_path, photo_models, images):
         assert facts["paths"][0]["path"] == ("model" if name == "rgba" else "png")
 
 
-def test_model_records_carry_scale_shifts_in_a_format_2_file(photo_env, images):
+def test_new_files_are_portable_with_scale_shifts_on_model_records(photo_env, images):
     data = bbvae.compress([images["RGB"], images["P"]])
     facts = api.describe_container(data)
-    assert facts["format_version"] == container.SCALE_SHIFTS_VERSION
+    assert facts["format_version"] == container.PORTABLE_VERSION and facts["portable"]
     assert [entry["scale_shifts"] for entry in facts["paths"]] == [True, False]
     assert same_image(bbvae.decompress(data)[0], images["RGB"])
+    assert api.describe_container(bbvae.compress([images["P"]]))["format_version"] == container.PORTABLE_VERSION
 
 
-def test_files_without_scale_shifts_stay_format_1(photo_env, images):
-    assert api.describe_container(bbvae.compress([images["P"]]))["format_version"] == container.FIRST_VERSION
+@pytest.mark.parametrize("scale_shifts, version", [(False, container.FIRST_VERSION),
+                                                   (True, container.SCALE_SHIFTS_VERSION)])
+def test_legacy_files_keep_their_format_and_decode_where_they_were_made(photo_env, images, scale_shifts, version):
+    """A file as bbvae wrote it before portable coding (format 1, or 2 with scale shifts), made and decoded
+    in one process, so by one arithmetic: the legacy path decodes it exactly."""
     box = container.unpack(bbvae.compress([images["RGB"]]))
-    record = photo_api.model_record(images["RGB"], str(photo_env / "photo"), scale_shifts=False)
-    box.segments[0].payload = record.to_bytes()  # as bbvae wrote model records before scale shifts
+    codec, _ = photo_api.photo_codec(str(photo_env / "photo"), photo_api.PHOTO_PRECISIONS, scale_shifts, arithmetic.LEGACY)
+    legacy = codec.encode(images["RGB"]).to_bytes()
+    box.segments[0].payload = container.PhotoRecord("RGB", "model", legacy, scale_shifts=scale_shifts).to_bytes()
+    box.arithmetic = arithmetic.LEGACY
     data = container.pack(box)
-    assert api.describe_container(data)["format_version"] == container.FIRST_VERSION
+    facts = api.describe_container(data)
+    assert facts["format_version"] == version and not facts["portable"]
     assert same_image(bbvae.decompress(data)[0], images["RGB"])
     with pytest.raises(ValueError, match="only the model path"):
         container.PhotoRecord("RGB", "png", b"", scale_shifts=True)
 
 
-def test_a_format_1_photo_file_still_decompresses_exactly():
-    """Written by bbvae before scale shifts (commit 4eaae81) with the shipped `photo` model."""
+def test_a_format_1_photo_file_decodes_exactly_or_says_its_arithmetic_differs():
+    """Written by bbvae before scale shifts (commit 4eaae81) with the shipped `photo` model, on a machine
+    whose float32 arithmetic this one may not share: it decodes exactly where that arithmetic matches,
+    and elsewhere fails with the reason, never as a corrupt file."""
     data = (DATA / "coffee_50x40_format1.bbv").read_bytes()
     facts = api.describe_container(data)
     assert facts["format_version"] == 1 and facts["paths"][0] == {"mode": "RGB", "path": "model", "bytes": 2789,
                                                                    "scale_shifts": False}
-    np.testing.assert_array_equal(bbvae.decompress(data)[0], read_image(DATA / "coffee_50x40.png"))
+    try:
+        decoded = bbvae.decompress(data)[0]
+    except api.CompressionError as exc:
+        assert str(exc) == api.LEGACY_MISMATCH
+    else:
+        np.testing.assert_array_equal(decoded, read_image(DATA / "coffee_50x40.png"))
 
 
 def test_scale_shifts_where_they_cannot_be_are_refused(photo_env, images):
@@ -356,7 +370,10 @@ def test_scale_shifts_where_they_cannot_be_are_refused(photo_env, images):
     classical.payload = classical.payload[:1] + bytes([classical.payload[1] | container.PATH_SCALE_SHIFTS]) + classical.payload[2:]
     with pytest.raises(ContainerError, match="scale shifts on a classical path"):
         container.unpack(container.pack(box))
-    data = bytearray(bbvae.compress([images["RGB"]]))
+    box = container.unpack(bbvae.compress([images["RGB"]]))
+    box.arithmetic = arithmetic.LEGACY
+    data = bytearray(container.pack(box))
+    assert data[3] == container.SCALE_SHIFTS_VERSION
     data[3] = 1
     with pytest.raises(ContainerError, match="scale shifts in a file of format version 1"):
         container.unpack(with_fixed_crc(bytes(data)))

@@ -163,12 +163,13 @@ def Bernoulli(p, precision: int = 24) -> Categorical:
 
 
 class DiscretizedLogistic(Elementwise):
-    """8-bit pixels under a logistic (mean, scale on the 0..255 scale); edge bins take the tails."""
+    """8-bit pixels under a logistic (mean, scale on the 0..255 scale); edge bins take the tails.
+    `legacy`: libm's exp, as files made before portable coding were coded (kernels.LEGACY)."""
 
-    kind = kernels.LOGISTIC
     alphabet = kernels.PIXEL_LEVELS
 
-    def __init__(self, mean, scale, precision: int = 24):
+    def __init__(self, mean, scale, precision: int = 24, legacy: bool = False):
+        self.kind = kernels.LEGACY_LOGISTIC if legacy else kernels.LOGISTIC
         mean = _finite("mean", mean)
         scale = _finite("scale", scale, positive=True)
         if mean.shape != scale.shape:

@@ -25,6 +25,10 @@ import numba as nb
 import numpy as np
 
 UNIFORM, TABLE, LOGISTIC, MIXTURE, GAUSSIAN = 0, 1, 2, 3, 4
+# The same families computed with libm's exp and erfc, whose last bits depend on the CPU and the C library:
+# only for files made before portable coding (format versions 1 and 2), which were coded that way.
+LEGACY = 8
+LEGACY_LOGISTIC, LEGACY_MIXTURE, LEGACY_GAUSSIAN = LEGACY + LOGISTIC, LEGACY + MIXTURE, LEGACY + GAUSSIAN
 PIXEL_LEVELS = 256
 
 STATE_LOWER = np.uint64(1 << 31)
@@ -47,6 +51,106 @@ _PROBIT_D = (7.784695709041462e-03, 3.224671290700398e-01, 2.445134137142996e+00
 _PROBIT_TAIL = 0.02425
 _NO_VALUES = np.zeros((1, 1), dtype=np.float64)
 _NO_TABLE = np.zeros((1, 1), dtype=np.uint32)
+
+
+# --- Portable elementary functions ------------------------------------------------------------------
+# Built from +, -, *, / and the exact operations floor, frexp and ldexp, in a fixed order. IEEE 754 rounds
+# each of those identically on every CPU, and Numba without fastmath neither fuses a multiply and an add
+# nor reorders a sum (tests/test_exact_math.py checks the machine code), so these give the same bits on
+# any machine; libm's exp, log and erfc need not (glibc picks an FMA variant on CPUs that have one).
+_LN2_HI = 6.93147180369123816490e-01   # ln 2 in two parts: k * _LN2_HI is exact for |k| < 2^11
+_LN2_LO = 1.90821492927058770002e-10
+_INV_LN2 = 1.44269504088896338700e+00
+_LN2 = 0.6931471805599453              # ln 2 rounded to float64
+_INV_SQRT_2PI = 0.3989422804014327
+EXACT_EXP_LIMIT = 700.0               # exact_exp clamps its argument here: never inf, never subnormal
+_EXP_TAYLOR = tuple(1.0 / math.factorial(n) for n in range(14))     # |r| <= ln2/2: error < 1e-17
+_ATANH_TAYLOR = np.array([1.0 / (2 * n + 1) for n in range(12)])        # |s| <= 0.172: error < 1e-19
+_POWER_OFFSET = 1020
+_POWERS_OF_TWO = np.array([math.ldexp(1.0, k) for k in range(-_POWER_OFFSET, _POWER_OFFSET + 1)])  # 2^k, exact
+# Numerical Recipes' Chebyshev fit of erfc (fractional error below 1.2e-7 everywhere): smooth and monotone
+_ERFC_FIT = np.array([-1.26551223, 1.00002368, 0.37409196, 0.09678418, -0.18628806, 0.27886807, -1.13520398,
+                      1.48851587, -0.82215223, 0.17087277])
+
+
+@nb.njit(cache=True)
+def exact_exp(x):
+    """e^x for x clamped to +-EXACT_EXP_LIMIT, the same bits on every machine (relative error ~2e-16)."""
+    x = min(max(x, -EXACT_EXP_LIMIT), EXACT_EXP_LIMIT)
+    k = math.floor(x * _INV_LN2 + 0.5)
+    r = (x - k * _LN2_HI) - k * _LN2_LO
+    c = _EXP_TAYLOR  # Horner's rule written out, so that loops over exact_exp can run in SIMD lanes
+    p = ((((((c[13] * r + c[12]) * r + c[11]) * r + c[10]) * r + c[9]) * r + c[8]) * r + c[7]) * r + c[6]
+    p = (((((p * r + c[5]) * r + c[4]) * r + c[3]) * r + c[2]) * r + c[1]) * r + c[0]
+    return p * _POWERS_OF_TWO[int(k) + _POWER_OFFSET]  # exact: the result is a normal number
+
+
+@nb.njit(cache=True)
+def exact_log(x):
+    """The natural logarithm of a positive, finite x, the same bits on every machine."""
+    m, e = math.frexp(x)
+    if m < SQRT_HALF:
+        m *= 2.0
+        e -= 1
+    f = m - 1.0
+    s = f / (2.0 + f)
+    s2 = s * s
+    p = _ATANH_TAYLOR[11]
+    for n in range(10, -1, -1):
+        p = p * s2 + _ATANH_TAYLOR[n]
+    return e * _LN2_HI + (2.0 * s * p + e * _LN2_LO)
+
+
+@nb.njit(cache=True)
+def exact_erfc(x):
+    """The complementary error function, the same bits on every machine."""
+    z = abs(x)
+    t = 1.0 / (1.0 + 0.5 * z)
+    p = _ERFC_FIT[9]
+    for n in range(8, -1, -1):
+        p = p * t + _ERFC_FIT[n]
+    value = t * exact_exp(-z * z + p)
+    return value if x >= 0.0 else 2.0 - value
+
+
+@nb.njit(cache=True, nogil=True)
+def exact_exp_kernel(values, out):
+    """out[i] = exact_exp(values[i]) for flat arrays."""
+    for i in range(values.shape[0]):
+        out[i] = exact_exp(values[i])
+
+
+@nb.njit(cache=True, nogil=True)
+def exact_log2_kernel(values, out):
+    """out[i] = log2(values[i]) for flat arrays of positive values, through exact_log."""
+    for i in range(values.shape[0]):
+        out[i] = exact_log(values[i]) / _LN2
+
+
+@nb.njit(cache=True, nogil=True)
+def fixed_point_kernel(values, unit, limit, silu):
+    """In place on a flat float64 array: each value (through SiLU, x / (1 + e^-x), when `silu`) rounded to
+    a multiple of `unit`, a power of two, ties upwards, and clamped to +-limit (bbvae/fixed_point.py)."""
+    scale = 1.0 / unit
+    for i in range(values.shape[0]):
+        v = values[i]
+        if silu:
+            v = v / (1.0 + exact_exp(-v))
+        v = math.floor(v * scale + 0.5) * unit
+        values[i] = min(max(v, -limit), limit)
+
+
+@nb.njit(cache=True)
+def exact_normal_quantiles(u, out):
+    """out[i]: the standard normal's u[i]-quantile (0 < u[i] < 1), from _probit's guess and four Newton steps
+    on 0.5 erfc(-x / sqrt 2) with the exact functions: the same bits on every machine."""
+    for i in range(u.shape[0]):
+        x = _probit(u[i])
+        for _ in range(4):
+            cdf = 0.5 * exact_erfc(-x * SQRT_HALF)
+            density = exact_exp(-0.5 * x * x) * _INV_SQRT_2PI
+            x -= (cdf - u[i]) / density
+        out[i] = x
 
 
 def parameters(a=_NO_VALUES, b=_NO_VALUES, c=_NO_VALUES, table=_NO_TABLE) -> tuple:
@@ -81,8 +185,13 @@ def _quantised(f, k, alphabet, total):
 
 
 @nb.njit(cache=True, inline="always")
-def _sigmoid(t):
-    return 1.0 / (1.0 + math.exp(-t))
+def _exp(x, exact):
+    return exact_exp(x) if exact else math.exp(x)
+
+
+@nb.njit(cache=True, inline="always")
+def _sigmoid(t, exact=False):
+    return 1.0 / (1.0 + _exp(-t, exact))
 
 
 @nb.njit(cache=True, inline="always")
@@ -92,6 +201,7 @@ def cdf_at(kind, i, k, total, alphabet, a, b, c, table):
     LOGISTIC: mean a[i,0], scale b[i,0] on the 0..255 scale, edge bins take the tails.
     MIXTURE: weights a[i,:], means b[i,:], scales c[i,:].
     GAUSSIAN: mean a[i,0], std b[i,0], bin edges c[0,:] (finite interior edges used only).
+    The LEGACY_ kinds compute the same with libm (files made before portable coding).
     """
     if kind == UNIFORM:
         return np.int64(k)
@@ -101,35 +211,41 @@ def cdf_at(kind, i, k, total, alphabet, a, b, c, table):
         return np.int64(0)
     if k >= alphabet:
         return np.int64(total)
-    if kind == LOGISTIC:
-        f = _sigmoid((k - 0.5 - a[i, 0]) / b[i, 0])
-    elif kind == MIXTURE:
+    exact = kind < LEGACY
+    family = kind - LEGACY if kind >= LEGACY else kind
+    if family == LOGISTIC:
+        f = _sigmoid((k - 0.5 - a[i, 0]) / b[i, 0], exact)
+    elif family == MIXTURE:
         f = 0.0
         for m in range(a.shape[1]):
-            f += a[i, m] * _sigmoid((k - 0.5 - b[i, m]) / c[i, m])
+            f += a[i, m] * _sigmoid((k - 0.5 - b[i, m]) / c[i, m], exact)
         f = min(f, 1.0)
     else:
-        f = 0.5 * math.erfc((a[i, 0] - c[0, k]) / b[i, 0] * SQRT_HALF)
+        t = (a[i, 0] - c[0, k]) / b[i, 0] * SQRT_HALF
+        f = 0.5 * (exact_erfc(t) if exact else math.erfc(t))
     return _quantised(f, k, alphabet, total)
 
 
 @nb.njit(cache=True)
 def _probit(u):
-    """Approximate inverse of the standard normal CDF, for 0 < u < 1."""
+    """Approximate inverse of the standard normal CDF, for 0 < u < 1 (the same bits on every machine)."""
     a, b, c, d = _PROBIT_A, _PROBIT_B, _PROBIT_C, _PROBIT_D
     if _PROBIT_TAIL <= u <= 1.0 - _PROBIT_TAIL:
         q = u - 0.5
         r = q * q
         num = (((((a[0] * r + a[1]) * r + a[2]) * r + a[3]) * r + a[4]) * r + a[5]) * q
         return num / (((((b[0] * r + b[1]) * r + b[2]) * r + b[3]) * r + b[4]) * r + 1.0)
-    q = math.sqrt(-2.0 * math.log(min(u, 1.0 - u)))
+    q = math.sqrt(-2.0 * exact_log(min(u, 1.0 - u)))
     tail = (((((c[0] * q + c[1]) * q + c[2]) * q + c[3]) * q + c[4]) * q + c[5]) / ((((d[0] * q + d[1]) * q + d[2]) * q + d[3]) * q + 1.0)
     return tail if u < 0.5 else -tail
 
 
 @nb.njit(cache=True)
 def _guess(kind, i, cf, total, alphabet, a, b, c):
-    """A cheap estimate of the symbol under cumulative count cf; -1 when there is none."""
+    """A cheap estimate of the symbol under cumulative count cf; -1 when there is none (libm is fine here:
+    find_symbol's exact integer CDF decides)."""
+    if kind >= LEGACY:
+        kind -= LEGACY
     if kind == UNIFORM:
         return cf
     u = (cf + 0.5) / total
@@ -343,13 +459,13 @@ def _pixel_outputs(context, y, x, features, p, w_in_t, w_mid_t, b_mid, w_out_t, 
 
 
 @nb.njit(cache=True, inline="always")
-def shifted_scale(log_scale, shift):
+def shifted_scale(log_scale, shift, exact):
     """A component's scale from its unclamped log-scale and its patch's log-scale shift (bbvae/scale_shifts.py)."""
-    return math.exp(min(max(log_scale + shift, LOCAL_LOG_SCALE_MIN), LOCAL_LOG_SCALE_MAX))
+    return _exp(min(max(log_scale + shift, LOCAL_LOG_SCALE_MIN), LOCAL_LOG_SCALE_MAX), exact)
 
 
 @nb.njit(cache=True)
-def _item_mixture(context, y, x, c, out, neighbours, mixture, i, weights, means, log_scales):
+def _item_mixture(context, y, x, c, out, neighbours, mixture, i, weights, means, log_scales, exact):
     """Item i's mixture (channel c of pixel (y, x)) from the pixel's raw outputs, into row i: weights,
     means and unclamped log-scales (shifted_scale makes them scales)."""
     channels = context.shape[2]
@@ -361,7 +477,7 @@ def _item_mixture(context, y, x, c, out, neighbours, mixture, i, weights, means,
         top = max(top, out[base + k])
     total = 0.0
     for k in range(mixture):
-        weights[i, k] = math.exp(out[base + k] - top)
+        weights[i, k] = _exp(out[base + k] - top, exact)
         total += weights[i, k]
     for k in range(mixture):
         weights[i, k] /= total
@@ -379,8 +495,9 @@ def _item_mixture(context, y, x, c, out, neighbours, mixture, i, weights, means,
 
 @nb.njit(cache=True, nogil=True)  # releases the GIL: classical encodings run beside it
 def local_params_kernel(context, positions, channels, pixels, features, w_in, w_mid, b_mid, w_out, b_out, weights, means,
-                        log_scales):
-    """Every item's mixture, with unclamped log-scales, from a context array that holds all pixels (encoding)."""
+                        log_scales, exact):
+    """Every item's mixture, with unclamped log-scales, from a context array that holds all pixels (encoding);
+    `exact`: exact_exp, else libm (legacy files)."""
     mixture = weights.shape[1]
     neighbours = np.empty(w_in.shape[0])
     hidden = np.empty(w_in.shape[1])
@@ -391,15 +508,15 @@ def local_params_kernel(context, positions, channels, pixels, features, w_in, w_
         if i == 0 or pixels[i] != pixels[i - 1]:
             _pixel_outputs(context, y, x, features, pixels[i], w_in, w_mid, b_mid, w_out, b_out, neighbours, hidden, middle,
                            out)
-        _item_mixture(context, y, x, channels[i], out, neighbours, mixture, i, weights, means, log_scales)
+        _item_mixture(context, y, x, channels[i], out, neighbours, mixture, i, weights, means, log_scales, exact)
 
 
 @nb.njit(cache=True, nogil=True)
-def shifted_scales_kernel(log_scales, shifts, scales):
+def shifted_scales_kernel(log_scales, shifts, scales, exact):
     """scales[i, k] from unclamped log_scales[i, k] and item i's log-scale shift."""
     for i in range(log_scales.shape[0]):
         for k in range(log_scales.shape[1]):
-            scales[i, k] = shifted_scale(log_scales[i, k], shifts[i])
+            scales[i, k] = shifted_scale(log_scales[i, k], shifts[i], exact)
 
 
 @nb.njit(cache=True, nogil=True)
@@ -441,9 +558,10 @@ def _store(context, y, x, c, value, replicate):
 
 @nb.njit(cache=True, nogil=True)
 def local_pop_kernel(states, words, top, debt, precision, context, positions, channels, pixels, features, w_in, w_mid,
-                     b_mid, w_out, b_out, shifts, weights, means, scales, replicate, out_symbols):
+                     b_mid, w_out, b_out, shifts, weights, means, scales, replicate, kind, out_symbols):
     """Pop items in order, each mixture computed from the pixels decoded before it and item i's
-    log-scale shift shifts[i]. Returns (top, debt)."""
+    log-scale shift shifts[i]; kind MIXTURE or LEGACY_MIXTURE. Returns (top, debt)."""
+    exact = kind < LEGACY
     lanes = states.shape[0]
     p = np.uint64(precision)
     mask = (ONE << p) - ONE
@@ -460,10 +578,10 @@ def local_pop_kernel(states, words, top, debt, precision, context, positions, ch
         if i == 0 or pixels[i] != pixels[i - 1]:
             _pixel_outputs(context, y, x, features, pixels[i], w_in, w_mid, b_mid, w_out, b_out, neighbours, hidden, middle,
                            out)
-        _item_mixture(context, y, x, c, out, neighbours, mixture, i, weights, means, scales)
+        _item_mixture(context, y, x, c, out, neighbours, mixture, i, weights, means, scales, exact)
         for k in range(mixture):
-            scales[i, k] = shifted_scale(scales[i, k], shifts[i])
-        s, top, debt = pop_symbol(states, j, words, top, debt, p, mask, total, MIXTURE, i,
+            scales[i, k] = shifted_scale(scales[i, k], shifts[i], exact)
+        s, top, debt = pop_symbol(states, j, words, top, debt, p, mask, total, kind, i,
                                           PIXEL_LEVELS, weights, means, scales, table)
         out_symbols[i] = s
         _store(context, y, x, c, np.uint8(s), replicate)

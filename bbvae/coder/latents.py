@@ -3,7 +3,10 @@
 2**precision bins cut the real line so that each holds the same prior mass: the
 prior is uniform over bin indices, the posterior N(mean, std) is discretised
 onto the same bins, and a decoded latent is its bin's prior median. Edges are
-computed once per precision by one routine, so encoder and decoder share them.
+computed once per precision by one routine, so encoder and decoder share them:
+`kernels.exact_normal_quantiles`, whose bits are the same on every machine, or,
+for files made before portable coding (`legacy`), Python's NormalDist, which
+calls libm.
 """
 
 from __future__ import annotations
@@ -23,12 +26,13 @@ MAX_LATENT_PRECISION = 20
 class LatentBins:
     """Bin edges and centres of the equal-mass discretisation of N(0, 1)."""
 
-    def __init__(self, precision: int):
+    def __init__(self, precision: int, legacy: bool = False):
         if not 1 <= precision <= MAX_LATENT_PRECISION:
             raise CoderError(f"latent precision must be 1..{MAX_LATENT_PRECISION}, got {precision}")
         self.precision = precision
         self.count = 1 << precision
-        self.edges, self.centres = _equal_mass_bins(precision)
+        self.legacy = legacy
+        self.edges, self.centres = (_legacy_equal_mass_bins if legacy else _equal_mass_bins)(precision)
 
     def prior(self, shape) -> Uniform:
         return Uniform(self.precision, shape)
@@ -45,24 +49,35 @@ class LatentBins:
         return self.centres[np.asarray(indices)]
 
 
-@functools.lru_cache(maxsize=None)
-def _equal_mass_bins(precision: int) -> tuple[np.ndarray, np.ndarray]:
-    count = 1 << precision
-    normal = NormalDist()
-    interior = [normal.inv_cdf(j / count) for j in range(1, count)]
-    edges = np.array([-np.inf] + interior + [np.inf], dtype=np.float64)
-    centres = np.array([normal.inv_cdf((j + 0.5) / count) for j in range(count)], dtype=np.float64)
+def _frozen(interior: np.ndarray, centres: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    edges = np.concatenate([[-np.inf], interior, [np.inf]])
     edges.setflags(write=False)
     centres.setflags(write=False)
     return edges, centres
 
 
+@functools.lru_cache(maxsize=None)
+def _equal_mass_bins(precision: int) -> tuple[np.ndarray, np.ndarray]:
+    count = 1 << precision
+    interior, centres = np.empty(count - 1), np.empty(count)
+    kernels.exact_normal_quantiles(np.arange(1, count) / count, interior)
+    kernels.exact_normal_quantiles((np.arange(count) + 0.5) / count, centres)
+    return _frozen(interior, centres)
+
+
+@functools.lru_cache(maxsize=None)
+def _legacy_equal_mass_bins(precision: int) -> tuple[np.ndarray, np.ndarray]:
+    count = 1 << precision
+    normal = NormalDist()
+    interior = np.array([normal.inv_cdf(j / count) for j in range(1, count)], dtype=np.float64)
+    return _frozen(interior, np.array([normal.inv_cdf((j + 0.5) / count) for j in range(count)], dtype=np.float64))
+
+
 class GaussianPosterior(Elementwise):
     """N(mean, std) per element, discretised onto the bins and quantised to `precision` bits."""
 
-    kind = kernels.GAUSSIAN
-
     def __init__(self, mean, std, bins: LatentBins, precision: int = 18):
+        self.kind = kernels.LEGACY_GAUSSIAN if bins.legacy else kernels.GAUSSIAN
         mean = _finite("mean", mean)
         std = _finite("std", std, positive=True)
         if mean.shape != std.shape:

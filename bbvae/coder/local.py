@@ -31,11 +31,12 @@ class LocalMixture(Codec):
     (out x in); w_mid (L, hidden, hidden) and b_mid (L, hidden): its L residual layers (none by default).
     With `replicate`, a decoded value fills every channel (grey pixels coded by an
     RGB model: its first channel is coded, the others are copies). shifts[i] is
-    added to item i's log-scales (none by default; bbvae/scale_shifts.py).
+    added to item i's log-scales (none by default; bbvae/scale_shifts.py). `legacy`: libm's exp, as
+    files made before portable coding were coded (kernels.LEGACY).
     """
 
     def __init__(self, context: np.ndarray, positions, channels, pixels, features, w_in, w_out, b_out, mixture: int,
-                 precision: int = 24, replicate: bool = False, w_mid=None, b_mid=None, shifts=None):
+                 precision: int = 24, replicate: bool = False, w_mid=None, b_mid=None, shifts=None, legacy: bool = False):
         if context.dtype != np.uint8 or context.ndim != 3:
             raise CoderError("the context must be a uint8 (H + 2, W + 4, C) array")
         self.context = context
@@ -80,6 +81,7 @@ class LocalMixture(Codec):
         self.shifts = _finite("shifts", np.zeros(count) if shifts is None else shifts)
         if self.shifts.shape != (count,):
             raise CoderError("shifts must hold one log-scale shift per item")
+        self.kind = kernels.LEGACY_MIXTURE if legacy else kernels.MIXTURE
         self._unshifted = None
 
     def _arrays(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -91,7 +93,8 @@ class LocalMixture(Codec):
         if self._unshifted is None:
             weights, means, log_scales = self._arrays()
             kernels.local_params_kernel(self.context, self.positions, self.channels, self.pixels, self.features, self.w_in,
-                                        self.w_mid, self.b_mid, self.w_out, self.b_out, weights, means, log_scales)
+                                        self.w_mid, self.b_mid, self.w_out, self.b_out, weights, means, log_scales,
+                                        self.kind == kernels.MIXTURE)
             self._unshifted = weights, means, log_scales
         return self._unshifted
 
@@ -107,7 +110,7 @@ class LocalMixture(Codec):
         """Every item's mixture (weights a, means b, scales c), computed from the context's pixels."""
         weights, means, log_scales = self.unshifted_params()
         scales = np.empty_like(log_scales)
-        kernels.shifted_scales_kernel(log_scales, self.shifts, scales)
+        kernels.shifted_scales_kernel(log_scales, self.shifts, scales, self.kind == kernels.MIXTURE)
         return {"a": weights, "b": means, "c": scales}
 
     def values(self) -> np.ndarray:
@@ -122,7 +125,7 @@ class LocalMixture(Codec):
         return stored
 
     def push(self, message: Message, symbols) -> Message:
-        return message.push(self._check(symbols), self.precision, kernels.MIXTURE, kernels.PIXEL_LEVELS, self.params())
+        return message.push(self._check(symbols), self.precision, self.kind, kernels.PIXEL_LEVELS, self.params())
 
     def information_bits(self, symbols) -> float:
         return float(self.element_bits(symbols).sum())
@@ -130,7 +133,7 @@ class LocalMixture(Codec):
     def element_bits(self, symbols) -> np.ndarray:
         """-log2 of each item's quantised probability, in item order."""
         flat = self._check(symbols)
-        freqs = kernels.frequency_kernel(flat, self.precision, kernels.MIXTURE, kernels.PIXEL_LEVELS,
+        freqs = kernels.frequency_kernel(flat, self.precision, self.kind, kernels.PIXEL_LEVELS,
                                          *kernels.parameters(**self.params()))
         return self.precision - np.log2(freqs)
 
@@ -140,5 +143,5 @@ class LocalMixture(Codec):
         self._unshifted = None  # popping writes the context that the parameters are computed from
         message = message.pop_with(kernels.local_pop_kernel, self.precision, self.context, self.positions, self.channels,
                                    self.pixels, self.features, self.w_in, self.w_mid, self.b_mid, self.w_out,
-                                   self.b_out, self.shifts, weights, means, scales, self.replicate, out)
+                                   self.b_out, self.shifts, weights, means, scales, self.replicate, self.kind, out)
         return message, out

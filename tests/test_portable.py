@@ -1,0 +1,100 @@
+"""Files decode on any machine: encode under one CPU arithmetic setting, decode under another.
+
+Each side runs in a fresh process (tests/portable_case.py) with the instruction-set caps of
+oneDNN, ATen and Numba, torch's thread count and the job count changed, so that the
+decoder runs other kernels than the encoder did; every pixel is compared. The golden
+files of tests/data/portable/ were made by `python tests/portable_case.py golden
+tests/data/portable` and must decode, and be re-encoded, bit for bit on every machine.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from bbvae import api, arithmetic, container, photo_api
+
+sys.path.insert(0, str(Path(__file__).parent))
+import portable_case  # noqa: E402
+
+CASE = Path(__file__).parent / "portable_case.py"
+GOLDEN = Path(__file__).parent / "data" / "portable"
+BEST_ATEN = torch.backends.cpu.get_cpu_capability().lower()  # e.g. avx512 or avx2: what this CPU runs by default
+SETTINGS = {
+    "default": {},
+    "onednn-avx2": {"ONEDNN_MAX_CPU_ISA": "AVX2"},
+    "onednn-sse41": {"ONEDNN_MAX_CPU_ISA": "SSE41"},
+    "aten-default": {"ATEN_CPU_CAPABILITY": "default"},
+    "aten-avx2": {"ATEN_CPU_CAPABILITY": "avx2"},
+    "aten-best": {"ATEN_CPU_CAPABILITY": BEST_ATEN},
+    "threads-2": {"BBVAE_TEST_THREADS": "2"},
+    "numba-generic": {"NUMBA_CPU_NAME": "generic"},
+}
+# the second encoder differs from the default in every respect at once, and codes the archive in two jobs
+LOW = {"ONEDNN_MAX_CPU_ISA": "SSE41", "ATEN_CPU_CAPABILITY": "default", "NUMBA_CPU_NAME": "generic",
+       "BBVAE_TEST_THREADS": "2"}
+
+
+def _run(action: str, folder: Path, env: dict, jobs: int = 1) -> subprocess.CompletedProcess:
+    clean = {k: v for k, v in os.environ.items() if k not in {*LOW, "BBVAE_TEST_THREADS"}}
+    return subprocess.run([sys.executable, str(CASE), action, str(folder), "--jobs", str(jobs)],
+                          env={**clean, **env}, capture_output=True, text=True, timeout=600)
+
+
+@pytest.fixture(scope="module")
+def encoded(tmp_path_factory) -> list[Path]:
+    folders = []
+    for name, env, jobs in (("default", {}, 1), ("low", LOW, 2)):
+        folder = tmp_path_factory.mktemp(f"encoded-{name}")
+        result = _run("encode", folder, env, jobs)
+        assert result.returncode == 0, result.stderr[-2000:]
+        folders.append(folder)
+    return folders
+
+
+def test_both_encoders_wrote_the_same_bytes(encoded):
+    first, second = encoded
+    for name in portable_case.cases(0):
+        assert (first / f"{name}.bbv").read_bytes() == (second / f"{name}.bbv").read_bytes() or name == "archive"
+    # the archive differs only in its segments (one job against two): each decodes everywhere (below)
+    assert len(container.unpack((second / "archive.bbv").read_bytes()).segments) == 2
+
+
+@pytest.mark.parametrize("setting", sorted(SETTINGS))
+def test_decodes_under_other_arithmetic(encoded, setting):
+    for number, folder in enumerate(encoded):
+        result = _run("decode", folder, SETTINGS[setting], jobs=1 + (number + len(setting)) % 2)
+        assert result.returncode == 0, f"{setting}, encoder {number}: {result.stdout}{result.stderr[-2000:]}"
+        assert result.stdout.count("identical") == len(portable_case.cases(0))
+
+
+@pytest.mark.parametrize("name", sorted(portable_case.cases(0)))
+def test_golden_file_decodes_and_reencodes_bit_for_bit(name):
+    images = portable_case.cases(portable_case.GOLDEN_ARCHIVE_DIGITS)[name]
+    data = (GOLDEN / f"{name}.bbv").read_bytes()
+    assert data[3] == container.PORTABLE_VERSION and api.describe_container(data)["portable"]
+    assert portable_case.on_model_path(data)
+    restored = api.decompress(data)
+    assert len(restored) == len(images) and all(np.array_equal(a, b) for a, b in zip(images, restored))
+    assert api.compress(images) == data
+
+
+def test_legacy_file_on_other_arithmetic_is_not_called_corrupt(monkeypatch):
+    """An old file decoded by an arithmetic that differs from its encoder's (simulated: the float32
+    decoder's outputs moved by a hair) is reported as such, never as a damaged file."""
+    legacy = (Path(__file__).parent / "data" / "coffee_50x40_format1.bbv").read_bytes()
+    assert not api.describe_container(legacy)["portable"]
+    decode = arithmetic.TorchNetworks.decode
+    monkeypatch.setattr(arithmetic.TorchNetworks, "decode", lambda self, latents: decode(self, latents) * (1 + 1e-6))
+    photo_api.photo_codec.cache_clear()
+    try:
+        with pytest.raises(api.CompressionError, match="predates portable coding"):
+            api.decompress(legacy)
+    finally:
+        photo_api.photo_codec.cache_clear()
