@@ -20,7 +20,7 @@ from multiprocessing import get_context
 import numpy as np
 
 from . import allocation, container, photo_api
-from .arithmetic import LEGACY, new_file_arithmetic
+from .arithmetic import LEGACY, PORTABLE
 from .arithmetic import NAMES as ARITHMETIC_NAMES
 from .coder import Message
 from .modelfile import DEFAULT_MODEL, PHOTO_MODEL, load_model, resolve, shipped_models
@@ -164,9 +164,8 @@ def _compress_digits(images, path, names, metadata, precisions, group_size, part
         raise CompressionError(f"palette and bilevel images need the photo codec, not '{Path(path).parent.name}'")
     arrays = _as_images(images)
     precisions = precisions or Precisions.default(len(arrays))
-    arithmetic = new_file_arithmetic(_model_info(path).config, particles)
     try:
-        codec, info = _codec(path, precisions, group_size, particles, arithmetic)
+        codec, info = _codec(path, precisions, group_size, particles, PORTABLE)
     except ValueError as exc:
         raise CompressionError(str(exc)) from None
     channels, height, width = codec.image_shape
@@ -177,14 +176,14 @@ def _compress_digits(images, path, names, metadata, precisions, group_size, part
                                    f"codes {describe(info.config)}")
     batch = np.ascontiguousarray(np.stack(arrays).transpose(0, 3, 1, 2))
     parts = _segments(len(batch), jobs if _workers_can_start() else 1)
-    payloads = _run(_encode_segment, [(path, precisions, group_size, particles, arithmetic, batch[part]) for part in parts],
+    payloads = _run(_encode_segment, [(path, precisions, group_size, particles, PORTABLE, batch[part]) for part in parts],
                     [p.stop - p.start for p in parts], jobs, progress)
     box = container.Container(
         fingerprint=bytes.fromhex(info.fingerprint)[:container.FINGERPRINT_BYTES], model_name=info.path.parent.name,
         precisions=(precisions.latent, precisions.posterior, precisions.pixels), lanes=1, group_size=group_size,
         shapes=[a.shape for a in arrays], names=names, metadata=metadata or {},
         segments=[container.Segment(p.stop - p.start, payload) for p, payload in zip(parts, payloads)],
-        pixel_crc=container.pixel_crc(arrays), particles=particles, arithmetic=arithmetic)
+        pixel_crc=container.pixel_crc(arrays), particles=particles, arithmetic=PORTABLE)
     data = container.pack(box)
     if verify:
         _, decoded = decompress_container(data, path, jobs=jobs)

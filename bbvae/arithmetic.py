@@ -15,12 +15,13 @@ from __future__ import annotations
 import numpy as np
 import torch
 
+from .coder.codecs import row_sums
 from .fixed_point import FixedPointNetwork, FixedPointVAE, exact_exp
 from .priors import LOG_STD_MAX, LOG_STD_MIN, MIXTURE_PRIORS
 from .vae import VAE, Decoder
 
 LEGACY, PORTABLE = 0, 1
-NAMES = {LEGACY: "legacy float32 (decodes only where it was made)", PORTABLE: "portable fixed-point"}
+NAMES = {LEGACY: "legacy float32", PORTABLE: "portable fixed-point"}
 
 
 def canonical_tensor(array: np.ndarray) -> torch.Tensor:
@@ -52,6 +53,10 @@ class TorchNetworks:
         mean, log_scale = Decoder.logistic(torch.from_numpy(out.astype(np.float32)))
         return mean.double().numpy(), log_scale.double().exp().numpy()
 
+    def prior_mixture(self):
+        """(weights, means, stds) of a mixture prior as float64 arrays; None for the other priors."""
+        return self.model.prior_mixture()
+
     def second_stage(self, part: str, inputs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Mean and std of the two-stage prior's q(u|z) (`posterior`) or p(z|u) (`likelihood`)."""
         mean, log_std = getattr(self.model.prior, part)(canonical_tensor(inputs.astype(np.float32)))
@@ -63,9 +68,24 @@ class PortableNetworks(FixedPointVAE):
 
     def __init__(self, model: VAE):
         super().__init__(model)
+        self.prior = model.prior if model.cfg.prior in MIXTURE_PRIORS else None
         stage = model.prior if model.cfg.prior == "two-stage" else None
         self.stage = None if stage is None else {"posterior": FixedPointNetwork(stage.encoder),
                                                  "likelihood": FixedPointNetwork(stage.decoder)}
+
+    def prior_mixture(self):
+        """As VAE.prior_mixture, from the float32 parameters by exact operations and the fixed-point encoder."""
+        if self.prior is None:
+            return None
+        if self.prior.kind == "mog":
+            logits = self.prior.logits.detach().double().numpy()
+            weights = exact_exp(logits - logits.max())
+            means, log_stds = self.prior.means.detach().double().numpy(), self.prior.log_stds.detach().double().numpy()
+            log_stds = np.clip(log_stds, LOG_STD_MIN, LOG_STD_MAX)
+        else:  # vamp: the posteriors of the pseudo-inputs, equally weighted
+            means, log_stds = self.encoder_outputs(self.prior.pseudo_inputs.detach().double().numpy())
+            weights = np.ones(len(means))
+        return weights / row_sums(weights), means, exact_exp(log_stds)
 
     def second_stage(self, part: str, inputs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         out = self.stage[part](np.asarray(inputs, dtype=np.float64)).numpy()
@@ -73,15 +93,7 @@ class PortableNetworks(FixedPointVAE):
         return np.ascontiguousarray(out[:, :half]), exact_exp(np.clip(out[:, half:], LOG_STD_MIN, LOG_STD_MAX))
 
 
-def new_file_arithmetic(config, particles: int = 1) -> int:
-    """PORTABLE wherever bbvae has the portable form of every coded number. Mixture priors and importance
-    sampling are still LEGACY: their responsibilities and weights go through numpy's log2 and exp2."""
-    return LEGACY if particles > 1 or config.prior in MIXTURE_PRIORS else PORTABLE
-
-
-def coding_networks(model: VAE, arithmetic: int, particles: int = 1) -> TorchNetworks | PortableNetworks:
-    if arithmetic == PORTABLE and new_file_arithmetic(model.cfg, particles) != PORTABLE:
-        raise ValueError("mixture priors and importance-weighted coding have no portable arithmetic yet")
+def coding_networks(model: VAE, arithmetic: int) -> TorchNetworks | PortableNetworks:
     if arithmetic == PORTABLE:
         return PortableNetworks(model)
     if arithmetic == LEGACY:

@@ -44,7 +44,7 @@ def run(models: list[str], dataset: str = "mnist", split: str = "test", limit: i
         if info.patch_model:
             raise ValueError(f"{name} is a patch model: compare codes whole-image datasets")
         say(f"{name}: bounds on {len(images)} {dataset} {split} images")
-        bounds = evaluate(net, images, iwae_samples)
+        bounds = evaluate(net, images, iwae_samples, as_coded=True)
         say(f"{name}: coding")
         ours, _ = measure(grey, path, jobs, say)
         say(f"{name}: coding with {particles} particles")

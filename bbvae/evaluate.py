@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
+from . import fixed_point
 from .local_mixture import CONTEXT, CONTEXT_RIGHT
 from .photos import images_with_context
 from .vae import VAE
@@ -12,8 +13,11 @@ from .vae import VAE
 
 @torch.no_grad()
 def evaluate(model: VAE, images: np.ndarray, iwae_samples: int = 100, batch_size: int = 250,
-             seed: int = 0, progress=None, coded: np.ndarray | None = None) -> dict:
+             seed: int = 0, progress=None, coded: np.ndarray | None = None, as_coded: bool = False) -> dict:
     """Negative ELBO and IWAE estimate of -log p(x) in bits/dim over all coded values of images.
+
+    as_coded: the bounds of the model as bbvae codes with it, its networks in the portable fixed-point
+    arithmetic (bbvae/fixed_point.py); otherwise of the float32 networks as trained.
 
     images: uint8 (N, C, H, W), for local models with the context rows and columns
     or without them (then the constant margins are added; bbvae/photos.py); coded: channels coded per image (default all). Seeded, so the
@@ -28,7 +32,7 @@ def evaluate(model: VAE, images: np.ndarray, iwae_samples: int = 100, batch_size
         raise ValueError(f"images of shape {images.shape[1:]} do not fit a model of "
                          f"{cfg.channels}x{cfg.height}x{cfg.width}" + (" (plus context)" if cfg.local else ""))
     torch.manual_seed(seed)
-    model.eval()
+    model = fixed_point.coded_model(model) if as_coded else model.eval()
     device = next(model.parameters()).device
     elbo = iwae = dims = 0.0
     starts = range(0, len(images), batch_size)
@@ -40,5 +44,5 @@ def evaluate(model: VAE, images: np.ndarray, iwae_samples: int = 100, batch_size
         if iwae_samples:
             iwae += (model.iwae_bpd(batch, iwae_samples, batch_coded) * weights).sum().item()
         dims += weights.sum().item()
-    return {"images": len(images), "elbo_bpd": elbo / dims,
+    return {"images": len(images), "arithmetic": "portable fixed-point" if as_coded else "float32", "elbo_bpd": elbo / dims,
             "iwae_bpd": iwae / dims if iwae_samples else None, "iwae_samples": iwae_samples}

@@ -23,6 +23,7 @@ model file's float32 weights by exact operations, so a model file needs no secon
 
 from __future__ import annotations
 
+import copy
 import math
 
 import numpy as np
@@ -32,7 +33,7 @@ from torch import nn
 
 from .coder import kernels
 from .priors import LOG_STD_MAX, LOG_STD_MIN
-from .vae import LOG_SCALE_MIN, LOG_SCALE_OFFSET, VAE, ResidualBlock
+from .vae import LOG_SCALE_MIN, LOG_SCALE_OFFSET, VAE, Decoder, ResidualBlock
 
 ACTIVATION_FRACTION_BITS = 16
 ACTIVATION_UNIT = 2.0 ** -ACTIVATION_FRACTION_BITS
@@ -83,10 +84,11 @@ class _Affine:
             out = F.conv_transpose2d(x, self.weight, self.bias, layer.stride, layer.padding, layer.output_padding)
         else:
             out = F.conv2d(x, self.weight, self.bias, layer.stride, layer.padding)
-        return _rounded(out.contiguous(), silu=False)
+        return _rounded(out, silu=False)
 
 
 def _rounded(x: torch.Tensor, silu: bool) -> torch.Tensor:
+    """x on the activation grid (through SiLU when `silu`), in place when x is contiguous."""
     x = x.contiguous()
     kernels.fixed_point_kernel(x.view(-1).numpy(), ACTIVATION_UNIT, ACTIVATION_LIMIT, silu)
     return x
@@ -116,11 +118,11 @@ def _compiled(module: nn.Module):
         return sequence
     if isinstance(module, ResidualBlock):
         body = _compiled(module.body)
-        return lambda x: _rounded(x + body(x), silu=False)  # the sum of two grid values is exact; clamp it
+        return lambda x: _rounded(x + body(x.clone()), silu=False)  # the sum of two grid values is exact; clamp it
     if isinstance(module, (nn.Conv2d, nn.ConvTranspose2d, nn.Linear)):
         return _Affine(module)
     if isinstance(module, nn.SiLU):
-        return lambda x: _rounded(x.clone(), silu=True)
+        return lambda x: _rounded(x, silu=True)  # in place: no part of a network reads a SiLU's input again
     if isinstance(module, nn.Flatten):
         return lambda x: x.flatten(module.start_dim, module.end_dim)
     raise TypeError(f"no fixed-point form for {type(module).__name__}")
@@ -142,25 +144,33 @@ class FixedPointVAE:
         # a floating prior's latents are coded whitened, u = z / S (bbvae/vae.py): S by a correctly rounded sqrt
         self.latent_scale = np.sqrt(model.prior_var.detach().double().numpy()) if cfg.prior == "floating" else None
 
-    def posterior(self, pixels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Mean and std of q(z|x) in the coded latent space, for images (N, C, H, W) on the 0..255 scale."""
+    def encoder_outputs(self, pixels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The encoder's mean and clamped log std (as Encoder.forward) for images on the 0..255 scale."""
         x = on_grid(np.asarray(pixels, dtype=np.float64) / 127.5 - 1.0)
         out = self.encoder_head(self.encoder_features(torch.from_numpy(x))).numpy()
         if self.constant_log_std is None:
             mean, log_std = out[:, :self.cfg.latent], out[:, self.cfg.latent:]
         else:
             mean, log_std = out, np.broadcast_to(self.constant_log_std, out.shape)
-        std = exact_exp(np.clip(log_std, LOG_STD_MIN, LOG_STD_MAX))
-        if self.latent_scale is None:
-            return np.ascontiguousarray(mean), std
-        return mean / self.latent_scale, std / self.latent_scale
+        return np.ascontiguousarray(mean), np.clip(log_std, LOG_STD_MIN, LOG_STD_MAX)
 
-    def decode(self, latents: np.ndarray) -> np.ndarray:
-        """The decoder's raw outputs (N, outputs, H, W) for coded latents (N, latent)."""
-        z = latents if self.latent_scale is None else latents * self.latent_scale
+    def decoder_outputs(self, z: np.ndarray) -> np.ndarray:
+        """The decoder's raw outputs (N, outputs, H, W) for latents z (N, latent), as Decoder.forward."""
         cfg = self.cfg
         grid = self.decoder_head(np.asarray(z, dtype=np.float64)).view(-1, cfg.hidden, cfg.height // 4, cfg.width // 4)
         return self.decoder_features(grid).numpy()
+
+    def posterior(self, pixels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Mean and std of q(z|x) in the coded latent space, for images (N, C, H, W) on the 0..255 scale."""
+        mean, log_std = self.encoder_outputs(pixels)
+        std = exact_exp(log_std)
+        if self.latent_scale is None:
+            return mean, std
+        return mean / self.latent_scale, std / self.latent_scale
+
+    def decode(self, latents: np.ndarray) -> np.ndarray:
+        """The decoder's raw outputs for coded latents (N, latent)."""
+        return self.decoder_outputs(latents if self.latent_scale is None else latents * self.latent_scale)
 
     @staticmethod
     def logistic(out: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -168,3 +178,33 @@ class FixedPointVAE:
         half = out.shape[1] // 2
         mean = 127.5 * (out[:, :half] + 1.0)
         return mean, exact_exp(np.maximum(out[:, half:] + LOG_SCALE_OFFSET, LOG_SCALE_MIN))
+
+
+class _Encoder(nn.Module):
+    def __init__(self, networks: FixedPointVAE):
+        super().__init__()
+        self.networks = networks
+
+    def forward(self, x):
+        mean, log_std = self.networks.encoder_outputs(x.detach().double().cpu().numpy())
+        return torch.from_numpy(mean).float().to(x.device), torch.from_numpy(np.array(log_std)).float().to(x.device)
+
+
+class _Decoder(nn.Module):
+    logistic = staticmethod(Decoder.logistic)
+
+    def __init__(self, networks: FixedPointVAE, cfg):
+        super().__init__()
+        self.networks, self.cfg = networks, cfg
+
+    def forward(self, z):
+        return torch.from_numpy(self.networks.decoder_outputs(z.detach().double().cpu().numpy())).float().to(z.device)
+
+
+def coded_model(model: VAE) -> VAE:
+    """A copy of the model whose encoder and decoder run in the fixed-point arithmetic: what bbvae codes with,
+    so that evaluating it (bbvae/evaluate.py) gives the coded model's bounds. For evaluation only."""
+    networks = FixedPointVAE(model)
+    coded = copy.deepcopy(model).eval()
+    coded.encoder, coded.decoder = _Encoder(networks), _Decoder(networks, model.cfg)
+    return coded

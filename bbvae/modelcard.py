@@ -26,7 +26,7 @@ def write_card(folder: Path, iwae_samples: int, command: str | None) -> Path:
     facts = dict(info.info)
     images, coded = evaluation_set(info, facts["dataset"], "test")
     what = f"{len(images)} patches of the held-out photographs" if info.patch_model else f"{len(images)} test images"
-    result = evaluate(model, images, iwae_samples, coded=coded)
+    result = evaluate(model, images, iwae_samples, coded=coded, as_coded=True)
     facts.update(test_elbo_bpd=result["elbo_bpd"], test_iwae_bpd=result["iwae_bpd"], iwae_samples=iwae_samples)
     if command:
         facts["command"] = command

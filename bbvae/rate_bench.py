@@ -25,7 +25,7 @@ def _initial_bits(net, first: np.ndarray, model: str) -> float:
     alone = container.unpack(api.compress(first[None], model, verify=False)).segments[0].payload
     coded = Message.from_bytes(alone).bits - Message().bits
     repeated = np.repeat(first[None, None] if first.ndim == 2 else first.transpose(2, 0, 1)[None], 16, axis=0)
-    elbo_bits = evaluate(net, repeated, iwae_samples=0)["elbo_bpd"] * first.size
+    elbo_bits = evaluate(net, repeated, iwae_samples=0, as_coded=True)["elbo_bpd"] * first.size
     return coded - elbo_bits
 
 
@@ -70,7 +70,7 @@ def run(dataset: str = "mnist", split: str = "test", limit: int | None = None, m
     ours, encoded = measure(grey, model, jobs, say)
     say("negative ELBO of the model on the same images")
     net, _ = load_model(model)
-    elbo = evaluate(net, images, iwae_samples=0)["elbo_bpd"]
+    elbo = evaluate(net, images, iwae_samples=0, as_coded=True)["elbo_bpd"]
     coded = ours["whole_set_bpd"]
     initial = _initial_bits(net, grey[0], model)
     say("classical codecs")

@@ -258,8 +258,6 @@ def train(opts: TrainOptions, say: Callable[[str], None] = print, progress=None)
             test_bpd = evaluate_elbo(model, *source.test_set())
             record = {"epoch": epoch, "train_bpd": running / max(seen, 1), "test_elbo_bpd": test_bpd, "skipped_batches": skipped,
                       "seconds": round(elapsed, 1), "lr": optimizer.param_groups[0]["lr"]}
-            with open(out / LOG_NAME, "a") as log:
-                log.write(json.dumps(record) + "\n")
             _save_checkpoint(out, model, optimizer, {"epoch": epoch, "batches_done": 0, "seconds": elapsed})
             table = allocation.fit(model.eval(), *source.allocation_set())
             model.train()
@@ -271,6 +269,8 @@ def train(opts: TrainOptions, say: Callable[[str], None] = print, progress=None)
                 "kl_warmup": opts.kl_warmup, "free_bits": opts.free_bits,
                 "init_from": opts.init_from, "init_from_fingerprint": started_from,
             })
+            with open(out / LOG_NAME, "a") as log:  # last: a logged epoch has its model file
+                log.write(json.dumps(record) + "\n")
             say(f"epoch {epoch}: train {record['train_bpd']:.4f} bits/dim, test -ELBO {test_bpd:.4f} bits/dim, {elapsed / 60:.1f} min")
     if ddp.world > 1:
         dist.barrier()  # rank 0 may still be evaluating and saving the last epoch

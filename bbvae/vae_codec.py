@@ -25,6 +25,7 @@ import torch
 
 from . import arithmetic as arithmetics
 from .allocation import quantised_latents
+from .coder.codecs import row_sums
 from .coder import BitsBack, DiscretizedLogistic, ImportanceBitsBack, LatentBins, Message, MixturePrior, Uniform
 from .container import MAX_GROUP, MAX_PARTICLES, default_coding
 from .local_images import LocalImages
@@ -52,11 +53,19 @@ class Precisions:
         return self
 
 
-def mixture_moments(weights: np.ndarray, means: np.ndarray, stds: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Mean and std per dimension of a mixture of diagonal Gaussians (weights (K,), means and stds (K, D))."""
-    w = weights / weights.sum()
-    mean = w @ means
-    return mean, np.sqrt(np.maximum(w @ (stds ** 2 + means ** 2) - mean ** 2, 1e-12))
+def mixture_moments(weights: np.ndarray, means: np.ndarray, stds: np.ndarray,
+                    legacy: bool = False) -> tuple[np.ndarray, np.ndarray]:
+    """Mean and std per dimension of a mixture of diagonal Gaussians (weights (K,), means and stds (K, D)),
+    with correctly rounded sums (numpy's matrix products for files made before portable coding)."""
+    if legacy:
+        w = weights / weights.sum()
+        mean = w @ means
+        second = w @ (stds ** 2 + means ** 2)
+    else:
+        w = weights / row_sums(weights)
+        mean = row_sums((w[:, None] * means).T)
+        second = row_sums((w[:, None] * (stds ** 2 + means ** 2)).T)
+    return mean, np.sqrt(np.maximum(second - mean ** 2, 1e-12))
 
 
 def group_sizes(count: int, group_size: int) -> list[int]:
@@ -119,12 +128,10 @@ class VAECodec:
     """Codes arrays of same-shaped images (N, C, H, W, uint8) on an ANS message."""
 
     def __init__(self, model: VAE, precisions: Precisions = Precisions(), group_size: int = DEFAULT_GROUP,
-                 first_bits: np.ndarray | None = None, particles: int = 1, arithmetic: int | None = None):
-        """arithmetic: bbvae/arithmetic.py's PORTABLE or LEGACY; None: what a new file gets (new_file_arithmetic)."""
+                 first_bits: np.ndarray | None = None, particles: int = 1, arithmetic: int = arithmetics.PORTABLE):
+        """arithmetic: bbvae/arithmetic.py's PORTABLE (what new files get) or LEGACY (older files)."""
         self.model = model.eval()
-        if arithmetic is None:
-            arithmetic = arithmetics.new_file_arithmetic(model.cfg, particles)
-        self.networks = arithmetics.coding_networks(model, arithmetic, particles)
+        self.networks = arithmetics.coding_networks(model, arithmetic)
         self.legacy = arithmetic == arithmetics.LEGACY
         if not 1 <= particles <= MAX_PARTICLES:
             raise ValueError(f"particles must be 1..{MAX_PARTICLES}, got {particles}")
@@ -142,11 +149,11 @@ class VAECodec:
         cfg = model.cfg
         self.image_shape = (cfg.channels, cfg.height, cfg.width)
         with deterministic_torch(self.legacy):
-            mixture = model.prior_mixture()
+            mixture = self.networks.prior_mixture()
         # A mixture prior may hold latents far outside N(0, 1), where that distribution's equal-mass bins
         # are wide and the decoder would see coarse latents: the coder works on the latents standardised
         # by the mixture's own mean and std per dimension, z = shift + scale * u, on u's bins.
-        self.shift, self.scale = (0.0, 1.0) if mixture is None else mixture_moments(*mixture)
+        self.shift, self.scale = (0.0, 1.0) if mixture is None else mixture_moments(*mixture, self.legacy)
         self.prior_mixture = None if mixture is None else (
             mixture[0], (mixture[1] - self.shift) / self.scale, mixture[2] / self.scale)
         self.head = model.head.coding_weights() if cfg.local else None
@@ -161,7 +168,7 @@ class VAECodec:
         count = group.stop - group.start
         if self.particles > 1 and group.start >= self.particles * self.group_size:
             return ImportanceBitsBack(self._prior(count), self._likelihood, self._posterior, self.particles,
-                                      self.precisions.posterior)
+                                      self.precisions.posterior, self.legacy)
         return BitsBack(self._prior(count), self._likelihood, self._posterior)
 
     def _prior(self, count: int):

@@ -38,7 +38,7 @@ def main():
     args = parser.parse_args()
     digits = data.load("mnist", "test")[: max(args.images, args.singles), 0]
     whole, lone = digits[: args.images], digits[: args.singles]
-    elbo = evaluate(load_model(args.model)[0], whole[:, None], iwae_samples=0)["elbo_bpd"]
+    elbo = evaluate(load_model(args.model)[0], whole[:, None], iwae_samples=0, as_coded=True)["elbo_bpd"]
     rows = []
     for setting in SETTINGS:
         set_bpd = 8 * len(bbvae.compress(whole, args.model, precisions=setting, verify=False)) / whole.size

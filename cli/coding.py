@@ -249,6 +249,9 @@ def info(source, as_json):
     click.echo(f"{source}: {facts['images']} image(s) of {geometry}, model '{facts['model']}' ({facts['fingerprint']})")
     click.echo(f"{facts['bytes']} bytes ({facts['payload_bytes']} payload), {facts['bits_per_dim']:.4f} bits/dim, "
                f"precisions {facts['precisions']}, {facts['segments']} segment(s)")
+    click.echo(f"format version {facts['format_version']}, arithmetic: {facts['arithmetic']}; "
+               + ("portable: decodes on any machine" if facts["portable"] else
+                  "not portable: decodes only where its arithmetic matches the encoder's"))
     for number, stored in enumerate(facts["paths"] or []):
         how = (f"the model (bits-back){', with scale shifts per patch' if stored['scale_shifts'] else ''}"
                if stored["path"] == "model" else f"the classical fallback ({stored['path'].upper()})")

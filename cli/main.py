@@ -106,11 +106,13 @@ def fit_prior(model_name, dataset, out, prior_latent, epochs, batch_size, lr, se
 @click.option("--limit", type=click.IntRange(1), help="only the first N images (patches for a photo model)")
 @click.option("--iwae-samples", default=100, show_default=True, type=click.IntRange(1))
 @click.option("--seed", default=0, show_default=True, type=int)
+@click.option("--float32", "float32", is_flag=True,
+              help="the float32 networks as trained, not the portable fixed-point model that bbvae codes with")
 @click.option("--json", "as_json", is_flag=True, help="print one JSON object as the last line")
 @click.option("--quiet", is_flag=True, help="no progress bar")
 @user_errors
-def eval_command(model_name, dataset, split, limit, iwae_samples, seed, as_json, quiet):
-    """Negative ELBO and IWAE bits/dim of a model on a dataset split."""
+def eval_command(model_name, dataset, split, limit, iwae_samples, seed, float32, as_json, quiet):
+    """Negative ELBO and IWAE bits/dim of a model on a dataset split (of the coded model unless --float32)."""
     from bbvae.evaluate import evaluate
     from bbvae.modelfile import load_model
     from bbvae.training_data import evaluation_set
@@ -118,7 +120,8 @@ def eval_command(model_name, dataset, split, limit, iwae_samples, seed, as_json,
     model, info = load_model(model_name)
     images, coded = evaluation_set(info, dataset, split)
     images, coded = images[:limit], None if coded is None else coded[:limit]
-    result = evaluate(model, images, iwae_samples, seed=seed, progress=None if quiet else _bar("evaluating"), coded=coded)
+    result = evaluate(model, images, iwae_samples, seed=seed, progress=None if quiet else _bar("evaluating"), coded=coded,
+                      as_coded=not float32)
     result = {"model": str(info.path), "dataset": dataset, "split": split, **result}
     click.echo(f"{result['images']} images: negative ELBO {result['elbo_bpd']:.4f} bits/dim, "
                f"IWAE (k={iwae_samples}) {result['iwae_bpd']:.4f} bits/dim")

@@ -5,7 +5,7 @@
     python tests/portable_case.py golden DIR              # the golden files of tests/data/portable/
 
 The caller sets the arithmetic's environment (ONEDNN_MAX_CPU_ISA, ATEN_CPU_CAPABILITY,
-NUMBA_CPU_NAME); BBVAE_TEST_THREADS sets torch's thread count. Exit status 1 names the case that differs.
+NUMBA_CPU_NAME); BBVAE_TEST_THREADS sets torch's thread count, BBVAE_TEST_MIXTURE_MODEL adds a case. Exit status 1 names the case that differs.
 """
 
 from __future__ import annotations
@@ -19,18 +19,27 @@ import numpy as np
 from PIL import Image
 
 DATA = Path(__file__).parent / "data"
+sys.path.insert(0, str(Path(__file__).parent))  # helpers
 ARCHIVE_DIGITS = 520  # enough for two segments with --jobs 2 (api.MIN_IMAGES_PER_JOB)
 GOLDEN_ARCHIVE_DIGITS = 40  # the checked-in archive stays small
 
 
-def cases(archive: int = ARCHIVE_DIGITS) -> dict[str, list[np.ndarray]]:
-    """name -> the images of one .bbv file: a digit, an archive of digits, an RGB and a grey photograph."""
+PARTICLES_DIGITS = 160  # importance sampling starts at image particles x group size (bbvae/vae_codec.py)
+
+
+def cases(archive: int = ARCHIVE_DIGITS, mixture_model: str | None = None) -> dict[str, tuple[list[np.ndarray], dict]]:
+    """name -> the images of one .bbv file and the options of api.compress: a digit, an archive of digits, digits
+    coded with two importance samples, an RGB and a grey photograph; with mixture_model (a model file with a
+    mixture prior, for 8x8 grey images), blobs coded with it."""
     from bbvae import data
+    from helpers import blob_images
 
     digits = data.load("mnist", "test")[:, 0]
     coffee = np.asarray(Image.open(DATA / "coffee_50x40.png").convert("RGB"))
-    return {"digit": [digits[0]], "archive": list(digits[:archive]), "photo": [coffee],
-            "grey": [np.ascontiguousarray(coffee[:, :, 1])]}
+    return {"digit": ([digits[0]], {}), "archive": (list(digits[:archive]), {}),
+            "particles": (list(digits[-PARTICLES_DIGITS:]), {"particles": 2}), "photo": ([coffee], {}),
+            "grey": ([np.ascontiguousarray(coffee[:, :, 1])], {}),
+            **({"mixture": (list(blob_images(40)[:, 0]), {"model": mixture_model})} if mixture_model else {})}
 
 
 def on_model_path(data: bytes) -> bool:
@@ -52,14 +61,15 @@ def main() -> int:
     from bbvae import api
 
     torch.set_num_threads(int(os.environ.get("BBVAE_TEST_THREADS", "1")))
-    for name, images in cases(GOLDEN_ARCHIVE_DIGITS if args.action == "golden" else ARCHIVE_DIGITS).items():
+    archive = GOLDEN_ARCHIVE_DIGITS if args.action == "golden" else ARCHIVE_DIGITS
+    for name, (images, options) in cases(archive, os.environ.get("BBVAE_TEST_MIXTURE_MODEL")).items():
         path = args.folder / f"{name}.bbv"
         if args.action in ("encode", "golden"):
             args.folder.mkdir(parents=True, exist_ok=True)
-            path.write_bytes(api.compress(images, jobs=args.jobs))
+            path.write_bytes(api.compress(images, jobs=args.jobs, **options))
             continue
         try:
-            restored = api.decompress(path.read_bytes(), jobs=args.jobs)
+            restored = api.decompress(path.read_bytes(), options.get("model"), jobs=args.jobs)
         except Exception as exc:  # noqa: BLE001 - reported to the test as the case that failed
             print(f"{name}: {exc}")
             return 1

@@ -9,6 +9,7 @@ invalid distribution raises CoderError and leaves the message untouched.
 
 from __future__ import annotations
 
+import math
 from typing import Callable, Sequence
 
 import numpy as np
@@ -36,6 +37,37 @@ def _finite(name: str, values, positive: bool = False) -> np.ndarray:
     return array
 
 
+def log2(values, legacy: bool = False) -> np.ndarray:
+    """log2 of positive values through kernels.exact_log, the same bits on every machine; with `legacy`,
+    numpy's (files made before portable coding)."""
+    values = np.asarray(values, dtype=np.float64)
+    if legacy:
+        return np.log2(values)
+    flat = np.ascontiguousarray(values).reshape(-1)
+    out = np.empty_like(flat)
+    kernels.exact_log2_kernel(flat, out)
+    return out.reshape(values.shape)
+
+
+def exp2(values, legacy: bool = False) -> np.ndarray:
+    """2**values through kernels.exact_exp (or numpy's exp2 with `legacy`)."""
+    values = np.asarray(values, dtype=np.float64)
+    if legacy:
+        return np.exp2(values)
+    flat = np.ascontiguousarray(values * kernels.LN2).reshape(-1)
+    out = np.empty_like(flat)
+    kernels.exact_exp_kernel(flat, out)
+    return out.reshape(values.shape)
+
+
+def row_sums(values: np.ndarray, legacy: bool = False) -> np.ndarray:
+    """Sums over the last axis, correctly rounded (math.fsum: independent of order and vector width); numpy's
+    sum with `legacy`."""
+    if legacy:
+        return values.sum(axis=-1)
+    return np.array([math.fsum(row) for row in values.reshape(-1, values.shape[-1])]).reshape(values.shape[:-1])
+
+
 class Elementwise(Codec):
     """An array of independent symbols, element i coded with its own distribution.
 
@@ -60,7 +92,7 @@ class Elementwise(Codec):
         """-log2 of each symbol's quantised probability, shaped like the symbols."""
         flat = self._validated(symbols)
         freqs = kernels.frequency_kernel(flat, self.precision, self.kind, self.alphabet, *kernels.parameters(**self.params))
-        return (self.precision - np.log2(freqs)).reshape(self.shape)
+        return (self.precision - log2(freqs, self.kind >= kernels.LEGACY)).reshape(self.shape)
 
     def _validated(self, symbols) -> np.ndarray:
         symbols = np.asarray(symbols)

@@ -23,12 +23,10 @@ from typing import Callable
 
 import numpy as np
 
-from .codecs import Categorical, Codec
+from .codecs import Categorical, Codec, exp2, row_sums
 from .message import CoderError, Message
 
 
-def _per_item(bits: np.ndarray) -> np.ndarray:
-    return bits.reshape(len(bits), -1).sum(axis=1)
 
 
 class ImportanceBitsBack(Codec):
@@ -36,22 +34,26 @@ class ImportanceBitsBack(Codec):
     likelihood(z) and posterior(x): element-wise codecs (with element_bits) of x and of z."""
 
     def __init__(self, prior: Codec, likelihood: Callable[[np.ndarray], Codec], posterior: Callable[[object], Codec],
-                 particles: int, precision: int = 24):
+                 particles: int, precision: int = 24, legacy: bool = False):
+        """legacy: numpy's sums and exp2, as files made before portable coding were coded."""
         if particles < 1:
             raise CoderError("importance-weighted coding needs at least one particle")
         if not hasattr(prior, "element_bits"):
             raise CoderError("importance-weighted coding needs a prior that gives each latent's bits")
         self.prior, self.likelihood, self.posterior = prior, likelihood, posterior
-        self.particles, self.precision = particles, precision
+        self.particles, self.precision, self.legacy = particles, precision, legacy
+
+    def _per_item(self, bits: np.ndarray) -> np.ndarray:
+        return row_sums(bits.reshape(len(bits), -1), self.legacy)
 
     def _log2_weights(self, x, samples: np.ndarray, posterior: Codec) -> np.ndarray:
         """log2 p(x, z_k) - log2 q(z_k|x) per item and particle, (n, K), from quantised probabilities."""
-        columns = [_per_item(posterior.element_bits(z)) - _per_item(self.prior.element_bits(z))
-                   - _per_item(self.likelihood(z).element_bits(x)) for z in samples]
+        columns = [self._per_item(posterior.element_bits(z)) - self._per_item(self.prior.element_bits(z))
+                   - self._per_item(self.likelihood(z).element_bits(x)) for z in samples]
         return np.stack(columns, axis=1)
 
     def _choice(self, log2_weights: np.ndarray) -> Categorical:
-        return Categorical(np.exp2(log2_weights - log2_weights.max(axis=1, keepdims=True)), self.precision)
+        return Categorical(exp2(log2_weights - log2_weights.max(axis=1, keepdims=True), self.legacy), self.precision)
 
     def _uniform(self, count: int) -> Categorical:
         return Categorical(np.ones((count, self.particles)), self.precision)

@@ -61,7 +61,7 @@ _NO_TABLE = np.zeros((1, 1), dtype=np.uint32)
 _LN2_HI = 6.93147180369123816490e-01   # ln 2 in two parts: k * _LN2_HI is exact for |k| < 2^11
 _LN2_LO = 1.90821492927058770002e-10
 _INV_LN2 = 1.44269504088896338700e+00
-_LN2 = 0.6931471805599453              # ln 2 rounded to float64
+LN2 = 0.6931471805599453               # ln 2 rounded to float64
 _INV_SQRT_2PI = 0.3989422804014327
 EXACT_EXP_LIMIT = 700.0               # exact_exp clamps its argument here: never inf, never subnormal
 _EXP_TAYLOR = tuple(1.0 / math.factorial(n) for n in range(14))     # |r| <= ln2/2: error < 1e-17
@@ -124,7 +124,7 @@ def exact_exp_kernel(values, out):
 def exact_log2_kernel(values, out):
     """out[i] = log2(values[i]) for flat arrays of positive values, through exact_log."""
     for i in range(values.shape[0]):
-        out[i] = exact_log(values[i]) / _LN2
+        out[i] = exact_log(values[i]) / LN2
 
 
 @nb.njit(cache=True, nogil=True)

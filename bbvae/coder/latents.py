@@ -17,7 +17,7 @@ from statistics import NormalDist
 import numpy as np
 
 from . import kernels
-from .codecs import Categorical, Codec, Elementwise, Uniform, _finite
+from .codecs import Categorical, Codec, Elementwise, Uniform, _finite, exp2, log2, row_sums
 from .message import CoderError, Message, check_precision
 
 MAX_LATENT_PRECISION = 20
@@ -121,16 +121,18 @@ class MixturePrior(Codec):
         return Categorical(np.broadcast_to(self.weights, (self.count, len(self.weights))), self.precision)
 
     def responsibilities(self, indices: np.ndarray) -> Categorical:
-        """The posterior over components of each vector, from the coded frequencies of its bins."""
+        """The posterior over components of each vector, from the coded frequencies of its bins (in the
+        bins' arithmetic: exact functions, or numpy's for files made before portable coding)."""
+        legacy = self.bins.legacy
         flat = np.asarray(indices, dtype=np.int64).reshape(-1)
         log_likelihood = np.empty((self.count, len(self.weights)))
         for k in range(len(self.weights)):
             component = self._component(np.full(self.count, k))
             freqs = kernels.frequency_kernel(flat, self.precision, component.kind, component.alphabet,
                                              *kernels.parameters(**component.params))
-            log_likelihood[:, k] = np.log2(freqs.reshape(self.shape)).sum(axis=1)
-        log_post = log_likelihood + np.log2(np.maximum(self.weights, np.finfo(float).tiny))
-        post = np.exp2(log_post - log_post.max(axis=1, keepdims=True))
+            log_likelihood[:, k] = row_sums(log2(freqs.reshape(self.shape), legacy), legacy)
+        log_post = log_likelihood + log2(np.maximum(self.weights, np.finfo(float).tiny), legacy)
+        post = exp2(log_post - log_post.max(axis=1, keepdims=True), legacy)
         return Categorical(post, self.precision)
 
     def push(self, message: Message, indices) -> Message:

@@ -20,7 +20,7 @@ import copy
 import numpy as np
 
 from . import kernels
-from .codecs import Codec, _finite
+from .codecs import Codec, _finite, log2
 from .message import CoderError, Message, check_precision
 
 class LocalMixture(Codec):
@@ -135,7 +135,7 @@ class LocalMixture(Codec):
         flat = self._check(symbols)
         freqs = kernels.frequency_kernel(flat, self.precision, self.kind, kernels.PIXEL_LEVELS,
                                          *kernels.parameters(**self.params()))
-        return self.precision - np.log2(freqs)
+        return self.precision - log2(freqs, self.kind >= kernels.LEGACY)
 
     def pop(self, message: Message):
         out = np.empty(len(self.channels), dtype=np.int64)
