@@ -10,6 +10,7 @@ Grey images come back as (H, W), others as (H, W, C). Without a model named,
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import os
 import sys
@@ -23,7 +24,7 @@ from . import allocation, container, photo_api
 from .arithmetic import LEGACY, PORTABLE
 from .arithmetic import NAMES as ARITHMETIC_NAMES
 from .coder import Message
-from .modelfile import DEFAULT_MODEL, PHOTO_MODEL, load_model, resolve, shipped_models
+from .modelfile import DEFAULT_MODEL, PHOTO_MODEL, WEIGHTS_NAME, load_model, model_folders, resolve, stated_fingerprint
 from .vae_codec import DEFAULT_GROUP, Precisions, VAECodec
 
 MIN_IMAGES_PER_JOB = 256  # below this a worker process costs more than it saves
@@ -115,8 +116,11 @@ def _run(function, calls, sizes, jobs, progress):
     group) while spawned workers run the others (progress per finished call of `sizes` images)."""
     if jobs <= 1 or len(calls) <= 1 or not _workers_can_start():
         return [function(*call, progress) for call in calls]
+    workers = min(jobs - 1, len(calls) - 1)
+    threads = _share_of_cores(workers + 1)
     try:
-        with ProcessPoolExecutor(max_workers=min(jobs - 1, len(calls) - 1), mp_context=get_context("spawn")) as pool:
+        with ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn"), initializer=_torch_threads,
+                                 initargs=(threads,)) as pool, _threads_here(threads):
             futures = [pool.submit(function, *call) for call in calls[1:]]
             results = [function(*calls[0], progress)]
             for future, size in zip(futures, sizes[1:]):
@@ -126,6 +130,30 @@ def _run(function, calls, sizes, jobs, progress):
             return results
     except BrokenExecutor:
         raise CompressionError("a worker process died (out of memory?): try fewer --jobs") from None
+
+
+def _share_of_cores(processes: int) -> int:
+    """Torch threads per coding process: the portable arithmetic's sums do not depend on them, so the
+    processes share the cores instead of each starting one thread per core."""
+    return max(1, (os.cpu_count() or 1) // processes)
+
+
+def _torch_threads(threads: int) -> None:
+    import torch
+
+    torch.set_num_threads(threads)
+
+
+@contextlib.contextmanager
+def _threads_here(threads: int):
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(threads)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
 
 
 def choose_model(images) -> str:
@@ -257,9 +285,10 @@ def find_model(box: container.Container, model: str | os.PathLike | None) -> str
             raise CompressionError(f"this file was made with model '{box.model_name}' (fingerprint {wanted}), "
                                    f"not with {path} ({info.fingerprint[:16]}): pass --model for '{box.model_name}'")
         return str(path)
-    for info in shipped_models():
-        if info.fingerprint.startswith(wanted):
-            return str(info.path)
+    for folder in model_folders():
+        stated = stated_fingerprint(folder)
+        if stated and stated.startswith(wanted):
+            return str(folder / WEIGHTS_NAME)
     raise CompressionError(f"this file needs model '{box.model_name}' (fingerprint {wanted}), which is not installed: "
                            "pass its path with --model")
 

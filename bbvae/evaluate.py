@@ -32,8 +32,8 @@ def evaluate(model: VAE, images: np.ndarray, iwae_samples: int = 100, batch_size
         raise ValueError(f"images of shape {images.shape[1:]} do not fit a model of "
                          f"{cfg.channels}x{cfg.height}x{cfg.width}" + (" (plus context)" if cfg.local else ""))
     torch.manual_seed(seed)
-    model = fixed_point.coded_model(model) if as_coded else model.eval()
     device = next(model.parameters()).device
+    model = fixed_point.coded_model(model) if as_coded else model.eval()
     elbo = iwae = dims = 0.0
     starts = range(0, len(images), batch_size)
     for start in (progress(starts) if progress else starts):

@@ -8,6 +8,7 @@ format records it so that a file is only ever decoded by the model that made it.
 from __future__ import annotations
 
 import hashlib
+import importlib.util
 import json
 import os
 from dataclasses import dataclass, field
@@ -79,9 +80,15 @@ def save_model(path: str | os.PathLike, model: VAE, info: dict | None = None, co
 
 
 def models_dir() -> Path:
-    """Shipped models: $BBVAE_MODELS, else the repository's models/ folder."""
+    """Shipped models: $BBVAE_MODELS, else the package bbvae.zoo (models/ installed inside the wheel, or the
+    checkout's models/ in an editable install), else the checkout's models/ folder."""
     env = os.environ.get("BBVAE_MODELS")
-    return Path(env) if env else Path(__file__).resolve().parent.parent / "models"
+    if env:
+        return Path(env)
+    spec = importlib.util.find_spec("bbvae.zoo")
+    if spec is not None and spec.submodule_search_locations:
+        return Path(next(iter(spec.submodule_search_locations)))
+    return Path(__file__).resolve().parent.parent / "models"
 
 
 def resolve(name_or_path: str | os.PathLike) -> Path:
@@ -139,6 +146,19 @@ def _check_codec_tables(path: Path, codec: dict, config: ModelConfig) -> None:
     if bits is not None and not (np.issubdtype(bits.dtype, np.integer) and bits.shape == (config.latent,)
                                  and bits.min() >= 0 and bits.max() <= MAX_LATENT_BITS):
         raise ModelFileError(f"{path}: bad {FIRST_LATENT_BITS} table (need {config.latent} integers 0..{MAX_LATENT_BITS})")
+
+
+def stated_fingerprint(folder: Path) -> str | None:
+    """The fingerprint a model folder's weights file states in its header, read without its weights (None if
+    unreadable): enough to pick the model of a .bbv file, which load_model then checks in full."""
+    try:
+        with open(folder / WEIGHTS_NAME, "rb") as file:
+            size = int.from_bytes(file.read(8), "little")
+            metadata = _read_metadata(size.to_bytes(8, "little") + file.read(min(size, 1 << 20)))
+    except (OSError, ValueError):
+        return None
+    fp = metadata.get("fingerprint")
+    return fp if isinstance(fp, str) else None
 
 
 def _read_metadata(raw: bytes) -> dict:

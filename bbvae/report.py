@@ -1,4 +1,4 @@
-"""Benchmark plumbing: timing, and results written to benchmarks/results/ (JSON, table, chart)."""
+"""Benchmark plumbing: timing, and results written to benchmarks/results/ (JSON, table, chart; results_dir)."""
 
 from __future__ import annotations
 
@@ -10,9 +10,13 @@ from pathlib import Path
 
 
 def results_dir() -> Path:
-    """$BBVAE_RESULTS, else the repository's benchmarks/results/."""
+    """$BBVAE_RESULTS, else the checkout's benchmarks/results/ when bbvae runs from one, else the current
+    directory (never inside an installed package)."""
     env = os.environ.get("BBVAE_RESULTS")
-    return Path(env) if env else Path(__file__).resolve().parent.parent / "benchmarks" / "results"
+    if env:
+        return Path(env)
+    checkout = Path(__file__).resolve().parent.parent / "benchmarks"
+    return checkout / "results" if checkout.is_dir() else Path.cwd()
 
 
 def dataset_label(dataset: str) -> str:
