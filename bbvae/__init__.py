@@ -6,9 +6,10 @@ library API (bbvae.api); they load torch on first use, not on import.
 
 import os
 
-# Encoder and decoder compute the same exp() in differently shaped Numba loops; with Intel's SVML
-# installed, Numba could vectorise one of them with an exp that differs in the last bit (DESIGN.md,
-# "Determinism"). Keep libm's everywhere (this takes effect when bbvae is imported before numba).
+# Files made before portable coding (docs/ARITHMETIC.md) were coded with libm's exp in Numba loops that
+# encoder and decoder shape differently; with Intel's SVML installed, Numba could vectorise one of them
+# with an exp that differs in the last bit. Keep libm's for them (this takes effect when bbvae is imported
+# before numba); portable files use bbvae's own exact_exp, which SVML does not touch.
 os.environ.setdefault("NUMBA_DISABLE_INTEL_SVML", "1")
 
 __version__ = "0.1.0"

@@ -65,15 +65,18 @@ def fit(model: VAE, images: np.ndarray, coded: np.ndarray | None = None) -> np.n
 
 
 def main():
-    from . import data
+    from .training_data import training_data
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("folder")
-    parser.add_argument("--images", type=int, default=300, help="training images to fit on")
+    parser.add_argument("--images", type=int, default=300, help="training images (or patches) to fit on")
     args = parser.parse_args()
     model, info = load_model(args.folder)
     torch.manual_seed(0)
-    bits = fit(model, data.load(info.info["dataset"], "train")[: args.images])
+    run = info.info  # what `bbvae train` iterated over: whole images (with a local model's margins) or patches
+    images, coded = training_data(run["dataset"], run.get("patch"), 0, run.get("seed", 0), None, model.cfg.local,
+                                  run.get("extra_photos")).allocation_set()
+    bits = fit(model, images[:args.images], None if coded is None else coded[:args.images])
     fingerprint = save_model(info.path, model, info.info, {**info.codec, TABLE_NAME: bits})
     print(f"{info.path}: {int(bits.sum())} bits for a directly coded latent ({np.count_nonzero(bits)} of "
           f"{len(bits)} dimensions coded); fingerprint {fingerprint}")

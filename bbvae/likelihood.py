@@ -1,4 +1,4 @@
-"""Discretized logistic log-likelihood of 8-bit pixels, in torch (DESIGN.md section 4).
+"""Discretized logistic log-likelihood of 8-bit pixels, in torch (docs/ARCHITECTURE.md, the models layer).
 
 Training minimises exactly this discrete likelihood, so its loss in bits/dim is
 the rate the ANS coder reaches (up to quantisation of the CDF).

@@ -131,6 +131,8 @@ def load_model(name_or_path: str | os.PathLike) -> tuple[VAE, ModelInfo]:
         raise ModelFileError(f"{path}: unreadable tensors ({_first_line(exc)})") from None
     if fp != metadata.get("fingerprint"):
         raise ModelFileError(f"{path}: weights do not match their fingerprint (damaged file)")
+    if not all(torch.isfinite(t).all() for t in state.values() if t.is_floating_point()):
+        raise ModelFileError(f"{path}: the weights hold NaN or infinite values (a diverged training run?)")
     _check_codec_tables(path, codec, config)
     model = VAE(config)
     try:

@@ -11,8 +11,8 @@ constant. Training crops carry the same margins, taken from the photograph
 around them (or the constant at its edges), so that patches are modelled as they
 are coded.
 
-The shipped photo set (`photos`) comes from the scikit-image wheel (DESIGN.md
-section 7). Whole photographs are held out: the test split is never cropped for
+The shipped photo set (`photos`) comes from the scikit-image wheel (its model
+cards list the files). Whole photographs are held out: the test split is never cropped for
 training.
 """
 

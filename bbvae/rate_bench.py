@@ -1,7 +1,7 @@
 """`bbvae bench`: measured bits/dim against the model's bound and the classical codecs, and speed.
 
 Everything runs side by side in one process on the same images; results go to
-benchmarks/results/mnist_bench.{json,md,png}.
+results_dir() / DATASET_SPLIT_bench[_LIMIT].{json,md,png}, e.g. benchmarks/results/mnist_test_bench.json.
 """
 
 from __future__ import annotations

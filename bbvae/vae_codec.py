@@ -5,7 +5,7 @@ The first image is coded directly, without bits-back: each latent dimension is
 the bin of its posterior mean at that dimension's bits in the model's
 allocation table (bbvae/allocation.py; without one, the latent precision),
 pushed under the uniform prior, so the message holds real information before
-the first pop (DESIGN.md section 5) and nothing is borrowed.
+the first pop and nothing is borrowed (docs/FORMAT.md, "What is coded").
 Every later group pops its latents from the bits its predecessors pushed, and
 large groups keep the network calls batched.
 The networks run in the arithmetic the container records (bbvae/arithmetic.py):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 import io
 import json
 import os
@@ -236,9 +237,33 @@ def decompress(source, output, model, jobs, force, quiet):
         click.echo(f"{len(images)} image(s) restored to {target}", err=True)
 
 
+@click.command("test")
+@click.argument("sources", nargs=-1, required=True)
+@click.option("--model", help="the model file, when it is not a shipped one")
+@click.option("--jobs", default=1, show_default=True, type=click.IntRange(1))
+@user_errors
+def test_files(sources, model, jobs):
+    """Decode each .bbv file and check it (as gzip -t): exit status 0 if every one is whole, 1 if not."""
+    from bbvae import api, container
+
+    failed = 0
+    for source in sources:
+        try:
+            data = sys.stdin.buffer.read() if source == "-" else Path(source).read_bytes()
+            _, images = api.decompress_container(data, model, jobs=jobs)
+        except (api.CompressionError, container.ContainerError, OSError) as exc:
+            failed += 1
+            reason = exc.strerror.lower() if isinstance(exc, OSError) and exc.strerror else str(exc).splitlines()[0]
+            click.echo(f"{source}: FAILED: {reason}", err=True)
+        else:
+            click.echo(f"{source}: OK ({len(images)} image(s), every checksum matches)")
+    if failed:
+        raise UserError(f"{failed} of {len(sources)} file(s) failed")
+
+
 @click.command()
 @click.argument("source")
-@click.option("--json", "as_json", is_flag=True, help="print one JSON object as the last line")
+@click.option("--json", "as_json", is_flag=True, help="print only one JSON object on stdout (the text goes to stderr)")
 @user_errors
 def info(source, as_json):
     """Show what a .bbv file holds: model, images, geometry, size and bits/dim."""
@@ -246,15 +271,16 @@ def info(source, as_json):
 
     facts = describe_container(sys.stdin.buffer.read() if source == "-" else Path(source).read_bytes())
     geometry = ", ".join(f"{g['width']}x{g['height']}x{g['channels']}" for g in facts["geometry"])
-    click.echo(f"{source}: {facts['images']} image(s) of {geometry}, model '{facts['model']}' ({facts['fingerprint']})")
-    click.echo(f"{facts['bytes']} bytes ({facts['payload_bytes']} payload), {facts['bits_per_dim']:.4f} bits/dim, "
-               f"precisions {facts['precisions']}, {facts['segments']} segment(s)")
-    click.echo(f"format version {facts['format_version']}, arithmetic: {facts['arithmetic']}; "
-               + ("portable: decodes on any machine" if facts["portable"] else
-                  "not portable: decodes only where its arithmetic matches the encoder's"))
+    say = functools.partial(click.echo, err=as_json)  # with --json, stdout holds the JSON alone
+    say(f"{source}: {facts['images']} image(s) of {geometry}, model '{facts['model']}' ({facts['fingerprint']})")
+    say(f"{facts['bytes']} bytes ({facts['payload_bytes']} payload), {facts['bits_per_dim']:.4f} bits/dim, "
+        f"precisions {facts['precisions']}, {facts['segments']} segment(s)")
+    say(f"format version {facts['format_version']}, arithmetic: {facts['arithmetic']}; "
+        + ("portable: decodes on any machine" if facts["portable"] else
+           "not portable: decodes only where its arithmetic matches the encoder's"))
     for number, stored in enumerate(facts["paths"] or []):
         how = (f"the model (bits-back){', with scale shifts per patch' if stored['scale_shifts'] else ''}"
                if stored["path"] == "model" else f"the classical fallback ({stored['path'].upper()})")
-        click.echo(f"image {number}: {stored['mode']}, stored with {how}, {stored['bytes']} bytes")
+        say(f"image {number}: {stored['mode']}, stored with {how}, {stored['bytes']} bytes")
     if as_json:
         click.echo(json.dumps(facts))

@@ -31,6 +31,8 @@ def user_errors(command):
             return command(*args, **kwargs)
         except (CompressionError, CoderError, ContainerError, DataError, ImageError, ModelFileError, ValueError) as exc:
             raise UserError(str(exc).splitlines()[0] if str(exc) else type(exc).__name__) from None
+        except BrokenPipeError:
+            raise  # the reader of our output left: click ends quietly
         except OSError as exc:
             where = f"{exc.filename}: " if exc.filename else ""
             raise UserError(f"{where}{(exc.strerror or str(exc)).lower()}") from None

@@ -9,13 +9,36 @@ import click
 
 from bbvae import __version__
 
-from .coding import compress, decompress, info
+from .coding import compress, decompress, info, test_files
 from .errors import user_errors
 from .progress import LossBar
 
 
+def _versions() -> str:
+    """What decoding depends on: the versions of bbvae and its numeric libraries, the CPU features in use,
+    and the file format and arithmetic this bbvae writes."""
+    import numba
+    import numpy
+    import torch
+
+    from bbvae import container
+    from bbvae.arithmetic import NAMES, PORTABLE
+
+    return (f"bbvae {__version__}\n"
+            f"writes format {container.FORMAT_VERSION}, arithmetic: {NAMES[PORTABLE]} (the same bits on every machine)\n"
+            f"torch {torch.__version__} (CPU kernels: {torch.backends.cpu.get_cpu_capability()}), "
+            f"numba {numba.__version__} (CPU: {numba.config.CPU_NAME or 'host'}), numpy {numpy.__version__}")
+
+
+def _show_versions(ctx, _param, value):
+    if value and not ctx.resilient_parsing:
+        click.echo(_versions())
+        ctx.exit()
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(__version__, prog_name="bbvae")
+@click.option("--version", is_flag=True, expose_value=False, is_eager=True, callback=_show_versions,
+              help="show the versions that decoding depends on, and exit")
 def cli():
     """Lossless image compression with bits-back coding and VAEs."""
 
@@ -23,6 +46,7 @@ def cli():
 cli.add_command(compress)
 cli.add_command(decompress)
 cli.add_command(info)
+cli.add_command(test_files)
 
 
 @cli.command()
@@ -36,7 +60,7 @@ cli.add_command(info)
 @click.option("--local-hidden", default=32, show_default=True, type=click.IntRange(1),
               help="width of the per-pixel network of the local mixture")
 @click.option("--local-neighbours", default=6, show_default=True, type=click.IntRange(1, 10),
-              help="causal neighbours the local mixture reads: 6 (up to one row above, two columns left) "
+              help="causal neighbours the local mixture reads: 6 (left, up, up-left, up-right, left-left, up-up) "
                    "or up to 10 (adds up-left-left, up-right-right, up-up-left, up-up-right)")
 @click.option("--local-layers", default=1, show_default=True, type=click.IntRange(1, 4),
               help="hidden layers of the local mixture's per-pixel network (the second and later are residual)")
@@ -108,7 +132,7 @@ def fit_prior(model_name, dataset, out, prior_latent, epochs, batch_size, lr, se
 @click.option("--seed", default=0, show_default=True, type=int)
 @click.option("--float32", "float32", is_flag=True,
               help="the float32 networks as trained, not the portable fixed-point model that bbvae codes with")
-@click.option("--json", "as_json", is_flag=True, help="print one JSON object as the last line")
+@click.option("--json", "as_json", is_flag=True, help="print only one JSON object on stdout (the text goes to stderr)")
 @click.option("--quiet", is_flag=True, help="no progress bar")
 @user_errors
 def eval_command(model_name, dataset, split, limit, iwae_samples, seed, float32, as_json, quiet):
@@ -124,13 +148,13 @@ def eval_command(model_name, dataset, split, limit, iwae_samples, seed, float32,
                       as_coded=not float32)
     result = {"model": str(info.path), "dataset": dataset, "split": split, **result}
     click.echo(f"{result['images']} images: negative ELBO {result['elbo_bpd']:.4f} bits/dim, "
-               f"IWAE (k={iwae_samples}) {result['iwae_bpd']:.4f} bits/dim")
+               f"IWAE (k={iwae_samples}) {result['iwae_bpd']:.4f} bits/dim", err=as_json)
     if as_json:
         click.echo(json.dumps(result))
 
 
 @cli.command()
-@click.option("--json", "as_json", is_flag=True, help="print a JSON list as the last line")
+@click.option("--json", "as_json", is_flag=True, help="print only one JSON list on stdout (the text goes to stderr)")
 def models(as_json):
     """List the shipped codecs."""
     from bbvae.modelfile import DEFAULT_MODEL, PHOTO_MODEL, ModelFileError, load_model, model_folders
@@ -155,9 +179,9 @@ def models(as_json):
         mark = f" (picked for {row['picked_for']})" if row["picked_for"] else ""
         bpd = f"{row['test_elbo_bpd']:.4f}" if row["test_elbo_bpd"] is not None else "?"
         click.echo(f"{row['name']}{mark}: {row['dataset']}, {row['bytes'] / 1e6:.2f} MB, "
-                   f"test -ELBO {bpd} bits/dim, {row['path']}")
+                   f"test -ELBO {bpd} bits/dim, {row['path']}", err=as_json)
     if not rows:
-        click.echo("no shipped models found")
+        click.echo("no shipped models found", err=as_json)
     if as_json:
         click.echo(json.dumps(rows))
 
@@ -170,7 +194,7 @@ def models(as_json):
               help="benchmark the photo codec on a folder of photographs instead of a dataset")
 @click.option("--model", "model_name", default=None, help="default: mnist-local for datasets, photo for --images")
 @click.option("--jobs", default=2, show_default=True, type=click.IntRange(1), help="processes (and JPEG XL threads)")
-@click.option("--json", "as_json", is_flag=True, help="print one JSON object as the last line")
+@click.option("--json", "as_json", is_flag=True, help="print only one JSON object on stdout (the text goes to stderr)")
 @user_errors
 def bench(dataset, split, limit, image_folder, model_name, jobs, as_json):
     """Measured bits/dim vs the model's bound and classical codecs, and speed (benchmarks/results/)."""
@@ -193,7 +217,7 @@ def bench(dataset, split, limit, image_folder, model_name, jobs, as_json):
                 f"(gap {summary['gap_pct']:.2f}%); one file per image {summary['single_file_mean_bytes']:.1f} bytes "
                 f"(JPEG XL e10 {summary['jxl_e10_single_file_mean_bytes']:.1f}); "
                 f"{summary['encode_images_per_s']:.0f} / {summary['decode_images_per_s']:.0f} images/s")
-    click.echo(line)
+    click.echo(line, err=as_json)
     if as_json:
         click.echo(json.dumps(summary))
 
@@ -207,7 +231,8 @@ def bench(dataset, split, limit, image_folder, model_name, jobs, as_json):
 @click.option("--jobs", default=1, show_default=True, type=click.IntRange(1), help="processes for coding")
 @click.option("--particles", default=8, show_default=True, type=click.IntRange(1, 64),
               help="also code with K importance samples per image (coded_iw_bpd; 1: skip)")
-@click.option("--json", "as_json", is_flag=True, help="print one JSON object (with its rows) as the last line")
+@click.option("--json", "as_json", is_flag=True,
+              help="print only one JSON object (with its rows) on stdout (the text goes to stderr)")
 @user_errors
 def compare(models, dataset, split, limit, iwae_samples, jobs, particles, as_json):
     """Compare models (names from `bbvae models` or paths): bounds, measured bits/dim, speed."""
@@ -216,7 +241,7 @@ def compare(models, dataset, split, limit, iwae_samples, jobs, particles, as_jso
 
     summary = run_compare(list(models), dataset, split, limit, iwae_samples, jobs, particles,
                           say=lambda text: click.echo(text, err=True))
-    click.echo(markdown_table(summary["rows"], COLUMNS))
+    click.echo(markdown_table(summary["rows"], COLUMNS), err=as_json)
     if as_json:
         click.echo(json.dumps(summary))
 
@@ -230,7 +255,7 @@ def _bar(label):
 
 
 def main():
-    cli(prog_name="bbvae")
+    cli(prog_name="bbvae")  # click ends a closed pipe (`bbvae info x | head -1`) quietly with status 1
 
 
 if __name__ == "__main__":

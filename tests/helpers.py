@@ -46,7 +46,7 @@ def run_cli(*args: str, env: dict | None = None, timeout: float = 300, **kwargs)
     """Run `bbvae ARGS` in a fresh interpreter, as a user would."""
     full_env = {**os.environ, **(env or {})}
     kwargs.setdefault("text", True)
-    return subprocess.run([sys.executable, "-m", "cli.main", *args], capture_output=True,
+    return subprocess.run([sys.executable, "-m", "bbvae.cli.main", *args], capture_output=True,
                           env=full_env, timeout=timeout, **kwargs)
 
 

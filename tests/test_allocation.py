@@ -43,3 +43,20 @@ def test_images_decode_exactly_with_unused_and_coarse_dimensions(tmp_path):
     save_model(folder / "model.safetensors", model, {}, {allocation.TABLE_NAME: np.array([2, 0, 5, 1, 0], np.uint8)})
     packed = bbvae.compress(images[:1, 0], model=folder)
     np.testing.assert_array_equal(bbvae.decompress(packed, model=folder)[0], images[0, 0])
+
+
+def test_the_command_fits_a_local_model_on_its_own_training_data(tmp_path):
+    """`python -m bbvae.allocation` feeds a local model its images with their context margins."""
+    import subprocess
+    import sys
+
+    from helpers import image_folder
+
+    folder = image_folder(tmp_path / "images", count=30)
+    local = ModelConfig(height=8, width=8, hidden=8, blocks=1, latent=5, mixture=2, local_hidden=8)
+    save_model(tmp_path / "run" / "model.safetensors", tiny_model(cfg=local), {"dataset": str(folder)})
+    result = subprocess.run([sys.executable, "-m", "bbvae.allocation", str(tmp_path / "run"), "--images", "20"],
+                            capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr[-2000:]
+    _, info = load_model(tmp_path / "run")
+    assert info.codec[allocation.TABLE_NAME].shape == (local.latent,)

@@ -316,7 +316,7 @@ def test_cli_round_trip_rgba_and_palette_pngs(tmp_path, photo_models, images):
             assert image.mode == ("RGBA" if name == "rgba" else "P")
         shown = run_cli("info", str(packed), "--json", env=env)
         assert shown.returncode == 0, shown.stderr
-        assert told in shown.stdout
+        assert told in shown.stderr  # with --json, stdout holds the JSON alone
         facts = json.loads(shown.stdout.strip().splitlines()[-1])
         assert facts["paths"][0]["path"] == ("model" if name == "rgba" else "png")
 

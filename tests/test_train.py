@@ -55,7 +55,7 @@ def test_train_resume_eval_and_models(tmp_path):
 def test_interrupting_leaves_a_usable_checkpoint(tmp_path, stop):
     folder = image_folder(tmp_path / "images", count=200)
     out = tmp_path / "run"
-    process = subprocess.Popen([sys.executable, "-m", "cli.main", "train", "--dataset", str(folder), "--out", str(out),
+    process = subprocess.Popen([sys.executable, "-m", "bbvae.cli.main", "train", "--dataset", str(folder), "--out", str(out),
                                 "--epochs", "1000", "--batch-size", "2", *TINY_ARCH],
                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                                # a job started in the background inherits SIGINT ignored; Ctrl-C is what we test
@@ -86,7 +86,7 @@ def test_distributed_training_with_two_gloo_processes(tmp_path):
     folder = image_folder(tmp_path / "images", count=60)
     out = tmp_path / "ddp"
     launched = subprocess.run(
-        [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2", "-m", "cli.main",
+        [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2", "-m", "bbvae.cli.main",
          "train", "--dataset", str(folder), "--out", str(out), "--epochs", "2", "--batch-size", "4", *TINY_ARCH],
         capture_output=True, text=True, timeout=300)
     assert launched.returncode == 0, launched.stderr[-2000:]

@@ -3,7 +3,7 @@
 Element-wise codecs code a whole array per call, one distribution per element,
 so Python overhead is per array. Combinators build bigger codecs from smaller
 ones; the message is LIFO, so a composite pushes its parts in reverse order.
-Parameters are validated before any bit is written (DESIGN.md section 10): an
+Parameters are validated before any bit is written (docs/CODER.md): an
 invalid distribution raises CoderError and leaves the message untouched.
 """
 
@@ -268,7 +268,8 @@ class BitsBack(Codec):
 
     encode: pop z with posterior(x), push x with likelihood(z), push z with prior.
     decode: the exact reverse. The net cost per item is the negative ELBO of the
-    discretised model; the first pops borrow zero words (Message.borrowed_bits).
+    discretised model; pops past the bottom of the message borrow the fixed splitmix64 words beneath it
+    (kernels.virtual_word; Message.borrowed_bits counts them).
     """
 
     def __init__(self, prior: Codec, likelihood: Callable[[object], Codec], posterior: Callable[[object], Codec]):

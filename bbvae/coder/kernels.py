@@ -4,7 +4,7 @@ One push loop and one pop loop serve every distribution: `kind` selects how the
 integer CDF of item i is computed (from a table, or from distribution
 parameters inside the loop), so the state update exists once. The state is kept
 in [2^31, 2^63) with 32-bit renormalisation words, and every constant is uint64:
-Numba silently types uint64/int64 mixtures as int64 (DESIGN.md section 9).
+Numba silently types uint64/int64 mixtures as int64.
 
 Below the start of the message lies a fixed, endless sequence of words,
 `virtual_word(0), virtual_word(1), ...` (a counter through the splitmix64
@@ -58,13 +58,28 @@ _NO_TABLE = np.zeros((1, 1), dtype=np.uint32)
 # each of those identically on every CPU, and Numba without fastmath neither fuses a multiply and an add
 # nor reorders a sum (tests/test_exact_math.py checks the machine code), so these give the same bits on
 # any machine; libm's exp, log and erfc need not (glibc picks an FMA variant on CPUs that have one).
-_LN2_HI = 6.93147180369123816490e-01   # ln 2 in two parts: k * _LN2_HI is exact for |k| < 2^11
+_LN2_HI = 6.93147180369123816490e-01   # ln 2 in two parts: k * _LN2_HI is exact for |k| < 2^21
 _LN2_LO = 1.90821492927058770002e-10
 _INV_LN2 = 1.44269504088896338700e+00
 LN2 = 0.6931471805599453               # ln 2 rounded to float64
 _INV_SQRT_2PI = 0.3989422804014327
 EXACT_EXP_LIMIT = 700.0               # exact_exp clamps its argument here: never inf, never subnormal
-_EXP_TAYLOR = tuple(1.0 / math.factorial(n) for n in range(14))     # |r| <= ln2/2: error < 1e-17
+_EXP_TAYLOR = tuple(1.0 / math.factorial(n) for n in range(14))
+_INV_LN2_32 = _INV_LN2 * 32.0           # scaled by powers of two: exact, and k * _LN2_32_HI stays exact
+_LN2_32_HI, _LN2_32_LO = _LN2_HI / 32.0, _LN2_LO / 32.0
+
+
+def _power_of_two_fraction(j: int) -> float:
+    """2^(j/32) by Taylor's series in Python floats, each step one IEEE operation: the same on every machine
+    (Python's own ** calls libm's pow)."""
+    r, term, total = j * (_LN2_HI + _LN2_LO) / 32.0, 1.0, 1.0
+    for n in range(1, 30):
+        term = term * r / n
+        total = total + term
+    return total
+
+
+_EXP_TABLE = np.array([_power_of_two_fraction(j) for j in range(32)])
 _ATANH_TAYLOR = np.array([1.0 / (2 * n + 1) for n in range(12)])        # |s| <= 0.172: error < 1e-19
 _POWER_OFFSET = 1020
 _POWERS_OF_TWO = np.array([math.ldexp(1.0, k) for k in range(-_POWER_OFFSET, _POWER_OFFSET + 1)])  # 2^k, exact
@@ -75,14 +90,15 @@ _ERFC_FIT = np.array([-1.26551223, 1.00002368, 0.37409196, 0.09678418, -0.186288
 
 @nb.njit(cache=True)
 def exact_exp(x):
-    """e^x for x clamped to +-EXACT_EXP_LIMIT, the same bits on every machine (relative error ~2e-16)."""
+    """e^x for x clamped to +-EXACT_EXP_LIMIT, the same bits on every machine (relative error below 1e-15, as tests/test_exact_math.py checks):
+    e^x = 2^m 2^(j/32) e^r with k = 32 m + j the nearest integer to 32 x / ln 2 and |r| <= ln 2 / 64."""
     x = min(max(x, -EXACT_EXP_LIMIT), EXACT_EXP_LIMIT)
-    k = math.floor(x * _INV_LN2 + 0.5)
-    r = (x - k * _LN2_HI) - k * _LN2_LO
-    c = _EXP_TAYLOR  # Horner's rule written out, so that loops over exact_exp can run in SIMD lanes
-    p = ((((((c[13] * r + c[12]) * r + c[11]) * r + c[10]) * r + c[9]) * r + c[8]) * r + c[7]) * r + c[6]
-    p = (((((p * r + c[5]) * r + c[4]) * r + c[3]) * r + c[2]) * r + c[1]) * r + c[0]
-    return p * _POWERS_OF_TWO[int(k) + _POWER_OFFSET]  # exact: the result is a normal number
+    k = math.floor(x * _INV_LN2_32 + 0.5)
+    r = (x - k * _LN2_32_HI) - k * _LN2_32_LO
+    c = _EXP_TAYLOR  # degree 6: |r|^7 / 7! < 2e-18; written out, so that loops over exact_exp can run in SIMD lanes
+    p = (((((c[6] * r + c[5]) * r + c[4]) * r + c[3]) * r + c[2]) * r + c[1]) * r + c[0]
+    n = int(k)
+    return (p * _EXP_TABLE[n & 31]) * _POWERS_OF_TWO[(n >> 5) + _POWER_OFFSET]  # the last product is exact
 
 
 @nb.njit(cache=True)

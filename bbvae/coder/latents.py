@@ -1,4 +1,4 @@
-"""Latents on the bins of equal mass under N(0, 1) (BB-ANS; DESIGN.md section 3).
+"""Latents on the bins of equal mass under N(0, 1) (BB-ANS; docs/CODER.md).
 
 2**precision bins cut the real line so that each holds the same prior mass: the
 prior is uniform over bin indices, the posterior N(mean, std) is discretised
