@@ -16,11 +16,12 @@ import numpy as np
 import torch
 
 from .coder.codecs import row_sums
+from .container import LEGACY_ARITHMETIC, PORTABLE_ARITHMETIC
 from .fixed_point import FixedPointNetwork, FixedPointVAE, exact_exp
 from .priors import LOG_STD_MAX, LOG_STD_MIN, MIXTURE_PRIORS
 from .vae import VAE, Decoder
 
-LEGACY, PORTABLE = 0, 1
+LEGACY, PORTABLE = LEGACY_ARITHMETIC, PORTABLE_ARITHMETIC
 NAMES = {LEGACY: "legacy float32", PORTABLE: "portable fixed-point"}
 
 

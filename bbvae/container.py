@@ -22,7 +22,8 @@ FORMAT_VERSION = 3          # the newest this reads; a file carries the lowest v
 FIRST_VERSION = 1
 SCALE_SHIFTS_VERSION = 2    # photo records with per-patch scale shifts (bbvae/scale_shifts.py)
 PORTABLE_VERSION = 3        # an arithmetic byte after the flags (bbvae/arithmetic.py); earlier files are LEGACY
-LEGACY_ARITHMETIC, KNOWN_ARITHMETICS = 0, (1,)  # the ids of bbvae/arithmetic.py (container does not import torch)
+LEGACY_ARITHMETIC, PORTABLE_ARITHMETIC = 0, 1  # what the arithmetic byte says (bbvae/arithmetic.py)
+KNOWN_ARITHMETICS = (PORTABLE_ARITHMETIC,)
 FINGERPRINT_BYTES = 4   # a prefix of the model's SHA-256: enough to tell models apart and refuse a wrong one
 MAX_SIDE = 1 << 16          # pixels per side: headers claiming more are refused before allocating
 MAX_IMAGES = 1 << 24
@@ -123,7 +124,7 @@ class Container:
     pixel_crc: int
     photos: bool = False                # segments are PhotoRecords, one per image
     particles: int = 1                  # importance samples per image of the bits-back groups
-    arithmetic: int = KNOWN_ARITHMETICS[0]  # how the coded numbers were computed (bbvae/arithmetic.py)
+    arithmetic: int = PORTABLE_ARITHMETIC  # how the coded numbers were computed (bbvae/arithmetic.py)
 
     def records(self) -> list[PhotoRecord]:
         return [PhotoRecord.from_bytes(segment.payload, shape[2]) for segment, shape in zip(self.segments, self.shapes)]
