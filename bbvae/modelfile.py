@@ -181,14 +181,3 @@ def model_folders() -> list[Path]:
     """The folders under models_dir() that hold a weights file, by name."""
     root = models_dir()
     return sorted(p for p in root.iterdir() if (p / WEIGHTS_NAME).is_file()) if root.is_dir() else []
-
-
-def shipped_models() -> list[ModelInfo]:
-    """Every readable model under models_dir() (`bbvae models` also names the unreadable ones)."""
-    found = []
-    for folder in model_folders():
-        try:
-            found.append(load_model(folder)[1])
-        except ModelFileError:
-            continue
-    return found
