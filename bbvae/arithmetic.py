@@ -17,7 +17,7 @@ import torch
 
 from .coder.codecs import row_sums
 from .container import LEGACY_ARITHMETIC, PORTABLE_ARITHMETIC
-from .fixed_point import FixedPointNetwork, FixedPointVAE, exact_exp
+from .fixed_point import FixedPointNetwork, FixedPointVAE, exact_exp, gaussian_outputs
 from .priors import LOG_STD_MAX, LOG_STD_MIN, MIXTURE_PRIORS
 from .vae import VAE, Decoder
 
@@ -89,9 +89,8 @@ class PortableNetworks(FixedPointVAE):
         return weights / row_sums(weights), means, exact_exp(log_stds)
 
     def second_stage(self, part: str, inputs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        out = self.stage[part](np.asarray(inputs, dtype=np.float64)).numpy()
-        half = out.shape[1] // 2
-        return np.ascontiguousarray(out[:, :half]), exact_exp(np.clip(out[:, half:], LOG_STD_MIN, LOG_STD_MAX))
+        mean, log_std = gaussian_outputs(self.stage[part](np.asarray(inputs, dtype=np.float64)).numpy())
+        return mean, exact_exp(log_std)
 
 
 def coding_networks(model: VAE, arithmetic: int) -> TorchNetworks | PortableNetworks:

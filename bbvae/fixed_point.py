@@ -55,6 +55,13 @@ def exact_exp(values) -> np.ndarray:
     return out
 
 
+def gaussian_outputs(out: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """A network's (N, 2D) outputs -> the mean and the clamped log std of a diagonal Gaussian (as
+    priors._gaussian and Encoder.forward split them)."""
+    half = out.shape[1] // 2
+    return np.ascontiguousarray(out[:, :half]), np.clip(out[:, half:], LOG_STD_MIN, LOG_STD_MAX)
+
+
 def _ties_up(values: np.ndarray, fraction_bits: int) -> np.ndarray:
     """Multiples of 2^-fraction_bits nearest to values (exact: scaling by powers of two and floor)."""
     scale = 2.0 ** fraction_bits
@@ -119,6 +126,10 @@ def _compiled(module: nn.Module):
     if isinstance(module, ResidualBlock):
         body = _compiled(module.body)
         return lambda x: _rounded(x + body(x.clone()), silu=False)  # the sum of two grid values is exact; clamp it
+    if isinstance(module, (nn.Conv2d, nn.ConvTranspose2d)) and (
+            module.groups != 1 or any(d != 1 for d in module.dilation) or module.padding_mode != "zeros"
+            or not isinstance(module.padding, tuple)):
+        raise TypeError(f"no fixed-point form for {module}: groups, dilation and padding other than zeros")
     if isinstance(module, (nn.Conv2d, nn.ConvTranspose2d, nn.Linear)):
         return _Affine(module)
     if isinstance(module, nn.SiLU):
@@ -148,11 +159,10 @@ class FixedPointVAE:
         """The encoder's mean and clamped log std (as Encoder.forward) for images on the 0..255 scale."""
         x = on_grid(np.asarray(pixels, dtype=np.float64) / 127.5 - 1.0)
         out = self.encoder_head(self.encoder_features(torch.from_numpy(x))).numpy()
-        if self.constant_log_std is None:
-            mean, log_std = out[:, :self.cfg.latent], out[:, self.cfg.latent:]
-        else:
-            mean, log_std = out, np.broadcast_to(self.constant_log_std, out.shape)
-        return np.ascontiguousarray(mean), np.clip(log_std, LOG_STD_MIN, LOG_STD_MAX)
+        if self.constant_log_std is not None:
+            return np.ascontiguousarray(out), np.clip(np.broadcast_to(self.constant_log_std, out.shape), LOG_STD_MIN,
+                                                      LOG_STD_MAX)
+        return gaussian_outputs(out)
 
     def decoder_outputs(self, z: np.ndarray) -> np.ndarray:
         """The decoder's raw outputs (N, outputs, H, W) for latents z (N, latent), as Decoder.forward."""
