@@ -17,7 +17,7 @@ __version__ = "0.1.0"
 
 def __getattr__(name):
     if name in ("compress", "decompress", "CompressionError"):
-        from . import api
+        from bbvae import api
 
         return getattr(api, name)
     raise AttributeError(f"module 'bbvae' has no attribute {name!r}")

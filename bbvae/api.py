@@ -5,7 +5,7 @@
 
 Grey images come back as (H, W), others as (H, W, C). Without a model named,
 28x28 grey digits go to the MNIST codec and everything else to the photo codec
-(bbvae/photo_api.py), which also takes palette and bilevel Pillow images.
+(bbvae/codecs/photos.py), which also takes palette and bilevel Pillow images.
 """
 
 from __future__ import annotations
@@ -14,18 +14,19 @@ import contextlib
 import functools
 import os
 import sys
-from pathlib import Path
 from concurrent.futures import BrokenExecutor, ProcessPoolExecutor
 from multiprocessing import get_context
+from pathlib import Path
 
 import numpy as np
 
-from . import allocation, container, photo_api
-from .arithmetic import LEGACY, PORTABLE
-from .arithmetic import NAMES as ARITHMETIC_NAMES
-from .coder import Message
-from .modelfile import DEFAULT_MODEL, PHOTO_MODEL, WEIGHTS_NAME, load_model, model_folders, resolve, stated_fingerprint
-from .vae_codec import DEFAULT_GROUP, Precisions, VAECodec
+from bbvae.codecs import photos as photo_api
+from bbvae.codecs.images import DEFAULT_GROUP, Precisions, VAECodec
+from bbvae.coder import Message
+from bbvae.format import container
+from bbvae.models.arithmetic import LEGACY, PORTABLE
+from bbvae.models.arithmetic import NAMES as ARITHMETIC_NAMES
+from bbvae.models.modelfile import DEFAULT_MODEL, FIRST_LATENT_BITS, PHOTO_MODEL, WEIGHTS_NAME, load_model, model_folders, resolve, stated_fingerprint
 
 MIN_IMAGES_PER_JOB = 256  # below this a worker process costs more than it saves
 PARENT_HEAD_START = 2000  # about what the calling process codes while a spawned worker starts
@@ -45,7 +46,7 @@ def _model_info(model_path: str):
 @functools.lru_cache(maxsize=4)
 def _codec(model_path: str, precisions: Precisions, group_size: int, particles: int, arithmetic: int):
     model, info = load_model(model_path)
-    return VAECodec(model, precisions, group_size, info.codec.get(allocation.TABLE_NAME), particles, arithmetic), info
+    return VAECodec(model, precisions, group_size, info.codec.get(FIRST_LATENT_BITS), particles, arithmetic), info
 
 
 LEGACY_MISMATCH = ("this file predates portable coding and was made on a machine whose arithmetic differs from this one's "

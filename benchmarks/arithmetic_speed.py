@@ -16,12 +16,14 @@ import time
 import numpy as np
 import torch
 
-from bbvae import allocation, data, photo_api
-from bbvae.arithmetic import LEGACY, NAMES, PORTABLE
+from bbvae.bench.report import markdown_table, write_results
+from bbvae.codecs import photos as photo_api
+from bbvae.codecs.images import Precisions, VAECodec
 from bbvae.coder import Message
-from bbvae.modelfile import DEFAULT_MODEL, PHOTO_MODEL, load_model, resolve
-from bbvae.report import markdown_table, write_results
-from bbvae.vae_codec import Precisions, VAECodec
+from bbvae.datasets import sources as data
+from bbvae.models.arithmetic import LEGACY, NAMES, PORTABLE
+from bbvae.models.modelfile import DEFAULT_MODEL, PHOTO_MODEL, load_model, resolve
+from bbvae.training import allocation
 
 COLUMNS = ["input", "arithmetic", "bpd", "encode_s", "decode_s", "encode_per_s", "decode_per_s"]
 

@@ -22,8 +22,8 @@ import math
 
 import numpy as np
 
+from bbvae.bench.report import best_time, markdown_table, write_results
 from bbvae.coder import DiscretizedLogistic, LatentBins, Message
-from bbvae.report import best_time, markdown_table, write_results
 
 PRECISION = 24
 CHUNK = 50_000  # constriction's tables are built per chunk to bound memory (256 floats per symbol)

@@ -29,7 +29,7 @@ MEMORY_BOUND_GB = 4.0
 
 
 def tiled_photo(side: int) -> np.ndarray:
-    from bbvae.photos import load_shipped, TEST_PHOTOS
+    from bbvae.datasets.photos import TEST_PHOTOS, load_shipped
 
     photo = load_shipped("test")[TEST_PHOTOS.index("astronaut.png")]
     block = np.concatenate([photo, photo[:, ::-1]], axis=1)
@@ -63,7 +63,7 @@ def _decompress(side: int, model: str, out: str) -> dict:
 
 def _model_path(side: int, model: str, out: str) -> dict:
     from bbvae import photo_api
-    from bbvae.modelfile import resolve
+    from bbvae.models.modelfile import resolve
 
     image = tiled_photo(side)
     path = str(resolve(model))
@@ -82,7 +82,7 @@ def _in_fresh_process(function, *args) -> dict:
 
 
 def main():
-    from bbvae.report import markdown_table, write_results
+    from bbvae.bench.report import markdown_table, write_results
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--side", type=int, default=8000)

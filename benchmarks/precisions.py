@@ -4,8 +4,8 @@
 
 Too few latent bins or too coarse a quantisation inflates the rate above the
 negative ELBO. This run is what chose the defaults in
-bbvae.container.default_coding. A lone image is coded directly: with the
-model's allocation table (bbvae/allocation.py) its latent bits do not depend on
+bbvae.format.container.default_coding. A lone image is coded directly: with the
+model's allocation table (bbvae/training/allocation.py) its latent bits do not depend on
 the latent precision, so the single-file column changes only with the pixel
 precision (and, for a model without a table, with the latent precision).
 """
@@ -18,11 +18,11 @@ import json
 import numpy as np
 
 import bbvae
-from bbvae import data
-from bbvae.evaluate import evaluate
-from bbvae.modelfile import load_model
-from bbvae.report import markdown_table, write_results
-from bbvae.vae_codec import Precisions
+from bbvae.bench.report import markdown_table, write_results
+from bbvae.codecs.images import Precisions
+from bbvae.datasets import sources as data
+from bbvae.models.evaluate import evaluate
+from bbvae.models.modelfile import load_model
 
 SETTINGS = [Precisions(latent, 22, 24) for latent in (3, 4, 5, 6, 7, 8, 10, 12, 14)] + [
     Precisions(10, posterior, 24) for posterior in (12, 16, 28)] + [

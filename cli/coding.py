@@ -13,7 +13,7 @@ from pathlib import Path, PurePosixPath
 import click
 import numpy as np
 
-from .errors import UserError, user_errors
+from bbvae.cli.errors import UserError, user_errors
 
 SUFFIX = ".bbv"
 
@@ -39,8 +39,8 @@ def _input_files(inputs: tuple[str, ...]) -> list[Path]:
 
 def _read_inputs(inputs: tuple[str, ...]):
     """(images, names, metadata, default output) from image files, folders, .npy/.npz or '-'."""
-    from bbvae.data import folder_files
-    from bbvae.imageio import read_image
+    from bbvae.datasets.sources import folder_files
+    from bbvae.io.images import read_image
 
     if any(Path(i).suffix in (".npy", ".npz") for i in inputs):
         if len(inputs) != 1:
@@ -94,7 +94,7 @@ def _check_output(path: Path, force: bool, inputs: tuple[str, ...] = ()):
 
 
 def _write(path: str, data: bytes):
-    from bbvae.atomic import write_bytes_atomic
+    from bbvae.io.atomic import write_bytes_atomic
 
     if path == "-":
         sys.stdout.buffer.write(data)
@@ -118,7 +118,7 @@ def _write(path: str, data: bytes):
 def compress(inputs, output, model, jobs, force, no_verify, particles, quiet):
     """Compress images (files, folders, .npy/.npz, or - for stdin) into one .bbv file."""
     from bbvae import api
-    from bbvae.photo_api import shape_of
+    from bbvae.codecs.photos import shape_of
 
     images, names, metadata, default_output = _read_inputs(inputs)
     output = output or default_output
@@ -168,7 +168,7 @@ def _write_folder(folder: Path, names: list[str], images, force: bool):
     import shutil
     import tempfile
 
-    from bbvae.imageio import encode_image
+    from bbvae.io.images import encode_image
 
     relative = [_safe_name(name) for name in names]
     if len(set(relative)) != len(relative):
@@ -205,7 +205,7 @@ def _write_folder(folder: Path, names: list[str], images, force: bool):
 def decompress(source, output, model, jobs, force, quiet):
     """Restore the exact images of a .bbv file (SOURCE, or - for stdin)."""
     from bbvae import api, container
-    from bbvae.imageio import check_exact, encode_image
+    from bbvae.io.images import check_exact, encode_image
 
     data = sys.stdin.buffer.read() if source == "-" else Path(source).read_bytes()
     header = container.unpack(data)

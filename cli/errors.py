@@ -22,10 +22,10 @@ def user_errors(command):
     def wrapper(*args, **kwargs):
         from bbvae.api import CompressionError
         from bbvae.coder import CoderError
-        from bbvae.container import ContainerError
-        from bbvae.data import DataError
-        from bbvae.imageio import ImageError
-        from bbvae.modelfile import ModelFileError
+        from bbvae.datasets.sources import DataError
+        from bbvae.format.container import ContainerError
+        from bbvae.io.images import ImageError
+        from bbvae.models.modelfile import ModelFileError
 
         try:
             return command(*args, **kwargs)

@@ -8,10 +8,9 @@ import sys
 import click
 
 from bbvae import __version__
-
-from .coding import compress, decompress, info, test_files
-from .errors import user_errors
-from .progress import LossBar
+from bbvae.cli.coding import compress, decompress, info, test_files
+from bbvae.cli.errors import user_errors
+from bbvae.cli.progress import LossBar
 
 
 def _versions() -> str:
@@ -22,7 +21,7 @@ def _versions() -> str:
     import torch
 
     from bbvae import container
-    from bbvae.arithmetic import NAMES, PORTABLE
+    from bbvae.models.arithmetic import NAMES, PORTABLE
 
     return (f"bbvae {__version__}\n"
             f"writes format {container.FORMAT_VERSION}, arithmetic: {NAMES[PORTABLE]} (the same bits on every machine)\n"
@@ -94,7 +93,8 @@ cli.add_command(test_files)
 @user_errors
 def train(quiet, **options):
     """Train a VAE codec (uses the GPU when there is one; torchrun for several processes)."""
-    from bbvae.train import TrainOptions, train as run_training
+    from bbvae.training.train import TrainOptions
+    from bbvae.training.train import train as run_training
 
     try:
         path = run_training(TrainOptions(**options), say=click.echo, progress=None if quiet else LossBar)
@@ -116,7 +116,7 @@ def train(quiet, **options):
 @user_errors
 def fit_prior(model_name, dataset, out, prior_latent, epochs, batch_size, lr, seed, threads):
     """Fit the two-stage prior (Dai and Wipf): a second VAE on MODEL's latents, which becomes its prior."""
-    from bbvae.two_stage import fit_prior as fit
+    from bbvae.training.two_stage import fit_prior as fit
 
     path = fit(model_name, dataset, out, prior_latent, epochs, batch_size, lr, seed, threads, say=click.echo)
     click.echo(f"model written to {path}")
@@ -137,9 +137,9 @@ def fit_prior(model_name, dataset, out, prior_latent, epochs, batch_size, lr, se
 @user_errors
 def eval_command(model_name, dataset, split, limit, iwae_samples, seed, float32, as_json, quiet):
     """Negative ELBO and IWAE bits/dim of a model on a dataset split (of the coded model unless --float32)."""
-    from bbvae.evaluate import evaluate
-    from bbvae.modelfile import load_model
-    from bbvae.training_data import evaluation_set
+    from bbvae.models.evaluate import evaluate
+    from bbvae.models.modelfile import load_model
+    from bbvae.training.sets import evaluation_set
 
     model, info = load_model(model_name)
     images, coded = evaluation_set(info, dataset, split)
@@ -157,7 +157,7 @@ def eval_command(model_name, dataset, split, limit, iwae_samples, seed, float32,
 @click.option("--json", "as_json", is_flag=True, help="print only one JSON list on stdout (the text goes to stderr)")
 def models(as_json):
     """List the shipped codecs."""
-    from bbvae.modelfile import DEFAULT_MODEL, PHOTO_MODEL, ModelFileError, load_model, model_folders
+    from bbvae.models.modelfile import DEFAULT_MODEL, PHOTO_MODEL, ModelFileError, load_model, model_folders
 
     picked_for = {DEFAULT_MODEL: "28x28 grey digits", PHOTO_MODEL: "everything else"}
 
@@ -198,11 +198,11 @@ def models(as_json):
 @user_errors
 def bench(dataset, split, limit, image_folder, model_name, jobs, as_json):
     """Measured bits/dim vs the model's bound and classical codecs, and speed (benchmarks/results/)."""
-    from bbvae.modelfile import DEFAULT_MODEL, PHOTO_MODEL
+    from bbvae.models.modelfile import DEFAULT_MODEL, PHOTO_MODEL
 
     say = lambda text: click.echo(text, err=as_json)  # noqa: E731
     if image_folder:
-        from bbvae.photo_bench import run as run_photos
+        from bbvae.bench.photos import run as run_photos
 
         summary = run_photos(image_folder, model_name or PHOTO_MODEL, jobs, say=say)
         line = (f"{summary['images']} photographs: bbvae {summary['bbvae_bpd']:.4f} bits/dim (model path "
@@ -210,7 +210,7 @@ def bench(dataset, split, limit, image_folder, model_name, jobs, as_json):
                 f"JPEG XL e10 {summary['jxl_e10_bpd']:.4f}; {summary['encode_mpix_s']:.3f} / "
                 f"{summary['decode_mpix_s']:.3f} Mpixel/s")
     else:
-        from bbvae.rate_bench import run
+        from bbvae.bench.digits import run
 
         summary = run(dataset, split, limit, model_name or DEFAULT_MODEL, jobs, say=say)
         line = (f"coded {summary['coded_bpd']:.4f} bits/dim vs negative ELBO {summary['elbo_bpd']:.4f} "
@@ -236,8 +236,9 @@ def bench(dataset, split, limit, image_folder, model_name, jobs, as_json):
 @user_errors
 def compare(models, dataset, split, limit, iwae_samples, jobs, particles, as_json):
     """Compare models (names from `bbvae models` or paths): bounds, measured bits/dim, speed."""
-    from bbvae.compare import COLUMNS, run as run_compare
-    from bbvae.report import markdown_table
+    from bbvae.bench.compare import COLUMNS
+    from bbvae.bench.compare import run as run_compare
+    from bbvae.bench.report import markdown_table
 
     summary = run_compare(list(models), dataset, split, limit, iwae_samples, jobs, particles,
                           say=lambda text: click.echo(text, err=True))

@@ -13,8 +13,9 @@ settings.load_profile("bbvae")
 @pytest.fixture(scope="session")
 def photo_models(tmp_path_factory):
     """A models folder whose 'photo' model is a tiny, briefly trained patch model (helpers.trained_photo_model)."""
-    from bbvae.modelfile import save_model
     from helpers import trained_photo_model
+
+    from bbvae.models.modelfile import save_model
 
     root = tmp_path_factory.mktemp("models")
     model = trained_photo_model()

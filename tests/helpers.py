@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import os
 import subprocess
 import sys
 from pathlib import Path
 
 import numpy as np
+import torch
 
-from bbvae.vae import VAE, ModelConfig
+from bbvae.models.vae import VAE, ModelConfig, Objective
 
 TINY = ModelConfig(channels=1, height=8, width=8, hidden=8, blocks=1, latent=3)
 
@@ -89,7 +91,7 @@ def trained_photo_model(steps: int = 60, seed: int = 0) -> VAE:
     """PHOTO trained for a few Adam steps on ar_image crops (about a second): it beats PNG/WebP on ar_image."""
     import torch
 
-    from bbvae.photos import PatchSampler
+    from bbvae.training.crops import PatchSampler
 
     torch.manual_seed(seed)
     model = VAE(PHOTO)
@@ -104,3 +106,33 @@ def trained_photo_model(steps: int = 60, seed: int = 0) -> VAE:
             loss.backward()
             optimiser.step()
     return model.eval()
+
+
+def model_inputs(model: VAE, images: np.ndarray) -> torch.Tensor:
+    """What the model's objective reads: the images, inside their causal margins for a local model."""
+    from bbvae.models.context import images_with_context
+
+    return torch.from_numpy(images_with_context(images) if model.cfg.local else images)
+
+
+def trained(variant: dict, steps: int, objective: Objective = Objective()) -> tuple[VAE, float, float]:
+    """A tiny model of the variant after `steps` Adam steps on one batch; its loss before and after."""
+    torch.manual_seed(0)
+    model = VAE(dataclasses.replace(TINY, **variant))
+    x = model_inputs(model, blob_images(32, size=TINY.height))
+
+    def loss() -> torch.Tensor:
+        torch.manual_seed(1)  # the same posterior sample before and after
+        return model(x, None, objective).mean()
+
+    with one_torch_thread():
+        with torch.no_grad():
+            before = loss().item()
+        optimiser = torch.optim.Adam(model.parameters(), lr=3e-3)
+        for _ in range(steps):
+            optimiser.zero_grad()
+            loss().backward()
+            optimiser.step()
+        with torch.no_grad():
+            after = loss().item()
+    return model.eval(), before, after

@@ -24,15 +24,16 @@ ARCHIVE_DIGITS = 520  # enough for two segments with --jobs 2 (api.MIN_IMAGES_PE
 GOLDEN_ARCHIVE_DIGITS = 40  # the checked-in archive stays small
 
 
-PARTICLES_DIGITS = 160  # importance sampling starts at image particles x group size (bbvae/vae_codec.py)
+PARTICLES_DIGITS = 160  # importance sampling starts at image particles x group size (bbvae/codecs/images.py)
 
 
 def cases(archive: int = ARCHIVE_DIGITS, mixture_model: str | None = None) -> dict[str, tuple[list[np.ndarray], dict]]:
     """name -> the images of one .bbv file and the options of api.compress: a digit, an archive of digits, digits
     coded with two importance samples, an RGB and a grey photograph; with mixture_model (a model file with a
     mixture prior, for 8x8 grey images), blobs coded with it."""
-    from bbvae import data
     from helpers import blob_images
+
+    from bbvae import data
 
     digits = data.load("mnist", "test")[:, 0]
     coffee = np.asarray(Image.open(DATA / "coffee_50x40.png").convert("RGB"))

@@ -19,8 +19,11 @@ import numpy as np
 import pytest
 import torch
 
-from bbvae import api, arithmetic, container, photo_api
-from bbvae.modelfile import save_model
+from bbvae import api
+from bbvae.codecs import photos as photo_api
+from bbvae.format import container
+from bbvae.models import arithmetic
+from bbvae.models.modelfile import save_model
 
 sys.path.insert(0, str(Path(__file__).parent))
 import portable_case  # noqa: E402

@@ -27,8 +27,6 @@ from .codecs import Categorical, Codec, exp2, row_sums
 from .message import CoderError, Message
 
 
-
-
 class ImportanceBitsBack(Codec):
     """x (n items) with K latent samples each. prior: an element-wise codec of latents (n, D);
     likelihood(z) and posterior(x): element-wise codecs (with element_bits) of x and of z."""

@@ -146,7 +146,7 @@ def exact_log2_kernel(values, out):
 @nb.njit(cache=True, nogil=True)
 def fixed_point_kernel(values, unit, limit, silu):
     """In place on a flat float64 array: each value (through SiLU, x / (1 + e^-x), when `silu`) rounded to
-    a multiple of `unit`, a power of two, ties upwards, and clamped to +-limit (bbvae/fixed_point.py)."""
+    a multiple of `unit`, a power of two, ties upwards, and clamped to +-limit (bbvae/models/fixed_point.py)."""
     scale = 1.0 / unit
     for i in range(values.shape[0]):
         v = values[i]
@@ -413,7 +413,7 @@ def frequency_kernel(symbols, precision, kind, alphabet, a, b, c, table):
     return out
 
 
-# --- The photo likelihood (bbvae/local_mixture.py, bbvae/coder/local.py) ------------------------------
+# --- The photo likelihood (bbvae/models/local_mixture.py, bbvae/coder/local.py) ------------------------------
 # Its coding constants live here, beside the kernels that freeze them: Numba's cache is invalidated
 # by changes to this file only, so every cached kernel and everything it inlines must be in it.
 LOCAL_CENTRE = 128.0
@@ -425,7 +425,7 @@ LOCAL_LOG_SCALE_MIN, LOCAL_LOG_SCALE_MAX = -3.0, 8.0
 # (ModelConfig): left, up, up-left, up-right, left-left, up-up, then up-left-left, up-right-right,
 # up-up-left, up-up-right
 LOCAL_NEIGHBOURS = ((0, -1), (-1, 0), (-1, -1), (-1, 1), (0, -2), (-2, 0), (-1, -2), (-1, 2), (-2, -1), (-2, 1))
-LOCAL_CONTEXT = 2              # context rows above and columns left of an image (bbvae/photos.py)
+LOCAL_CONTEXT = 2              # context rows above and columns left of an image (bbvae/models/context.py)
 LOCAL_CONTEXT_RIGHT = 2        # context columns right of it (for up-right-right)
 _NEIGHBOUR_OFFSETS = np.array(LOCAL_NEIGHBOURS, dtype=np.int64)
 
@@ -476,7 +476,7 @@ def _pixel_outputs(context, y, x, features, p, w_in_t, w_mid_t, b_mid, w_out_t, 
 
 @nb.njit(cache=True, inline="always")
 def shifted_scale(log_scale, shift, exact):
-    """A component's scale from its unclamped log-scale and its patch's log-scale shift (bbvae/scale_shifts.py)."""
+    """A component's scale from its unclamped log-scale and its patch's log-scale shift (bbvae/codecs/scale_shifts.py)."""
     return _exp(min(max(log_scale + shift, LOCAL_LOG_SCALE_MIN), LOCAL_LOG_SCALE_MAX), exact)
 
 

@@ -1,6 +1,6 @@
 """Pixels coded with a mixture of logistics whose parameters depend on already-coded neighbours.
 
-This is the coding side of bbvae/local_mixture.py: per pixel, a small network
+This is the coding side of bbvae/models/local_mixture.py: per pixel, a small network
 reads the decoder's features and the pixel's causal neighbours and gives each
 channel's mixture (weights, means, scales). Encoding knows every pixel, so it
 computes all parameters first and pushes them like any mixture; decoding must
@@ -23,6 +23,7 @@ from . import kernels
 from .codecs import Codec, _finite, log2
 from .message import CoderError, Message, check_precision
 
+
 class LocalMixture(Codec):
     """Items i = (pixel positions[i], channel channels[i]) of `context`, in decoding order.
 
@@ -31,7 +32,7 @@ class LocalMixture(Codec):
     (out x in); w_mid (L, hidden, hidden) and b_mid (L, hidden): its L residual layers (none by default).
     With `replicate`, a decoded value fills every channel (grey pixels coded by an
     RGB model: its first channel is coded, the others are copies). shifts[i] is
-    added to item i's log-scales (none by default; bbvae/scale_shifts.py). `legacy`: libm's exp, as
+    added to item i's log-scales (none by default; bbvae/codecs/scale_shifts.py). `legacy`: libm's exp, as
     files made before portable coding were coded (kernels.LEGACY).
     """
 

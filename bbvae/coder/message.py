@@ -10,8 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .. import varint
-from . import kernels
+from . import kernels, varint
 
 MAX_LANES = 255
 MAX_DEBT = 1 << 32  # words borrowed from below a message; real messages borrow a handful

@@ -1,0 +1,149 @@
+"""Bits-back coding of one photograph of any size with a patch model (grey or RGB).
+
+Tiling: the image is cut into the model's P x P patches, in rows of patches
+("strips") of P pixel rows each. Edge rule: a patch that overhangs the right or
+bottom edge is completed by repeating the image's last column and row (numpy
+'edge' padding), but only as input to the posterior network; the overhanging
+pixels are never coded, so padding costs no bits, and the decoder rebuilds them
+from pixels it has already decoded.
+
+Order: the decoder decodes strip by strip from the top, each strip in raster
+order across the whole image width, so every pixel's causal neighbours (up to
+two rows above, two columns left and right; bbvae/models/local_mixture.py) are decoded
+before it, across patch borders too. A strip's patches share one network call.
+The encoder works from the last strip back to the first: the very first strip
+it codes (the bottom one) is coded directly, without bits-back, like the first
+image of a set (bbvae/codecs/images.py), so the message holds real bits before the
+first pop and a file pays its initial bits once; every other strip is coded
+with bits-back.
+
+With `scale_shifts` (the default; files of format version 1 have none), each
+patch and coded channel gets its own log-scale shift, chosen by the encoder and
+coded after the strip's pixels (bbvae/codecs/scale_shifts.py).
+
+Grey images are coded with the RGB model as three equal channels of which
+only the first is coded. Memory stays bounded by one strip's arrays, besides
+the image itself and the message.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from bbvae.codecs.direct import pop_direct_latents, push_direct_latents, quantised_latents
+from bbvae.codecs.images import Precisions, deterministic_torch
+from bbvae.codecs.scale_shifts import ScaleShifted
+from bbvae.coder import BitsBack, LatentBins, Message
+from bbvae.coder.local import LocalMixture
+from bbvae.models import arithmetic as arithmetics
+from bbvae.models.context import PHOTO_CHANNELS, as_photo_channels, with_context
+from bbvae.models.local_mixture import CONTEXT, CONTEXT_RIGHT
+from bbvae.models.vae import VAE
+
+
+class PatchCodec:
+    """Codes (H, W) grey or (H, W, 3) RGB uint8 images with a local-mixture patch model."""
+
+    def __init__(self, model: VAE, precisions: Precisions, first_bits: np.ndarray | None = None,
+                 scale_shifts: bool = True, arithmetic: int = arithmetics.PORTABLE):
+        cfg = model.cfg
+        if not cfg.local or cfg.channels != PHOTO_CHANNELS or cfg.height != cfg.width:
+            raise ValueError("a patch codec needs a square RGB model with the local mixture likelihood")
+        self.model = model.eval()
+        self.networks = arithmetics.coding_networks(model, arithmetic)
+        self.legacy = arithmetic == arithmetics.LEGACY
+        self.patch = cfg.height
+        self.precisions = precisions.check()
+        self.bins = LatentBins(precisions.latent, self.legacy)
+        self.head = model.head.coding_weights()
+        self.first_bits = np.full(cfg.latent, precisions.latent, np.uint8) if first_bits is None else np.asarray(first_bits)
+        self.scale_shifts = scale_shifts
+
+    def _strip(self, context: np.ndarray, strip: int) -> tuple[int, int, int, int]:
+        """(top, bottom) image rows of a strip, and the image's height and width."""
+        height, width = context.shape[0] - CONTEXT, context.shape[1] - CONTEXT - CONTEXT_RIGHT
+        top = strip * self.patch
+        return top, min(top + self.patch, height), height, width
+
+    def _network_input(self, context: np.ndarray, strip: int) -> np.ndarray:
+        """(columns, 3, P, P) uint8: the strip's patches, edge-padded to P x P."""
+        top, bottom, _, width = self._strip(context, strip)
+        p = self.patch
+        real = context[CONTEXT + top:CONTEXT + bottom, CONTEXT:CONTEXT + width]
+        padded = np.pad(real, ((0, p - (bottom - top)), (0, -width % p), (0, 0)), mode="edge")
+        return np.ascontiguousarray(padded.reshape(p, -1, p, PHOTO_CHANNELS).transpose(1, 3, 0, 2))
+
+    def _items(self, context: np.ndarray, strip: int, coded: int):
+        """The strip's values in decoding order (row, column, channel): image positions, channels, and
+        each item's row in the strip's (patch, row, column) feature table."""
+        top, bottom, _, width = self._strip(context, strip)
+        p = self.patch
+        ys, xs, cs = np.meshgrid(np.arange(top, bottom), np.arange(width), np.arange(coded), indexing="ij")
+        ys, xs, cs = ys.ravel(), xs.ravel(), cs.ravel()
+        return np.stack([ys, xs], 1), cs, (xs // p) * p * p + (ys - top) * p + xs % p
+
+    def _pixels(self, context: np.ndarray, strip: int, coded: int, latents: np.ndarray) -> LocalMixture | ScaleShifted:
+        """The likelihood of a strip's values given its patches' latents."""
+        features = self.networks.decode(latents)
+        features = features.transpose(0, 2, 3, 1).reshape(-1, features.shape[1])
+        positions, channels, pixels = self._items(context, strip, coded)
+        codec = LocalMixture(context, positions, channels, pixels, features, mixture=self.model.cfg.mixture,
+                             precision=self.precisions.pixels, replicate=coded == 1, legacy=self.legacy, **self.head)
+        if not self.scale_shifts:
+            return codec
+        return ScaleShifted(codec, (positions[:, 1] // self.patch) * coded + channels, len(latents) * coded)
+
+    def _posterior(self, context: np.ndarray, strip: int):
+        return self.bins.posterior(*self.networks.posterior(self._network_input(context, strip)), self.precisions.posterior)
+
+    def _bits_back(self, context: np.ndarray, strip: int, coded: int) -> BitsBack:
+        columns = math.ceil(self._strip(context, strip)[3] / self.patch)
+        prior = self.bins.prior((columns, self.model.cfg.latent))
+        return BitsBack(prior, lambda indices: self._pixels(context, strip, coded, self.bins.values(indices)),
+                        lambda _values: self._posterior(context, strip))
+
+    def strips(self, height: int) -> int:
+        return math.ceil(height / self.patch)
+
+    def encode(self, image: np.ndarray, message: Message | None = None, progress=None) -> Message:
+        """Push one image (grey (H, W) or RGB (H, W, 3)); `decode` gets it back."""
+        pixels, coded = as_photo_channels(image)
+        context = with_context(pixels)
+        message = message if message is not None else Message()
+        last = self.strips(image.shape[0]) - 1
+        with deterministic_torch(self.legacy):
+            for strip in range(last, -1, -1):
+                if strip == last:
+                    mean = self.networks.posterior(self._network_input(context, strip))[0]
+                    codec = self._pixels(context, strip, coded, quantised_latents(mean, self.first_bits, self.legacy))
+                    message = push_direct_latents(codec.push(message, codec.values()), mean, self.first_bits, self.legacy)
+                else:
+                    positions, channels, _ = self._items(context, strip, coded)
+                    values = context[positions[:, 0] + CONTEXT, positions[:, 1] + CONTEXT, channels].astype(np.int64)
+                    message = self._bits_back(context, strip, coded).push(message, values)
+                if progress:
+                    progress(1)
+        return message
+
+    def decode(self, message: Message, height: int, width: int, coded: int, progress=None) -> np.ndarray:
+        """Pop an image of the given size and coded channels (1 grey, 3 RGB); ValueError if the payload is corrupt."""
+        context = with_context(np.zeros((height, width, PHOTO_CHANNELS), dtype=np.uint8))
+        last = self.strips(height) - 1
+        borrowed = message.debt
+        with deterministic_torch(self.legacy):
+            for strip in range(last + 1):
+                if strip == last:
+                    message, latents = pop_direct_latents(message, math.ceil(width / self.patch), self.first_bits, self.legacy)
+                    message, _ = self._pixels(context, strip, coded, latents).pop(message)
+                else:
+                    message, _ = self._bits_back(context, strip, coded).pop(message)
+                if message.debt > borrowed:
+                    raise ValueError("corrupt payload: decoding ran past the start of the message")
+                if progress:
+                    progress(1)
+        if message != Message(message.lanes):
+            raise ValueError("corrupt payload: the message did not return to its empty state")
+        image = context[CONTEXT:, CONTEXT:CONTEXT + width]
+        return np.ascontiguousarray(image[:, :, 0] if coded == 1 else image)

@@ -1,0 +1,132 @@
+"""Photographs in a .bbv file: each image on the model path or the classical path, whichever is smaller.
+
+The model path codes the grey or RGB channels with a patch model
+(bbvae/codecs/patches.py) and stores an alpha channel, when there is one, as a
+PNG beside it. The classical path stores the image as PNG or lossless WebP
+(bbvae/codecs/classical.py). Palette and bilevel images always take the classical
+path. Every image is its own segment, so each pays its own initial bits and
+decodes on its own.
+"""
+
+from __future__ import annotations
+
+import functools
+from concurrent.futures import ThreadPoolExecutor
+
+import numpy as np
+
+from bbvae.codecs import classical as fallback
+from bbvae.codecs.images import Precisions
+from bbvae.codecs.patches import PatchCodec
+from bbvae.coder import Message
+from bbvae.format import container
+from bbvae.io.images import CHANNELS_OF_MODE, same_image
+from bbvae.models.arithmetic import PORTABLE
+from bbvae.models.modelfile import FIRST_LATENT_BITS, load_model
+
+PHOTO_PRECISIONS = Precisions(latent=10, posterior=28, pixels=24)
+PHOTO_GROUP = 64  # recorded in the header; photo records group their patches by rows instead (bbvae/codecs/patches.py)
+CHANNEL_MODES = {channels: mode for mode, channels in CHANNELS_OF_MODE.items()}
+
+
+class PhotoError(Exception):
+    """An image that a photo container cannot hold."""
+
+
+@functools.lru_cache(maxsize=2)
+def _loaded(model_path: str):
+    return load_model(model_path)
+
+
+@functools.lru_cache(maxsize=8)
+def photo_codec(model_path: str, precisions: Precisions = PHOTO_PRECISIONS, scale_shifts: bool = True,
+                arithmetic: int = PORTABLE):
+    model, info = _loaded(model_path)
+    return PatchCodec(model, precisions, info.codec.get(FIRST_LATENT_BITS), scale_shifts, arithmetic), info
+
+
+def mode_of(image) -> str:
+    return image.mode if hasattr(image, "mode") else CHANNEL_MODES[1 if image.ndim == 2 else image.shape[2]]
+
+
+def shape_of(image) -> tuple[int, int, int]:
+    if hasattr(image, "mode"):
+        return image.size[1], image.size[0], 1
+    return image.shape[0], image.shape[1], 1 if image.ndim == 2 else image.shape[2]
+
+
+def pixels_of(image) -> np.ndarray:
+    """What the pixel checksum covers: the array, or a Pillow image's indices / bits as uint8."""
+    return np.asarray(image, dtype=np.uint8) if hasattr(image, "mode") else image
+
+
+def check_image(index: int, image) -> None:
+    """PhotoError unless a photo container can hold the image exactly."""
+    if hasattr(image, "mode"):
+        if image.mode not in ("P", "1"):
+            raise PhotoError(f"image {index}: Pillow images are accepted for modes P and 1 only; pass other modes as arrays")
+        if image.mode == "P" and image.palette is not None and image.palette.mode != "RGB":
+            raise PhotoError(f"image {index}: a palette with alpha ({image.palette.mode}) is not supported; convert it to RGBA")
+    elif image.dtype != np.uint8 or image.ndim not in (2, 3) or (image.ndim == 3 and image.shape[2] not in CHANNEL_MODES):
+        raise PhotoError(f"image {index}: need uint8 pixels shaped (H, W) or (H, W, 2..4), got {image.dtype} {image.shape}")
+    height, width, channels = shape_of(image)
+    if not 1 <= min(height, width) <= max(height, width) <= container.MAX_SIDE:
+        raise PhotoError(f"image {index}: {width}x{height} pixels is outside 1..{container.MAX_SIDE} per side")
+    if height * width * max(channels, 3) > container.MAX_PIXELS:
+        raise PhotoError(f"image {index}: {width}x{height} pixels is more than bbvae codes in one file")
+
+
+def model_record(image: np.ndarray, model_path: str, scale_shifts: bool = True) -> container.PhotoRecord:
+    """The image on the model path; without scale_shifts, at the rate of the model as trained (bbvae bench)."""
+    mode = mode_of(image)
+    colour = image if mode in ("L", "RGB") else (image[:, :, 0] if mode == "LA" else image[:, :, :3])
+    alpha = fallback.encode_png(image[:, :, -1]) if mode.endswith("A") else b""
+    codec, _ = photo_codec(model_path, PHOTO_PRECISIONS, scale_shifts)
+    return container.PhotoRecord(mode, "model", codec.encode(np.ascontiguousarray(colour)).to_bytes(), alpha,
+                                 codec.scale_shifts)
+
+
+def encode_record(image, model_path: str | None) -> container.PhotoRecord:
+    """The smallest record for one image: the model path (when there is a model) against PNG and WebP.
+
+    The classical encoders run in a thread beside the model (both release the GIL).
+    """
+    mode = mode_of(image)
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        classical = pool.submit(fallback.encodings, image)
+        candidates = [model_record(image, model_path)] if model_path is not None and mode not in ("P", "1") else []
+        candidates += [container.PhotoRecord(mode, path, data) for path, data in classical.result().items()]
+    return min(candidates, key=lambda record: len(record.to_bytes()))
+
+
+MAX_PHOTO_DEBT = 1024  # words an encoder may borrow; it codes the first patch directly and borrows none in practice
+
+
+def decode_record(record: container.PhotoRecord, shape: tuple[int, int, int], model_path: str | None,
+                  coding: tuple[Precisions, int, int] = (PHOTO_PRECISIONS, 1, PORTABLE)):
+    """One image of a photo container; coding: the header's precisions, lanes and arithmetic."""
+    height, width, channels = shape
+    if record.path != "model":
+        image = fallback.decode(record.path, record.body, record.mode, (width, height))
+        if shape_of(image) != shape or mode_of(image) != record.mode:
+            raise container.ContainerError("corrupt file: a stored image does not match its header")
+        return image
+    if height * width * 3 > container.MAX_PIXELS:  # the patch codec keeps three channels even for grey
+        raise container.ContainerError("the file claims more pixels than bbvae decodes")
+    precisions, lanes, arithmetic = coding
+    codec, _ = photo_codec(model_path, precisions, record.scale_shifts, arithmetic)
+    message = Message.from_bytes(record.body)
+    if message.lanes != lanes or message.debt > MAX_PHOTO_DEBT:
+        raise container.ContainerError("corrupt file: the message does not match its header")
+    colour = codec.decode(message, height, width, 1 if record.mode in ("L", "LA") else 3)
+    if not record.alpha:
+        return colour
+    return np.dstack([colour, fallback.decode("png", record.alpha, "L", (width, height))])
+
+
+def needs_model(box: container.Container) -> bool:
+    return any(record.path == "model" for record in box.records())
+
+
+def same_images(images, decoded) -> bool:
+    return all(same_image(a, b) for a, b in zip(images, decoded))

@@ -1,0 +1,108 @@
+"""Reading images losslessly and writing them back.
+
+Only what bbvae codes exactly is accepted; anything else gets a one-line reason
+(ImageError) instead of a silently different result. Grey, grey+alpha, RGB and
+RGBA images become uint8 arrays; palette (P) and bilevel (1) images stay Pillow
+images, so that their palette and indices come back exactly (they are stored
+with the classical path, bbvae/codecs/classical.py).
+"""
+
+from __future__ import annotations
+
+import io
+import os
+
+import numpy as np
+
+LOSSY_FORMATS = {"JPEG", "MPO"}
+CHANNELS_OF_MODE = {"L": 1, "LA": 2, "RGB": 3, "RGBA": 4}
+PILLOW_MODES = ("P", "1")   # kept as Pillow images
+SIXTEEN_BIT_MODES = ("I;16", "I;16B", "I;16L", "I;16N", "I", "F")
+
+
+class ImageError(Exception):
+    """An image that cannot be read or is not coded losslessly."""
+
+
+def read_image(source: str | os.PathLike | bytes, label: str | None = None):
+    """Pixels as uint8 (H, W) for grey images, (H, W, C) otherwise; a Pillow image for P and 1."""
+    from PIL import Image, UnidentifiedImageError
+
+    label = label or str(source)
+    try:
+        with Image.open(io.BytesIO(source) if isinstance(source, bytes) else source) as image:
+            image.load()
+            if image.format in LOSSY_FORMATS:
+                raise ImageError(f"{label}: JPEG is already lossy; bbvae compresses lossless images (PNG, BMP, TIFF, PPM, WebP lossless)")
+            if image.mode in SIXTEEN_BIT_MODES:
+                raise ImageError(f"{label}: {image.mode} images have more than 8 bits per sample; bbvae codes 8-bit images only for now")
+            if image.mode == "PA":
+                raise ImageError(f"{label}: palette images with an alpha channel (PA) are not supported; save it as RGBA")
+            if image.mode in PILLOW_MODES:
+                return image.copy()
+            if image.mode not in CHANNELS_OF_MODE:
+                raise ImageError(f"{label}: image mode {image.mode} is not supported (8-bit L, LA, RGB, RGBA, P or 1)")
+            return np.asarray(image).copy()
+    except Image.DecompressionBombError:
+        raise ImageError(f"{label}: the image has more pixels than bbvae reads (at most {2 * Image.MAX_IMAGE_PIXELS})") from None
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
+        if isinstance(exc, FileNotFoundError):
+            raise ImageError(f"{label}: no such file") from None
+        raise ImageError(f"{label}: not a readable image ({str(exc).splitlines()[0] if str(exc) else type(exc).__name__})") from None
+
+
+FORMAT_OF_SUFFIX = {".png": "PNG", ".bmp": "BMP", ".tif": "TIFF", ".tiff": "TIFF", ".ppm": "PPM",
+                    ".pgm": "PPM", ".pnm": "PPM", ".webp": "WEBP"}
+# channel counts each format stores exactly (checked by writing and reading back every mode with Pillow)
+EXACT_CHANNELS = {"PNG": {1, 2, 3, 4}, "TIFF": {1, 2, 3, 4}, "BMP": {1, 3}, "PPM": {1, 3}, "WEBP": {3, 4}}
+
+
+EXACT_PILLOW_MODES = {"PNG", "TIFF"}  # formats that keep a palette (and its transparency) or 1-bit pixels exactly
+
+
+def kind_of(image) -> str | int:
+    """What a format must hold: the Pillow mode of a Pillow image, else the channel count."""
+    return image.mode if hasattr(image, "mode") else (1 if image.ndim == 2 else image.shape[2])
+
+
+def exact_format(name: str, kind: str | int) -> str | None:
+    """The format a file name asks for (PNG when it names none), or None if it cannot hold the image exactly."""
+    image_format = FORMAT_OF_SUFFIX.get(os.path.splitext(name)[1].lower(), "PNG")
+    exact = image_format in EXACT_PILLOW_MODES if isinstance(kind, str) else kind in EXACT_CHANNELS[image_format]
+    return image_format if exact else None
+
+
+def check_exact(name: str, kind: str | int) -> str:
+    """The format for `name`, or ImageError when it cannot hold such an image (kind_of) exactly."""
+    image_format = exact_format(name, kind)
+    if image_format is None:
+        what = f"{kind} images" if isinstance(kind, str) else f"{kind}-channel pixels"
+        raise ImageError(f"{name}: that format cannot hold {what} exactly; use .png")
+    return image_format
+
+
+def encode_image(image, name: str = "") -> bytes:
+    """An array or Pillow image as an image file in the format the name asks for."""
+    from PIL import Image
+
+    image_format = check_exact(name, kind_of(image))
+    options = {"lossless": True, "quality": 100, "method": 6, "exact": True} if image_format == "WEBP" else {}
+    buffer = io.BytesIO()
+    (image if isinstance(image, Image.Image) else Image.fromarray(image)).save(buffer, format=image_format, **options)
+    return buffer.getvalue()
+
+
+def same_image(a, b) -> bool:
+    """Exactly the same pixels (and, for Pillow images, the same mode, palette and transparency)."""
+    if hasattr(a, "mode") or hasattr(b, "mode"):
+        return (hasattr(a, "mode") and hasattr(b, "mode") and a.mode == b.mode and a.size == b.size
+                and a.tobytes() == b.tobytes() and a.getpalette() == b.getpalette()
+                and a.info.get("transparency") == b.info.get("transparency"))
+    return a.shape == b.shape and np.array_equal(a, b)
+
+
+def grey_or_rgb(image) -> np.ndarray:
+    """A photograph as the photo model trains on it: grey stays grey, anything else becomes RGB."""
+    if image.mode.startswith(("I", "F")):
+        raise ImageError(f"only 8-bit photographs are supported, got a {image.mode} image")
+    return np.array(image if image.mode in ("L", "RGB") else image.convert("L" if image.mode in ("1", "LA") else "RGB"))

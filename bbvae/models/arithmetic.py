@@ -1,0 +1,101 @@
+"""Which arithmetic computes the numbers a file is coded with; the container records it.
+
+PORTABLE: the fixed-point networks of bbvae/models/fixed_point.py and the coder's exact
+elementary functions (kernels.exact_exp and friends): the same bits on every machine,
+so a file decodes anywhere (docs/ARITHMETIC.md). What every new file uses.
+
+LEGACY: torch's float32 networks and libm, as every file of format versions 1 and 2
+was coded. Its results depend on the CPU, the thread count and the torch release, so
+such a file decodes only where its arithmetic matches the encoder's; it stays for
+those files.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from bbvae.coder.codecs import row_sums
+from bbvae.format.container import LEGACY_ARITHMETIC, PORTABLE_ARITHMETIC
+from bbvae.models.fixed_point import FixedPointNetwork, FixedPointVAE, exact_exp, gaussian_outputs
+from bbvae.models.priors import LOG_STD_MAX, LOG_STD_MIN, MIXTURE_PRIORS
+from bbvae.models.vae import VAE, Decoder
+
+LEGACY, PORTABLE = LEGACY_ARITHMETIC, PORTABLE_ARITHMETIC
+NAMES = {LEGACY: "legacy float32", PORTABLE: "portable fixed-point"}
+
+
+def canonical_tensor(array: np.ndarray) -> torch.Tensor:
+    """A fresh C-ordered copy: equal pixels must reach torch with equal strides.
+
+    A size-1 axis may carry any stride in numpy (0 after `x[:, None]`, 1 after a
+    transpose); torch then picks different convolution kernels (channels-last or
+    not), whose float results differ, and the decoder would not match the encoder.
+    """
+    return torch.from_numpy(np.array(array, order="C", copy=True))
+
+
+class TorchNetworks:
+    """The coding networks of a VAE in torch float32 (the LEGACY arithmetic), exactly as files of format
+    versions 1 and 2 were coded; results are float64 numpy arrays."""
+
+    def __init__(self, model: VAE):
+        self.model = model
+
+    def posterior(self, pixels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        mean, log_std = self.model.posterior(canonical_tensor(pixels))
+        return mean.double().numpy(), log_std.double().exp().numpy()
+
+    def decode(self, latents: np.ndarray) -> np.ndarray:
+        return self.model.decode(canonical_tensor(latents.astype(np.float32))).double().numpy()
+
+    @staticmethod
+    def logistic(out: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        mean, log_scale = Decoder.logistic(torch.from_numpy(out.astype(np.float32)))
+        return mean.double().numpy(), log_scale.double().exp().numpy()
+
+    def prior_mixture(self):
+        """(weights, means, stds) of a mixture prior as float64 arrays; None for the other priors."""
+        return self.model.prior_mixture()
+
+    def second_stage(self, part: str, inputs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Mean and std of the two-stage prior's q(u|z) (`posterior`) or p(z|u) (`likelihood`)."""
+        mean, log_std = getattr(self.model.prior, part)(canonical_tensor(inputs.astype(np.float32)))
+        return mean.double().numpy(), log_std.double().exp().numpy()
+
+
+class PortableNetworks(FixedPointVAE):
+    """The coding networks in the PORTABLE arithmetic, with the two-stage prior's networks."""
+
+    def __init__(self, model: VAE):
+        super().__init__(model)
+        self.prior = model.prior if model.cfg.prior in MIXTURE_PRIORS else None
+        stage = model.prior if model.cfg.prior == "two-stage" else None
+        self.stage = None if stage is None else {"posterior": FixedPointNetwork(stage.encoder),
+                                                 "likelihood": FixedPointNetwork(stage.decoder)}
+
+    def prior_mixture(self):
+        """As VAE.prior_mixture, from the float32 parameters by exact operations and the fixed-point encoder."""
+        if self.prior is None:
+            return None
+        if self.prior.kind == "mog":
+            logits = self.prior.logits.detach().double().numpy()
+            weights = exact_exp(logits - logits.max())
+            means, log_stds = self.prior.means.detach().double().numpy(), self.prior.log_stds.detach().double().numpy()
+            log_stds = np.clip(log_stds, LOG_STD_MIN, LOG_STD_MAX)
+        else:  # vamp: the posteriors of the pseudo-inputs, equally weighted
+            means, log_stds = self.encoder_outputs(self.prior.pseudo_inputs.detach().double().numpy())
+            weights = np.ones(len(means))
+        return weights / row_sums(weights), means, exact_exp(log_stds)
+
+    def second_stage(self, part: str, inputs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        mean, log_std = gaussian_outputs(self.stage[part](np.asarray(inputs, dtype=np.float64)).numpy())
+        return mean, exact_exp(log_std)
+
+
+def coding_networks(model: VAE, arithmetic: int) -> TorchNetworks | PortableNetworks:
+    if arithmetic == PORTABLE:
+        return PortableNetworks(model)
+    if arithmetic == LEGACY:
+        return TorchNetworks(model)
+    raise ValueError(f"unknown arithmetic {arithmetic}")

@@ -1,0 +1,279 @@
+"""Training loop: single process, or data-parallel under torchrun (gloo on CPU, nccl on GPU).
+
+Every epoch ends with the test negative ELBO, a line in train_log.jsonl, a
+checkpoint (weights + optimiser, for --resume) and the model file. All writes
+are atomic, and Ctrl-C saves a checkpoint of the unfinished epoch first.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+import os
+import signal
+import threading
+import time
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+import torch
+import torch.distributed as dist
+
+from bbvae.io.atomic import atomic_path
+from bbvae.models.evaluate import evaluate
+from bbvae.models.modelfile import WEIGHTS_NAME, load_model, save_model
+from bbvae.models.vae import VAE, ModelConfig, Objective
+from bbvae.training import allocation
+from bbvae.training.sets import training_data
+
+CHECKPOINT_NAME = "checkpoint.pt"
+LOG_NAME = "train_log.jsonl"
+FINAL_LR_FRACTION = 0.05  # cosine decay ends at this fraction of the base learning rate
+GRAD_CLIP_NORM = 50.0     # bounds one bad batch's step; typical norms are far below
+
+
+@dataclasses.dataclass
+class TrainOptions:
+    dataset: str
+    out: str
+    epochs: int = 10
+    batch_size: int = 128
+    lr: float = 1e-3
+    seed: int = 0
+    hidden: int = 64
+    blocks: int = 2
+    latent: int = 32
+    resume: bool = False
+    threads: int | None = None
+    test_limit: int | None = None
+    patch: int | None = None      # train on random patches of this size from photographs of any size
+    extra_photos: str | None = None  # a folder of more training photographs for a patch model
+    mixture: int = 0              # 0: one logistic per pixel; K: local autoregressive mixture of K
+    epoch_patches: int = 20000    # patches per epoch when training on photographs
+    local_hidden: int = 32        # width of the per-pixel network of a local mixture
+    local_neighbours: int = 6     # causal neighbours it reads (bbvae/models/local_mixture.py)
+    local_layers: int = 1         # its hidden layers
+    init_from: str | None = None  # start from this trained model's weights (the new model holds all of them)
+    prior: str = "normal"         # normal, mog or vamp (bbvae/models/priors.py)
+    prior_components: int = 0     # K for mog and vamp
+    posterior: str = "learned"    # learned or constant posterior variance
+    objective: str = "elbo"       # elbo; iwae (the importance-weighted bound with iwae_train_samples); bilb (Fyffe)
+    iwae_train_samples: int = 5
+    kl_warmup: float = 0.0        # epochs over which the KL weight rises from 0 to 1 (ELBO only)
+    free_bits: float = 0.0        # nats per latent dimension (ELBO only)
+
+
+@dataclasses.dataclass
+class Distributed:
+    rank: int = 0
+    world: int = 1
+
+    @property
+    def is_main(self) -> bool:
+        return self.rank == 0
+
+
+def _start_distributed(device: torch.device) -> Distributed:
+    world = int(os.environ.get("WORLD_SIZE", "1"))
+    if world <= 1:
+        return Distributed()
+    dist.init_process_group(backend="nccl" if device.type == "cuda" else "gloo")
+    return Distributed(rank=dist.get_rank(), world=dist.get_world_size())
+
+
+def pick_device() -> torch.device:
+    if torch.cuda.is_available():
+        local = int(os.environ.get("LOCAL_RANK", "0"))
+        return torch.device("cuda", local)
+    return torch.device("cpu")
+
+
+def objective_at(opts: TrainOptions, epochs_done: float) -> Objective:
+    """The objective after `epochs_done` (fractional) epochs: KL annealing changes the path, not the end."""
+    if opts.objective == "iwae":
+        return Objective(iwae_samples=opts.iwae_train_samples)
+    if opts.objective == "bilb":
+        return Objective(batch_prior=True)
+    beta = min(1.0, epochs_done / opts.kl_warmup) if opts.kl_warmup > 0 else 1.0
+    return Objective(beta=beta, free_bits=opts.free_bits)
+
+
+def learning_rate(opts: TrainOptions, progress: float) -> float:
+    """Cosine decay from lr to FINAL_LR_FRACTION * lr over the whole run (progress in [0, 1])."""
+    low = opts.lr * FINAL_LR_FRACTION
+    return low + 0.5 * (opts.lr - low) * (1 + math.cos(math.pi * min(progress, 1.0)))
+
+
+def evaluate_elbo(model: VAE, images: np.ndarray, coded: np.ndarray | None) -> float:
+    """Negative ELBO in bits/dim over all coded values of the test images (one posterior sample each).
+
+    evaluate() seeds its own draws; fork_rng keeps that from resetting the training noise every epoch.
+    """
+    device = next(model.parameters()).device
+    with torch.random.fork_rng(devices=[device] if device.type == "cuda" else []):
+        result = evaluate(model, images, iwae_samples=0, batch_size=500, coded=coded)["elbo_bpd"]
+    model.train()
+    return result
+
+
+def _tensors(images: np.ndarray, coded: np.ndarray | None, device: torch.device):
+    return torch.from_numpy(images).to(device), None if coded is None else torch.from_numpy(coded).to(device)
+
+
+def _save_checkpoint(out: Path, model: VAE, optimizer, state: dict) -> None:
+    payload = {"model": model.state_dict(), "optimizer": optimizer.state_dict(), **state}
+    with atomic_path(out / CHECKPOINT_NAME) as tmp:
+        torch.save(payload, tmp)
+
+
+def _restore(opts: TrainOptions, out: Path, model: VAE, optimizer, say: Callable[[str], None]) -> dict:
+    """Load the checkpoint (or, without one, the model file's weights) into model and optimizer."""
+    checkpoint = out / CHECKPOINT_NAME
+    if checkpoint.exists():
+        saved = torch.load(checkpoint, map_location="cpu", weights_only=True)
+        model.load_state_dict(saved["model"])
+        optimizer.load_state_dict(saved["optimizer"])
+        say(f"resuming from {checkpoint}: epoch {saved['epoch'] + 1}, batch {saved['batches_done']}")
+        return {k: saved[k] for k in ("epoch", "batches_done", "seconds")}
+    if (out / WEIGHTS_NAME).exists():
+        loaded, info = load_model(out)
+        model.load_state_dict(loaded.state_dict())
+        done = int(info.info.get("epochs", 0))
+        say(f"no checkpoint in {out}; resuming from the model file after epoch {done} with a fresh optimiser")
+        return {"epoch": done, "batches_done": 0, "seconds": float(info.info.get("train_seconds", 0.0))}
+    raise FileNotFoundError(f"--resume: nothing to resume in {out}")
+
+
+def _init_from(name: str, model: VAE, say: Callable[[str], None]) -> str:
+    """Copy every weight of a trained model into `model`, which must hold all of them (it may add more).
+    Returns the trained model's fingerprint, for the new model's record."""
+    loaded, info = load_model(name)
+    trained = loaded.state_dict()
+    own = model.state_dict()
+    misfits = [key for key, value in trained.items() if key not in own or own[key].shape != value.shape]
+    if misfits:
+        raise ValueError(f"--init-from {name}: the new model has no place for its {misfits[0]} "
+                         f"({len(misfits)} weights in all); train with the same architecture options")
+    model.load_state_dict(trained, strict=False)
+    new = [key for key in own if key not in trained]
+    say(f"initialised from {name}; new weights: {', '.join(new) if new else 'none'}")
+    return info.fingerprint
+
+
+def _config_for(opts: TrainOptions, shape: tuple[int, int, int], out: Path) -> ModelConfig:
+    if opts.resume and (out / WEIGHTS_NAME).exists():
+        return load_model(out)[1].config
+    channels, height, width = shape
+    return ModelConfig(channels=channels, height=height, width=width, hidden=opts.hidden, blocks=opts.blocks,
+                       latent=opts.latent, mixture=opts.mixture, local_hidden=opts.local_hidden,
+                       local_neighbours=opts.local_neighbours, local_layers=opts.local_layers,
+                       prior="floating" if opts.objective == "bilb" else opts.prior,
+                       prior_components=opts.prior_components, posterior=opts.posterior)
+
+
+def _interrupt_on_sigterm() -> None:
+    """Schedulers stop jobs with SIGTERM: treat it like Ctrl-C, so the run checkpoints before it ends."""
+    def interrupt(signum, frame):
+        raise KeyboardInterrupt
+
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, interrupt)
+
+
+def train(opts: TrainOptions, say: Callable[[str], None] = print, progress=None) -> Path:
+    """Train a VAE and write OUT/model.safetensors; returns that path (Ctrl-C or SIGTERM checkpoints)."""
+    _interrupt_on_sigterm()
+    device = pick_device()
+    if opts.threads:
+        torch.set_num_threads(opts.threads)
+    ddp = _start_distributed(device)
+    out = Path(opts.out)
+    if opts.objective != "elbo" and (opts.kl_warmup > 0 or opts.free_bits > 0):
+        raise ValueError(f"KL warm-up and free bits apply to the ELBO objective, not to {opts.objective.upper()}")
+    if opts.objective == "bilb" and (opts.posterior != "constant" or opts.prior != "normal"):
+        raise ValueError("--objective bilb trains its own floating prior and needs --posterior constant (and no --prior)")
+    if opts.patch and not opts.mixture:
+        raise ValueError("--patch needs --mixture: a patch model of photographs has K logistics per value (e.g. --mixture 4)")
+    if opts.init_from and opts.resume:
+        raise ValueError("--resume continues a run from its own checkpoint; --init-from starts a new one: use one")
+    if opts.extra_photos and not opts.patch:
+        raise ValueError("--extra-photos adds photographs to a patch model's training set: it needs --patch")
+    source = training_data(opts.dataset, opts.patch, opts.epoch_patches, opts.seed, opts.test_limit,
+                           local=opts.mixture > 0, extra_photos=opts.extra_photos)
+    if ddp.is_main:
+        name = torch.cuda.get_device_name(device) if device.type == "cuda" else f"CPU, {torch.get_num_threads()} threads"
+        say(f"training on {device.type} ({name}), {ddp.world} process(es); {source.describe()}")
+    torch.manual_seed(opts.seed)
+    cfg = _config_for(opts, source.shape, out)
+    model = VAE(cfg)
+    started_from = _init_from(opts.init_from, model, say if ddp.is_main else (lambda _: None)) if opts.init_from else None
+    model = model.to(device)
+    optimizer = torch.optim.Adam(model.parameters(), lr=opts.lr)
+    start = {"epoch": 0, "batches_done": 0, "seconds": 0.0}
+    if opts.resume:
+        start = _restore(opts, out, model, optimizer, say if ddp.is_main else (lambda _: None))
+    net = torch.nn.parallel.DistributedDataParallel(model) if ddp.world > 1 else model
+
+    per_rank = opts.batch_size
+    steps_per_epoch = source.steps(per_rank * ddp.world)
+    if steps_per_epoch == 0:
+        raise ValueError(f"batch size {opts.batch_size} x {ddp.world} processes exceeds the training items per epoch")
+    if ddp.is_main:
+        out.mkdir(parents=True, exist_ok=True)  # only now: a refused run leaves nothing behind
+    elapsed = start["seconds"]
+    epoch, batches_done = start["epoch"], start["batches_done"]
+    while epoch < opts.epochs:
+        began = time.time()
+        running, seen, skipped = 0.0, 0, 0
+        bar = progress(range(batches_done, steps_per_epoch), f"epoch {epoch + 1}/{opts.epochs}") if (progress and ddp.is_main) else None
+        try:
+            for step in (bar if bar is not None else range(batches_done, steps_per_epoch)):
+                batch, coded = _tensors(*source.batch(epoch, step * ddp.world + ddp.rank, per_rank), device)
+                for group in optimizer.param_groups:
+                    group["lr"] = learning_rate(opts, (epoch + step / steps_per_epoch) / opts.epochs)
+                loss = net(batch, coded, objective_at(opts, epoch + step / steps_per_epoch)).mean()
+                optimizer.zero_grad(set_to_none=True)
+                loss.backward()
+                norm = torch.nn.utils.clip_grad_norm_(model.parameters(), GRAD_CLIP_NORM)
+                batches_done = step + 1
+                if not torch.isfinite(norm):  # the all-reduced norm: every rank skips alike
+                    skipped += 1  # never let one non-finite batch poison the weights
+                    continue
+                optimizer.step()
+                running += loss.item()
+                seen += 1
+                if bar is not None:
+                    bar.loss = running / seen
+        except KeyboardInterrupt:
+            if ddp.is_main:
+                _save_checkpoint(out, model, optimizer, {"epoch": epoch, "batches_done": batches_done,
+                                                         "seconds": elapsed + time.time() - began})
+                say(f"\ninterrupted: checkpoint saved in {out / CHECKPOINT_NAME}; continue with --resume")
+            raise
+        elapsed += time.time() - began
+        epoch, batches_done = epoch + 1, 0
+        if ddp.is_main:
+            test_bpd = evaluate_elbo(model, *source.test_set())
+            record = {"epoch": epoch, "train_bpd": running / max(seen, 1), "test_elbo_bpd": test_bpd, "skipped_batches": skipped,
+                      "seconds": round(elapsed, 1), "lr": optimizer.param_groups[0]["lr"]}
+            _save_checkpoint(out, model, optimizer, {"epoch": epoch, "batches_done": 0, "seconds": elapsed})
+            table = allocation.fit(model.eval(), *source.allocation_set())
+            model.train()
+            save_model(out / WEIGHTS_NAME, model, codec={allocation.TABLE_NAME: table}, info={
+                "dataset": opts.dataset, "extra_photos": opts.extra_photos, "epochs": epoch, "test_elbo_bpd": test_bpd,
+                "train_seconds": round(elapsed, 1), "device": device.type, "processes": ddp.world,
+                "batch_size": opts.batch_size, "lr": opts.lr, "seed": opts.seed, "patch": opts.patch,
+                "objective": opts.objective, "iwae_train_samples": opts.iwae_train_samples if opts.objective == "iwae" else None,
+                "kl_warmup": opts.kl_warmup, "free_bits": opts.free_bits,
+                "init_from": opts.init_from, "init_from_fingerprint": started_from,
+            })
+            with open(out / LOG_NAME, "a") as log:  # last: a logged epoch has its model file
+                log.write(json.dumps(record) + "\n")
+            say(f"epoch {epoch}: train {record['train_bpd']:.4f} bits/dim, test -ELBO {test_bpd:.4f} bits/dim, {elapsed / 60:.1f} min")
+    if ddp.world > 1:
+        dist.barrier()  # rank 0 may still be evaluating and saving the last epoch
+        dist.destroy_process_group()
+    return out / WEIGHTS_NAME
+

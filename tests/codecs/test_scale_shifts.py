@@ -1,0 +1,123 @@
+"""Per-patch scale shifts (bbvae/codecs/scale_shifts.py): exact round trips, the shift the encoder picks, and old files.
+
+Random heads, features, pixels, groups and messages, as in tests/codecs/test_local_images.py.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from strategies import messages, rngs
+from test_local_images import random_parts
+
+from bbvae.codecs.scale_shifts import SHIFT_BITS, SHIFT_COUNT, SHIFT_ZERO, SHIFTS, ScaleShifted, best_shifts, coarse_to_fine
+from bbvae.coder import kernels
+from bbvae.coder.kernels import LOCAL_LOG_SCALE_MAX, LOCAL_LOG_SCALE_MIN
+from bbvae.coder.local import LocalMixture
+from bbvae.models.context import with_context
+
+DATA = Path(__file__).parent.parent / "data"
+
+
+def random_mixture(rng: np.random.Generator, channels: int, height: int, width: int, mixture: int):
+    """A LocalMixture over a random image's items in raster order, under a random head, and a function
+    that gives the same items and head over a copy of the context with every pixel zero (the decoder's)."""
+    features, head = random_parts(rng, 1, channels, height, width, mixture)
+    image = rng.integers(0, 256, (height, width, channels))
+    image[rng.random(image.shape) < 0.1] = 0
+    image[rng.random(image.shape) < 0.1] = 255  # the edge bins, whose logistics take the tails
+    context = with_context(image.astype(np.uint8))
+    ys, xs, cs = (a.ravel() for a in np.meshgrid(np.arange(height), np.arange(width), np.arange(channels), indexing="ij"))
+
+    def over(pixels: np.ndarray) -> LocalMixture:
+        return LocalMixture(pixels, np.stack([ys, xs], 1), cs, ys * width + xs,
+                            features[0].transpose(1, 2, 0).reshape(height * width, -1), mixture=mixture, **head)
+
+    return over(context), lambda: over(with_context(np.zeros((height, width, channels), np.uint8)))
+
+
+def random_groups(rng: np.random.Generator, pixels: LocalMixture) -> tuple[np.ndarray, int]:
+    count = int(rng.integers(1, 6))
+    return rng.integers(0, count, len(pixels.channels)), count
+
+
+@settings(max_examples=30, deadline=None)
+@given(messages(), rngs(), st.sampled_from([1, 3]), st.integers(1, 6), st.integers(1, 6), st.integers(1, 3))
+def test_push_then_pop_restores_pixels_and_message(message, rng, channels, height, width, mixture):
+    pixels, blank = random_mixture(rng, channels, height, width, mixture)
+    groups, count = random_groups(rng, pixels)
+    codec = ScaleShifted(pixels, groups, count)
+    values, before, start = pixels.values(), message.copy(), message.bits
+    message = codec.push(message, values)
+    chosen = pixels.with_shifts(SHIFTS[best_shifts(pixels, groups, count)][groups])
+    information = chosen.information_bits(values) + SHIFT_BITS * count
+    slack = 32 * (before.lanes + 1)  # each lane's state absorbs up to a word before the message grows
+    assert abs((message.bits - start) - information) < slack + 0.01 * information
+    decoder = ScaleShifted(blank(), groups, count)
+    message, decoded = decoder.pop(message)
+    np.testing.assert_array_equal(decoded, values)
+    np.testing.assert_array_equal(decoder.pixels.context, pixels.context)
+    assert message == before
+
+
+def reference_costs(pixels: LocalMixture, groups: np.ndarray, count: int) -> np.ndarray:
+    """Nats of each group under each shift: the discretized logistic mixture in numpy, edge bins taking the tails."""
+    weights, means, log_scales = pixels.unshifted_params()
+    x = pixels.values()[:, None, None].astype(float)
+    scales = np.exp(np.clip(log_scales[:, None, :] + SHIFTS[None, :, None], LOCAL_LOG_SCALE_MIN, LOCAL_LOG_SCALE_MAX))
+    sigmoid = lambda t: 1 / (1 + np.exp(-t))  # noqa: E731
+    upper = np.where(x >= 255, 1.0, sigmoid((x + 0.5 - means[:, None, :]) / scales))
+    lower = np.where(x <= 0, 0.0, sigmoid((x - 0.5 - means[:, None, :]) / scales))
+    nats = -np.log(np.maximum((weights[:, None, :] * (upper - lower)).sum(2), 1e-30))
+    return np.stack([np.bincount(groups, nats[:, j], minlength=count) for j in range(SHIFT_COUNT)], 1)
+
+
+@settings(max_examples=20, deadline=None)
+@given(rngs(), st.sampled_from([1, 3]), st.integers(1, 3))
+def test_the_encoder_searches_the_costs_of_the_reference(rng, channels, mixture):
+    """The kernel's costs lead the search where numpy's lead it; in the coder's integer frequencies the
+    chosen shifts cost at most a little more than no shift."""
+    pixels, _ = random_mixture(rng, channels, 5, 6, mixture)
+    groups, count = random_groups(rng, pixels)
+    values, items = pixels.values(), np.bincount(groups, minlength=count)
+    reference = reference_costs(pixels, groups, count)
+    costs = np.zeros((count, SHIFT_COUNT))
+    kernels.shift_costs_kernel(values, groups, *pixels.unshifted_params(), SHIFTS, np.ones(costs.shape, bool), costs)
+    np.testing.assert_allclose(costs, reference, rtol=1e-9)
+    chosen = best_shifts(pixels, groups, count)
+    np.testing.assert_array_equal(chosen, coarse_to_fine(count, lambda _: reference))
+    bits = [np.bincount(groups, pixels.with_shifts(SHIFTS[indices][groups]).element_bits(values), minlength=count)
+            for indices in (chosen, np.full(count, SHIFT_ZERO))]
+    assert (bits[0] <= bits[1] + 0.01 * items).all()
+
+
+@settings(max_examples=50, deadline=None)
+@given(rngs(), st.integers(1, 20))
+def test_the_search_finds_the_cheapest_of_unimodal_costs(rng, count):
+    lowest = rng.uniform(-2, SHIFT_COUNT + 2, (count, 1))  # anywhere, or beyond either end
+    costs = np.abs(np.arange(SHIFT_COUNT) - lowest) ** rng.uniform(0.5, 3, (count, 1)) * rng.uniform(0.1, 9, (count, 1))
+    np.testing.assert_array_equal(coarse_to_fine(count, lambda _: costs), np.argmin(costs, axis=1))
+
+
+@settings(max_examples=50, deadline=None)
+@given(rngs(), st.integers(1, 20))
+def test_the_search_tries_half_the_shifts_and_never_costs_more_than_no_shift(rng, count):
+    costs = rng.normal(0, 1, (count, SHIFT_COUNT))
+    asked = []
+    chosen = coarse_to_fine(count, lambda wanted: asked.append(wanted.copy()) or costs)
+    tried = np.sum(asked, axis=0)
+    assert tried.max() == 1 and (tried.sum(1) <= SHIFT_COUNT // 2).all() and tried[np.arange(count), chosen].all()
+    assert (costs[np.arange(count), chosen] == np.where(tried, costs, np.inf).min(1)).all()
+    assert (costs[np.arange(count), chosen] <= costs[:, SHIFT_ZERO]).all()
+
+
+def test_shifts_must_be_finite_and_one_per_item():
+    pixels, _ = random_mixture(np.random.default_rng(1), 3, 3, 3, 2)
+    with pytest.raises(ValueError, match="one log-scale shift per item"):
+        pixels.with_shifts(np.zeros(3))
+    with pytest.raises(ValueError, match="finite"):
+        pixels.with_shifts(np.full(len(pixels.channels), np.nan))
