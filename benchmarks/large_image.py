@@ -62,7 +62,7 @@ def _decompress(side: int, model: str, out: str) -> dict:
 
 
 def _model_path(side: int, model: str, out: str) -> dict:
-    from bbvae import photo_api
+    from bbvae.codecs import photos as photo_api
     from bbvae.models.modelfile import resolve
 
     image = tiled_photo(side)

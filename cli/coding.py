@@ -204,7 +204,8 @@ def _write_folder(folder: Path, names: list[str], images, force: bool):
 @user_errors
 def decompress(source, output, model, jobs, force, quiet):
     """Restore the exact images of a .bbv file (SOURCE, or - for stdin)."""
-    from bbvae import api, container
+    from bbvae import api
+    from bbvae.format import container
     from bbvae.io.images import check_exact, encode_image
 
     data = sys.stdin.buffer.read() if source == "-" else Path(source).read_bytes()
@@ -244,7 +245,8 @@ def decompress(source, output, model, jobs, force, quiet):
 @user_errors
 def test_files(sources, model, jobs):
     """Decode each .bbv file and check it (as gzip -t): exit status 0 if every one is whole, 1 if not."""
-    from bbvae import api, container
+    from bbvae import api
+    from bbvae.format import container
 
     failed = 0
     for source in sources:

@@ -20,7 +20,7 @@ def _versions() -> str:
     import numpy
     import torch
 
-    from bbvae import container
+    from bbvae.format import container
     from bbvae.models.arithmetic import NAMES, PORTABLE
 
     return (f"bbvae {__version__}\n"

@@ -33,7 +33,7 @@ def cases(archive: int = ARCHIVE_DIGITS, mixture_model: str | None = None) -> di
     mixture prior, for 8x8 grey images), blobs coded with it."""
     from helpers import blob_images
 
-    from bbvae import data
+    from bbvae.datasets import sources as data
 
     digits = data.load("mnist", "test")[:, 0]
     coffee = np.asarray(Image.open(DATA / "coffee_50x40.png").convert("RGB"))

@@ -116,7 +116,7 @@ def test_particles_travel_in_the_container_and_the_cli(tmp_path):
     from helpers import run_cli
 
     import bbvae
-    from bbvae import container
+    from bbvae.format import container
 
     images = (np.arange(28 * 28 * 3).reshape(3, 28, 28) % 251).astype(np.uint8)
     data = bbvae.compress(images, "mnist", particles=3)
