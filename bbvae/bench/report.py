@@ -15,7 +15,7 @@ def results_dir() -> Path:
     env = os.environ.get("BBVAE_RESULTS")
     if env:
         return Path(env)
-    checkout = Path(__file__).resolve().parent.parent / "benchmarks"
+    checkout = Path(__file__).resolve().parents[2] / "benchmarks"
     return checkout / "results" if checkout.is_dir() else Path.cwd()
 
 

@@ -88,7 +88,7 @@ def models_dir() -> Path:
     spec = importlib.util.find_spec("bbvae.zoo")
     if spec is not None and spec.submodule_search_locations:
         return Path(next(iter(spec.submodule_search_locations)))
-    return Path(__file__).resolve().parent.parent / "models"
+    return Path(__file__).resolve().parents[2] / "models"
 
 
 def resolve(name_or_path: str | os.PathLike) -> Path:
