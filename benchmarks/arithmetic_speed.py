@@ -17,13 +17,13 @@ import numpy as np
 import torch
 
 from bbvae.bench.report import markdown_table, write_results
-from bbvae.codecs import photos as photo_api
-from bbvae.codecs.images import Precisions, VAECodec
+from bbvae.codecs.build import codec_for
+from bbvae.codecs.images import VAECodec
 from bbvae.coder import Message
 from bbvae.datasets import sources as data
+from bbvae.format.precisions import PHOTOS, Precisions
 from bbvae.models.arithmetic import LEGACY, NAMES, PORTABLE
-from bbvae.models.modelfile import DEFAULT_MODEL, PHOTO_MODEL, load_model, resolve
-from bbvae.training import allocation
+from bbvae.models.modelfile import DEFAULT_MODEL, FIRST_LATENT_BITS, PHOTO_MODEL, load_model, resolve
 
 COLUMNS = ["input", "arithmetic", "bpd", "encode_s", "decode_s", "encode_per_s", "decode_per_s"]
 
@@ -52,12 +52,12 @@ def main():
     model, info = load_model(DEFAULT_MODEL)
     rows = []
     for arithmetic in (PORTABLE, LEGACY):
-        codec = VAECodec(model, Precisions.default(len(digits)), first_bits=info.codec.get(allocation.TABLE_NAME),
+        codec = VAECodec(model, Precisions.for_images(len(digits)), first_bits=info.codec.get(FIRST_LATENT_BITS),
                          arithmetic=arithmetic)
         codec.decode(Message.from_bytes(codec.encode(digits[:3]).to_bytes()), 3)  # warm-up: kernels compiled
         rows.append(_timed(lambda: codec.encode(digits), lambda m: codec.decode(m, len(digits)), len(digits),
                            digits.size, f"{len(digits)} digits", arithmetic))
-        photo, _ = photo_api.photo_codec(str(resolve(PHOTO_MODEL)), photo_api.PHOTO_PRECISIONS, True, arithmetic)
+        photo = codec_for(str(resolve(PHOTO_MODEL)), PHOTOS, arithmetic)
         photo.encode(astronaut[:40, :40])
         rows.append(_timed(lambda: photo.encode(astronaut), lambda m: photo.decode(m, 512, 512, 3), 1, astronaut.size,
                            "astronaut 512x512", arithmetic))

@@ -4,7 +4,7 @@
 
 Too few latent bins or too coarse a quantisation inflates the rate above the
 negative ELBO. This run is what chose the defaults in
-bbvae.format.container.default_coding. A lone image is coded directly: with the
+bbvae/format/precisions.py. A lone image is coded directly: with the
 model's allocation table (bbvae/training/allocation.py) its latent bits do not depend on
 the latent precision, so the single-file column changes only with the pixel
 precision (and, for a model without a table, with the latent precision).
@@ -19,8 +19,8 @@ import numpy as np
 
 import bbvae
 from bbvae.bench.report import markdown_table, write_results
-from bbvae.codecs.images import Precisions
 from bbvae.datasets import sources as data
+from bbvae.format.precisions import Precisions
 from bbvae.models.evaluate import evaluate
 from bbvae.models.modelfile import load_model
 

@@ -9,8 +9,11 @@ import click
 
 from bbvae import __version__
 from bbvae.cli.coding import compress, decompress, info, test_files
-from bbvae.cli.errors import user_errors
+from bbvae.cli.errors import debug_option, user_errors
 from bbvae.cli.progress import LossBar
+from bbvae.cli.tools import allocate, card, downscale, photos
+
+TRAIN_PRIORS = ["normal", "mog", "vamp"]  # the registry's Prior.train_option ones, without importing torch (a test checks)
 
 
 def _versions() -> str:
@@ -38,6 +41,7 @@ def _show_versions(ctx, _param, value):
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("--version", is_flag=True, expose_value=False, is_eager=True, callback=_show_versions,
               help="show the versions that decoding depends on, and exit")
+@debug_option
 def cli():
     """Lossless image compression with bits-back coding and VAEs."""
 
@@ -46,6 +50,10 @@ cli.add_command(compress)
 cli.add_command(decompress)
 cli.add_command(info)
 cli.add_command(test_files)
+cli.add_command(allocate)
+cli.add_command(card)
+cli.add_command(photos)
+cli.add_command(downscale)
 
 
 @cli.command()
@@ -54,16 +62,17 @@ cli.add_command(test_files)
 @click.option("--patch", type=click.IntRange(4), help="train a patch model on random PATCHxPATCH crops of photographs")
 @click.option("--extra-photos", type=click.Path(exists=True, file_okay=False),
               help="with --patch: a folder of more training photographs (all of them train; none is held out)")
-@click.option("--mixture", default=0, show_default=True, type=click.IntRange(0),
-              help="K > 0: K logistics per value with local autoregressive means (PixelVAE-like; needed with --patch)")
+@click.option("--mixture", default=1, show_default=True, type=click.IntRange(0),
+              help="logistic components per value (1, or 0 as older commands wrote it: one logistic)")
 @click.option("--local-hidden", default=32, show_default=True, type=click.IntRange(1),
               help="width of the per-pixel network of the local mixture")
-@click.option("--local-neighbours", default=6, show_default=True, type=click.IntRange(1, 10),
-              help="causal neighbours the local mixture reads: 6 (left, up, up-left, up-right, left-left, up-up) "
-                   "or up to 10 (adds up-left-left, up-right-right, up-up-left, up-up-right)")
+@click.option("--local-neighbours", type=click.IntRange(0, 10),
+              help="decoded causal neighbours each value reads (PixelVAE-like; needed with --patch): 0 for none, "
+                   "6 (left, up, up-left, up-right, left-left, up-up) or up to 10 (adds up-left-left, up-right-right, "
+                   "up-up-left, up-up-right); default 6 with --mixture K > 1, else 0")
 @click.option("--local-layers", default=1, show_default=True, type=click.IntRange(1, 4),
               help="hidden layers of the local mixture's per-pixel network (the second and later are residual)")
-@click.option("--prior", default="normal", show_default=True, type=click.Choice(["normal", "mog", "vamp"]),
+@click.option("--prior", default="normal", show_default=True, type=click.Choice(TRAIN_PRIORS),
               help="latent prior: N(0, I), a learned mixture of Gaussians, or the VampPrior")
 @click.option("--prior-components", default=0, show_default=True, type=click.IntRange(0), help="K for mog and vamp")
 @click.option("--posterior", default="learned", show_default=True, type=click.Choice(["learned", "constant"]),
@@ -155,6 +164,7 @@ def eval_command(model_name, dataset, split, limit, iwae_samples, seed, float32,
 
 @cli.command()
 @click.option("--json", "as_json", is_flag=True, help="print only one JSON list on stdout (the text goes to stderr)")
+@user_errors
 def models(as_json):
     """List the shipped codecs."""
     from bbvae.models.modelfile import DEFAULT_MODEL, PHOTO_MODEL, ModelFileError, load_model, model_folders

@@ -53,7 +53,7 @@ def run_cli(*args: str, env: dict | None = None, timeout: float = 300, **kwargs)
 
 
 # A tiny photo (patch) model: RGB 8x8 patches, a two-component local mixture likelihood.
-PHOTO = ModelConfig(channels=3, height=8, width=8, hidden=8, blocks=1, latent=4, mixture=2)
+PHOTO = ModelConfig(channels=3, height=8, width=8, hidden=8, blocks=1, latent=4, mixture=2, local_neighbours=6, patches=True)
 
 
 def ar_image(height: int, width: int, seed: int = 0, scale: float = 2.0, channels: int = 3) -> np.ndarray:

@@ -20,7 +20,7 @@ from PIL import Image
 
 DATA = Path(__file__).parent / "data"
 sys.path.insert(0, str(Path(__file__).parent))  # helpers
-ARCHIVE_DIGITS = 520  # enough for two segments with --jobs 2 (api.MIN_IMAGES_PER_JOB)
+ARCHIVE_DIGITS = 520  # enough for two segments with --jobs 2 (parallel.MIN_IMAGES_PER_JOB)
 GOLDEN_ARCHIVE_DIGITS = 40  # the checked-in archive stays small
 
 

@@ -1,4 +1,4 @@
-"""Hypothesis strategies for the coder: random messages, distributions and symbols."""
+"""Hypothesis strategies for the coder: random messages, distributions and symbols; random local-model parts."""
 
 from __future__ import annotations
 
@@ -6,6 +6,8 @@ import numpy as np
 from hypothesis import strategies as st
 
 from bbvae.coder import Message, Uniform
+from bbvae.coder.kernels import LOCAL_NEIGHBOURS, local_outputs_per_channel
+from bbvae.models.vae import MAX_LOCAL_LAYERS
 
 
 @st.composite
@@ -30,3 +32,15 @@ def rngs():
 
 
 shapes = st.sampled_from([(1,), (7,), (3, 5), (64,)])
+
+
+def random_parts(rng: np.random.Generator, count: int, channels: int, height: int, width: int, mixture: int,
+                 hidden: int = 5):
+    """Decoder features (count, hidden, H, W) and head weights (as LocalHead.coding_weights) of a random local model."""
+    features = rng.normal(0, 1, (count, hidden, height, width))
+    neighbours = int(rng.integers(1, len(LOCAL_NEIGHBOURS) + 1))  # a model reads the first `neighbours` of them
+    residual = int(rng.integers(0, MAX_LOCAL_LAYERS))  # hidden layers after the first
+    w_out = rng.normal(0, 0.3, (channels * local_outputs_per_channel(channels, mixture, neighbours), hidden))
+    return features, {"w_in": rng.normal(0, 0.5, (hidden, neighbours * channels)), "w_out": w_out,
+                      "b_out": rng.normal(0, 0.3, len(w_out)), "w_mid": rng.normal(0, 0.5, (residual, hidden, hidden)),
+                      "b_mid": rng.normal(0, 0.3, (residual, hidden))}

@@ -13,9 +13,9 @@ from PIL import Image
 
 import bbvae
 from bbvae.api import CompressionError, decompress_container
-from bbvae.codecs.images import Precisions
 from bbvae.datasets import sources as data
 from bbvae.format import container
+from bbvae.format.precisions import Precisions
 from bbvae.models.modelfile import DEFAULT_MODEL
 
 
@@ -64,7 +64,7 @@ def test_batch_and_single_files_decode_to_the_same_pixels_whatever_the_array_lay
 
 def test_precisions_are_recorded_and_used(digits):
     encoded = bbvae.compress(digits[:5], precisions=Precisions(latent=8, posterior=16, pixels=16))
-    assert container.unpack(encoded).precisions == (8, 16, 16)
+    assert container.unpack(encoded).precisions == Precisions(8, 16, 16)
     for a, b in zip(bbvae.decompress(encoded), digits):
         np.testing.assert_array_equal(a, b)
 

@@ -20,7 +20,7 @@ import pytest
 import torch
 
 from bbvae import api
-from bbvae.codecs import photos as photo_api
+from bbvae.codecs.build import codec_for
 from bbvae.format import container
 from bbvae.models import arithmetic
 from bbvae.models.modelfile import save_model
@@ -31,6 +31,7 @@ from helpers import TINY, tiny_model  # noqa: E402
 
 CASE = Path(__file__).parent / "portable_case.py"
 GOLDEN = Path(__file__).parent / "data" / "portable"
+FORMAT_3_PHOTOS = ("photo", "grey")  # golden photo files of format 3 (tests/data/portable/format3)
 BEST_ATEN = torch.backends.cpu.get_cpu_capability().lower()  # e.g. avx512 or avx2: what this CPU runs by default
 # each value the arithmetic may take is a decoder's setting; values of different knobs share a process
 SETTINGS = {
@@ -53,9 +54,10 @@ def _run(action: str, folder: Path, env: dict, jobs: int = 1) -> subprocess.Comp
 
 @pytest.fixture(scope="module")
 def mixture_model(tmp_path_factory) -> str:
-    """A tiny model with a VampPrior (its mixture comes from the encoder on pseudo-inputs)."""
+    """A tiny model with a VampPrior (its mixture comes from the encoder on pseudo-inputs) and a mixture of three
+    logistics per pixel (coder.MixtureDiscretizedLogistic)."""
     path = tmp_path_factory.mktemp("vamp") / "model.safetensors"
-    save_model(path, tiny_model(3, dataclasses.replace(TINY, prior="vamp", prior_components=4)))
+    save_model(path, tiny_model(3, dataclasses.replace(TINY, prior="vamp", prior_components=4, mixture=3)))
     return str(path)
 
 
@@ -92,11 +94,22 @@ def test_decodes_under_other_arithmetic(encoded, mixture_model, number, setting)
 def test_golden_file_decodes_and_reencodes_bit_for_bit(name):
     images, options = portable_case.cases(portable_case.GOLDEN_ARCHIVE_DIGITS)[name]
     data = (GOLDEN / f"{name}.bbv").read_bytes()
-    assert data[3] == container.PORTABLE_VERSION and api.describe_container(data)["portable"]
-    assert portable_case.on_model_path(data)
+    photos = name in FORMAT_3_PHOTOS
+    assert data[3] == (container.PHOTO_CODING_VERSION if photos else container.PORTABLE_VERSION)
+    assert api.describe_container(data)["portable"] and portable_case.on_model_path(data)
     restored = api.decompress(data)
     assert len(restored) == len(images) and all(np.array_equal(a, b) for a, b in zip(images, restored))
     assert api.compress(images, **options) == data
+
+
+@pytest.mark.parametrize("name", FORMAT_3_PHOTOS)
+def test_format_3_photo_files_still_decode(name):
+    """Photo files of the first portable release (format 3, whose header also stored a group size)."""
+    images, _ = portable_case.cases(portable_case.GOLDEN_ARCHIVE_DIGITS)[name]
+    data = (GOLDEN / "format3" / f"{name}.bbv").read_bytes()
+    assert data[3] == container.PORTABLE_VERSION
+    restored = api.decompress(data)
+    assert len(restored) == len(images) and all(np.array_equal(a, b) for a, b in zip(images, restored))
 
 
 def test_legacy_file_on_other_arithmetic_is_not_called_corrupt(monkeypatch):
@@ -106,9 +119,9 @@ def test_legacy_file_on_other_arithmetic_is_not_called_corrupt(monkeypatch):
     assert not api.describe_container(legacy)["portable"]
     decode = arithmetic.TorchNetworks.decode
     monkeypatch.setattr(arithmetic.TorchNetworks, "decode", lambda self, latents: decode(self, latents) * (1 + 1e-6))
-    photo_api.photo_codec.cache_clear()
+    codec_for.cache_clear()
     try:
         with pytest.raises(api.CompressionError, match="predates portable coding"):
             api.decompress(legacy)
     finally:
-        photo_api.photo_codec.cache_clear()
+        codec_for.cache_clear()

@@ -17,8 +17,10 @@ from bbvae import api
 from bbvae.bench.digits import measure
 from bbvae.bench.report import bar_chart, dataset_label, markdown_table, results_dir, write_results
 from bbvae.datasets import sources as data
+from bbvae.errors import ConfigError
 from bbvae.models.evaluate import evaluate
 from bbvae.models.modelfile import load_model, resolve
+from bbvae.models.priors import PRIORS
 
 COLUMNS = ["model", "prior", "posterior", "likelihood", "parameters", "train_minutes", "elbo_bpd", "iwae_bpd",
            "coded_bpd", "coded_iw_bpd", "single_file_bpd", "encode_images_per_s", "decode_images_per_s"]
@@ -26,7 +28,7 @@ COLUMNS = ["model", "prior", "posterior", "likelihood", "parameters", "train_min
 
 def _importance_coded_bpd(grey: np.ndarray, path: str, particles: int, prior: str) -> float | None:
     """Measured bits/dim of the set coded with `particles` importance samples per image (decoded and checked)."""
-    if particles < 2 or prior not in ("normal", "floating"):
+    if particles < 2 or not PRIORS[prior].importance_weighted:
         return None
     encoded = api.compress(grey, path, particles=particles, verify=False)
     if not all(np.array_equal(a, b) for a, b in zip(grey, api.decompress(encoded, path))):
@@ -42,8 +44,8 @@ def run(models: list[str], dataset: str = "mnist", split: str = "test", limit: i
     for name in models:
         path = str(resolve(name))
         net, info = load_model(path)
-        if info.patch_model:
-            raise ValueError(f"{name} is a patch model: compare codes whole-image datasets")
+        if info.config.patches:
+            raise ConfigError(f"{name} is a patch model: compare codes whole-image datasets")
         say(f"{name}: bounds on {len(images)} {dataset} {split} images")
         bounds = evaluate(net, images, iwae_samples, as_coded=True)
         say(f"{name}: coding")

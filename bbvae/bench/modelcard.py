@@ -1,6 +1,6 @@
 """Write a model's card (README.md beside its weights) from a fresh evaluation and its training log.
 
-    python -m bbvae.bench.modelcard models/NAME [--iwae-samples 100] [--command "bbvae train ..."]
+    bbvae card models/NAME [--iwae-samples 100] [--command "bbvae train ..."]
 
 The test figures are measured here, recorded in the model file's info (the
 weights and fingerprint do not change) and written into the card, so every
@@ -9,7 +9,6 @@ number on it comes from this command.
 
 from __future__ import annotations
 
-import argparse
 import json
 from pathlib import Path
 
@@ -25,7 +24,7 @@ def write_card(folder: Path, iwae_samples: int, command: str | None) -> Path:
     model, info = load_model(folder)
     facts = dict(info.info)
     images, coded = evaluation_set(info, facts["dataset"], "test")
-    what = f"{len(images)} patches of the held-out photographs" if info.patch_model else f"{len(images)} test images"
+    what = f"{len(images)} patches of the held-out photographs" if info.config.patches else f"{len(images)} test images"
     result = evaluate(model, images, iwae_samples, coded=coded, as_coded=True)
     facts.update(test_elbo_bpd=result["elbo_bpd"], test_iwae_bpd=result["iwae_bpd"], iwae_samples=iwae_samples)
     if command:
@@ -53,7 +52,7 @@ def write_card(folder: Path, iwae_samples: int, command: str | None) -> Path:
         f"**{result['iwae_bpd']:.4f} bits/dim**",
         f"- Fingerprint: `{info.fingerprint}`",
         "",
-        f"Measured by `python -m bbvae.bench.modelcard {folder} --iwae-samples {iwae_samples}` "
+        f"Measured by `bbvae card {folder} --iwae-samples {iwae_samples}` "
         f"(torch {torch.__version__}).",
     ]
     if log:
@@ -64,15 +63,3 @@ def write_card(folder: Path, iwae_samples: int, command: str | None) -> Path:
     card.write_text("\n".join(lines) + "\n")
     return card
 
-
-def main():
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("folder", type=Path)
-    parser.add_argument("--iwae-samples", type=int, default=100)
-    parser.add_argument("--command", help="the command that trained the model, for the card")
-    args = parser.parse_args()
-    print(write_card(args.folder, args.iwae_samples, args.command).read_text())
-
-
-if __name__ == "__main__":
-    main()

@@ -13,8 +13,11 @@ import io
 
 import numpy as np
 
+from bbvae.errors import BbvaeError
+from bbvae.io import images
+
 WEBP_MAX_SIDE = 16383
-WEBP_OPTIONS = {"lossless": True, "quality": 100, "method": 5, "exact": True}  # method 6: several times slower for ~2%
+WEBP_METHOD = 5  # 6 is several times slower for ~2%; another method would change the files bbvae writes
 
 
 def _pillow(image):
@@ -33,12 +36,7 @@ def encode_webp(image) -> bytes | None:
     """Lossless WebP bytes, or None when WebP cannot hold the image (palette, too large)."""
     if hasattr(image, "mode") or max(image.shape[:2]) > WEBP_MAX_SIDE:
         return None
-    if image.ndim == 2 or image.shape[2] == 2:  # grey (+ alpha) as RGB(A) with equal channels
-        grey = image if image.ndim == 2 else image[:, :, 0]
-        image = np.dstack([grey] * 3 + ([] if image.ndim == 2 else [image[:, :, 1]]))
-    buffer = io.BytesIO()
-    _pillow(image).save(buffer, format="WEBP", **WEBP_OPTIONS)
-    return buffer.getvalue()
+    return images.encode_webp(image, WEBP_METHOD)
 
 
 def encodings(image) -> dict[str, bytes]:
@@ -50,7 +48,7 @@ def encodings(image) -> dict[str, bytes]:
     return out
 
 
-class StoredImageError(ValueError):
+class StoredImageError(BbvaeError, ValueError):
     """A stored classical image that does not match its container's header."""
 
 
@@ -74,8 +72,6 @@ def decode(path: str, data: bytes, mode: str, size: tuple[int, int]):
         if mode in ("P", "1"):
             return stored.copy()
         pixels = np.asarray(stored)
-    if path == "webp" and mode.endswith("A") and pixels.shape[2] == 3:  # WebP drops an all-opaque alpha
-        pixels = np.dstack([pixels, np.full(pixels.shape[:2], 255, np.uint8)])
-    if path == "webp" and mode in ("L", "LA"):
-        pixels = pixels[:, :, 0] if mode == "L" else pixels[:, :, [0, 3]]
+    if path == "webp":
+        pixels = images.from_webp(pixels, images.CHANNELS_OF_MODE[mode])
     return np.ascontiguousarray(pixels)

@@ -8,9 +8,11 @@ it), so that a dimension carrying little information costs few bits.
 
 from __future__ import annotations
 
+from typing import Callable
+
 import numpy as np
 
-from bbvae.coder import LatentBins, Message, Uniform
+from bbvae.coder import Codec, LatentBins, Message, Uniform
 
 
 def quantised_latents(mean: np.ndarray, bits: np.ndarray, legacy: bool = False) -> np.ndarray:
@@ -45,3 +47,24 @@ def pop_direct_latents(message: Message, count: int, bits: np.ndarray, legacy: b
         message, indices = Uniform(level, (count, int(dims.sum()))).pop(message)
         latents[:, dims] = LatentBins(level, legacy).values(indices)
     return message, latents
+
+
+class Direct(Codec):
+    """A unit coded without bits-back: its values given latents at `bits` each, then those latents.
+
+    posterior_mean(values): the latents' posterior means, which the encoder quantises;
+    likelihood(latents): the codec of the values given latent values.
+    """
+
+    def __init__(self, posterior_mean: Callable[[np.ndarray], np.ndarray], likelihood: Callable[[np.ndarray], Codec],
+                 bits: np.ndarray, count: int, legacy: bool):
+        self.posterior_mean, self.likelihood, self.bits, self.count, self.legacy = posterior_mean, likelihood, bits, count, legacy
+
+    def push(self, message: Message, values) -> Message:
+        mean = self.posterior_mean(values)
+        message = self.likelihood(quantised_latents(mean, self.bits, self.legacy)).push(message, values)
+        return push_direct_latents(message, mean, self.bits, self.legacy)
+
+    def pop(self, message: Message):
+        message, latents = pop_direct_latents(message, self.count, self.bits, self.legacy)
+        return self.likelihood(latents).pop(message)

@@ -9,13 +9,11 @@ from pixels it has already decoded.
 
 Order: the decoder decodes strip by strip from the top, each strip in raster
 order across the whole image width, so every pixel's causal neighbours (up to
-two rows above, two columns left and right; bbvae/models/local_mixture.py) are decoded
+two rows above, two columns left and right; bbvae/models/likelihoods/local_mixture.py) are decoded
 before it, across patch borders too. A strip's patches share one network call.
-The encoder works from the last strip back to the first: the very first strip
-it codes (the bottom one) is coded directly, without bits-back, like the first
-image of a set (bbvae/codecs/images.py), so the message holds real bits before the
-first pop and a file pays its initial bits once; every other strip is coded
-with bits-back.
+The encoder works from the last strip back to the first, each strip one unit of
+the bits-back schedule (bbvae/codecs/schedule.py): the very first strip it codes
+(the bottom one) is coded directly, every other strip with bits-back.
 
 With `scale_shifts` (the default; files of format version 1 have none), each
 patch and coded channel gets its own log-scale shift, chosen by the encoder and
@@ -32,14 +30,15 @@ import math
 
 import numpy as np
 
-from bbvae.codecs.direct import pop_direct_latents, push_direct_latents, quantised_latents
-from bbvae.codecs.images import Precisions, deterministic_torch
+from bbvae.codecs import schedule
+from bbvae.codecs.direct import Direct
 from bbvae.codecs.scale_shifts import ScaleShifted
 from bbvae.coder import BitsBack, LatentBins, Message
 from bbvae.coder.local import LocalMixture
+from bbvae.format.precisions import Precisions
 from bbvae.models import arithmetic as arithmetics
 from bbvae.models.context import PHOTO_CHANNELS, as_photo_channels, with_context
-from bbvae.models.local_mixture import CONTEXT, CONTEXT_RIGHT
+from bbvae.models.likelihoods.local_mixture import CONTEXT, CONTEXT_RIGHT
 from bbvae.models.vae import VAE
 
 
@@ -110,40 +109,39 @@ class PatchCodec:
     def encode(self, image: np.ndarray, message: Message | None = None, progress=None) -> Message:
         """Push one image (grey (H, W) or RGB (H, W, 3)); `decode` gets it back."""
         pixels, coded = as_photo_channels(image)
-        context = with_context(pixels)
-        message = message if message is not None else Message()
-        last = self.strips(image.shape[0]) - 1
-        with deterministic_torch(self.legacy):
-            for strip in range(last, -1, -1):
-                if strip == last:
-                    mean = self.networks.posterior(self._network_input(context, strip))[0]
-                    codec = self._pixels(context, strip, coded, quantised_latents(mean, self.first_bits, self.legacy))
-                    message = push_direct_latents(codec.push(message, codec.values()), mean, self.first_bits, self.legacy)
-                else:
-                    positions, channels, _ = self._items(context, strip, coded)
-                    values = context[positions[:, 0] + CONTEXT, positions[:, 1] + CONTEXT, channels].astype(np.int64)
-                    message = self._bits_back(context, strip, coded).push(message, values)
-                if progress:
-                    progress(1)
-        return message
+        strips = _Strips(self, with_context(pixels), coded)
+        return schedule.encode(strips, self.strips(image.shape[0]), message, progress)
 
     def decode(self, message: Message, height: int, width: int, coded: int, progress=None) -> np.ndarray:
         """Pop an image of the given size and coded channels (1 grey, 3 RGB); ValueError if the payload is corrupt."""
         context = with_context(np.zeros((height, width, PHOTO_CHANNELS), dtype=np.uint8))
-        last = self.strips(height) - 1
-        borrowed = message.debt
-        with deterministic_torch(self.legacy):
-            for strip in range(last + 1):
-                if strip == last:
-                    message, latents = pop_direct_latents(message, math.ceil(width / self.patch), self.first_bits, self.legacy)
-                    message, _ = self._pixels(context, strip, coded, latents).pop(message)
-                else:
-                    message, _ = self._bits_back(context, strip, coded).pop(message)
-                if message.debt > borrowed:
-                    raise ValueError("corrupt payload: decoding ran past the start of the message")
-                if progress:
-                    progress(1)
-        if message != Message(message.lanes):
-            raise ValueError("corrupt payload: the message did not return to its empty state")
+        schedule.decode(_Strips(self, context, coded), self.strips(height), message, progress)  # pops fill the context
         image = context[CONTEXT:, CONTEXT:CONTEXT + width]
         return np.ascontiguousarray(image[:, :, 0] if coded == 1 else image)
+
+
+class _Strips:
+    """One photograph's strips as the schedule's units, bottom strip first (the decoder pops it last)."""
+
+    legacy: bool
+
+    def __init__(self, codec: PatchCodec, context: np.ndarray, coded: int):
+        self.codec, self.context, self.coded, self.legacy = codec, context, coded, codec.legacy
+        self.last = codec.strips(context.shape[0] - CONTEXT) - 1
+
+    def direct(self, unit: int) -> Direct:
+        codec, context, strip = self.codec, self.context, self.last - unit
+        columns = math.ceil(codec._strip(context, strip)[3] / codec.patch)
+        return Direct(lambda _values: codec.networks.posterior(codec._network_input(context, strip))[0],
+                      lambda latents: codec._pixels(context, strip, self.coded, latents), codec.first_bits, columns,
+                      codec.legacy)
+
+    def bits_back(self, unit: int) -> BitsBack:
+        return self.codec._bits_back(self.context, self.last - unit, self.coded)
+
+    def values(self, unit: int) -> np.ndarray:
+        positions, channels, _ = self.codec._items(self.context, self.last - unit, self.coded)
+        return self.context[positions[:, 0] + CONTEXT, positions[:, 1] + CONTEXT, channels].astype(np.int64)
+
+    def size(self, unit: int) -> int:
+        return 1

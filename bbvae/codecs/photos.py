@@ -10,39 +10,24 @@ decodes on its own.
 
 from __future__ import annotations
 
-import functools
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
-from bbvae.codecs import classical as fallback
-from bbvae.codecs.images import Precisions
-from bbvae.codecs.patches import PatchCodec
+from bbvae.codecs import classical
+from bbvae.codecs.build import codec_for
 from bbvae.coder import Message
+from bbvae.errors import BbvaeError
 from bbvae.format import container
-from bbvae.io.images import CHANNELS_OF_MODE, same_image
+from bbvae.format.precisions import LANES, PHOTOS, Precisions
+from bbvae.io.images import CHANNELS_OF_MODE
 from bbvae.models.arithmetic import PORTABLE
-from bbvae.models.modelfile import FIRST_LATENT_BITS, load_model
 
-PHOTO_PRECISIONS = Precisions(latent=10, posterior=28, pixels=24)
-PHOTO_GROUP = 64  # recorded in the header; photo records group their patches by rows instead (bbvae/codecs/patches.py)
 CHANNEL_MODES = {channels: mode for mode, channels in CHANNELS_OF_MODE.items()}
 
 
-class PhotoError(Exception):
+class PhotoError(BbvaeError):
     """An image that a photo container cannot hold."""
-
-
-@functools.lru_cache(maxsize=2)
-def _loaded(model_path: str):
-    return load_model(model_path)
-
-
-@functools.lru_cache(maxsize=8)
-def photo_codec(model_path: str, precisions: Precisions = PHOTO_PRECISIONS, scale_shifts: bool = True,
-                arithmetic: int = PORTABLE):
-    model, info = _loaded(model_path)
-    return PatchCodec(model, precisions, info.codec.get(FIRST_LATENT_BITS), scale_shifts, arithmetic), info
 
 
 def mode_of(image) -> str:
@@ -80,8 +65,8 @@ def model_record(image: np.ndarray, model_path: str, scale_shifts: bool = True) 
     """The image on the model path; without scale_shifts, at the rate of the model as trained (bbvae bench)."""
     mode = mode_of(image)
     colour = image if mode in ("L", "RGB") else (image[:, :, 0] if mode == "LA" else image[:, :, :3])
-    alpha = fallback.encode_png(image[:, :, -1]) if mode.endswith("A") else b""
-    codec, _ = photo_codec(model_path, PHOTO_PRECISIONS, scale_shifts)
+    alpha = classical.encode_png(image[:, :, -1]) if mode.endswith("A") else b""
+    codec = codec_for(model_path, PHOTOS, PORTABLE, scale_shifts=scale_shifts)
     return container.PhotoRecord(mode, "model", codec.encode(np.ascontiguousarray(colour)).to_bytes(), alpha,
                                  codec.scale_shifts)
 
@@ -93,9 +78,9 @@ def encode_record(image, model_path: str | None) -> container.PhotoRecord:
     """
     mode = mode_of(image)
     with ThreadPoolExecutor(max_workers=1) as pool:
-        classical = pool.submit(fallback.encodings, image)
+        stored = pool.submit(classical.encodings, image)
         candidates = [model_record(image, model_path)] if model_path is not None and mode not in ("P", "1") else []
-        candidates += [container.PhotoRecord(mode, path, data) for path, data in classical.result().items()]
+        candidates += [container.PhotoRecord(mode, path, data) for path, data in stored.result().items()]
     return min(candidates, key=lambda record: len(record.to_bytes()))
 
 
@@ -103,30 +88,26 @@ MAX_PHOTO_DEBT = 1024  # words an encoder may borrow; it codes the first patch d
 
 
 def decode_record(record: container.PhotoRecord, shape: tuple[int, int, int], model_path: str | None,
-                  coding: tuple[Precisions, int, int] = (PHOTO_PRECISIONS, 1, PORTABLE)):
+                  coding: tuple[Precisions, int, int] = (PHOTOS, LANES, PORTABLE)):
     """One image of a photo container; coding: the header's precisions, lanes and arithmetic."""
     height, width, channels = shape
     if record.path != "model":
-        image = fallback.decode(record.path, record.body, record.mode, (width, height))
+        image = classical.decode(record.path, record.body, record.mode, (width, height))
         if shape_of(image) != shape or mode_of(image) != record.mode:
             raise container.ContainerError("corrupt file: a stored image does not match its header")
         return image
     if height * width * 3 > container.MAX_PIXELS:  # the patch codec keeps three channels even for grey
         raise container.ContainerError("the file claims more pixels than bbvae decodes")
     precisions, lanes, arithmetic = coding
-    codec, _ = photo_codec(model_path, precisions, record.scale_shifts, arithmetic)
+    codec = codec_for(model_path, precisions, arithmetic, scale_shifts=record.scale_shifts)
     message = Message.from_bytes(record.body)
     if message.lanes != lanes or message.debt > MAX_PHOTO_DEBT:
         raise container.ContainerError("corrupt file: the message does not match its header")
     colour = codec.decode(message, height, width, 1 if record.mode in ("L", "LA") else 3)
     if not record.alpha:
         return colour
-    return np.dstack([colour, fallback.decode("png", record.alpha, "L", (width, height))])
+    return np.dstack([colour, classical.decode("png", record.alpha, "L", (width, height))])
 
 
 def needs_model(box: container.Container) -> bool:
     return any(record.path == "model" for record in box.records())
-
-
-def same_images(images, decoded) -> bool:
-    return all(same_image(a, b) for a, b in zip(images, decoded))

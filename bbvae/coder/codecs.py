@@ -49,15 +49,18 @@ def log2(values, legacy: bool = False) -> np.ndarray:
     return out.reshape(values.shape)
 
 
+def exact_exp(values) -> np.ndarray:
+    """e**values through kernels.exact_exp: the same bits on every machine."""
+    values = np.ascontiguousarray(values, dtype=np.float64)
+    out = np.empty_like(values)
+    kernels.exact_exp_kernel(values.reshape(-1), out.reshape(-1))
+    return out
+
+
 def exp2(values, legacy: bool = False) -> np.ndarray:
     """2**values through kernels.exact_exp (or numpy's exp2 with `legacy`)."""
     values = np.asarray(values, dtype=np.float64)
-    if legacy:
-        return np.exp2(values)
-    flat = np.ascontiguousarray(values * kernels.LN2).reshape(-1)
-    out = np.empty_like(flat)
-    kernels.exact_exp_kernel(flat, out)
-    return out.reshape(values.shape)
+    return np.exp2(values) if legacy else exact_exp(values * kernels.LN2)
 
 
 def row_sums(values: np.ndarray, legacy: bool = False) -> np.ndarray:
@@ -229,7 +232,7 @@ class MixtureDiscretizedLogistic(Elementwise):
         self.shape = weights.shape[:-1]
         components = weights.shape[-1]
         self.params = {
-            "a": (weights / weights.sum(axis=-1, keepdims=True)).reshape(-1, components),
+            "a": (weights / row_sums(weights)[..., None]).reshape(-1, components),  # sums independent of the CPU
             "b": means.reshape(-1, components),
             "c": scales.reshape(-1, components),
         }

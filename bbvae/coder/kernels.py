@@ -413,7 +413,7 @@ def frequency_kernel(symbols, precision, kind, alphabet, a, b, c, table):
     return out
 
 
-# --- The photo likelihood (bbvae/models/local_mixture.py, bbvae/coder/local.py) ------------------------------
+# --- The photo likelihood (bbvae/models/likelihoods/local_mixture.py, bbvae/coder/local.py) ------------------------------
 # Its coding constants live here, beside the kernels that freeze them: Numba's cache is invalidated
 # by changes to this file only, so every cached kernel and everything it inlines must be in it.
 LOCAL_CENTRE = 128.0

@@ -1,6 +1,6 @@
 """Pixels coded with a mixture of logistics whose parameters depend on already-coded neighbours.
 
-This is the coding side of bbvae/models/local_mixture.py: per pixel, a small network
+This is the coding side of bbvae/models/likelihoods/local_mixture.py: per pixel, a small network
 reads the decoder's features and the pixel's causal neighbours and gives each
 channel's mixture (weights, means, scales). Encoding knows every pixel, so it
 computes all parameters first and pushes them like any mixture; decoding must

@@ -10,13 +10,15 @@ from __future__ import annotations
 
 import numpy as np
 
+from bbvae.errors import BbvaeError
+
 from . import kernels, varint
 
 MAX_LANES = 255
 MAX_DEBT = 1 << 32  # words borrowed from below a message; real messages borrow a handful
 
 
-class CoderError(ValueError):
+class CoderError(BbvaeError, ValueError):
     """Invalid input to the coder: bad parameters, symbols, precisions or message bytes."""
 
 

@@ -11,10 +11,12 @@ extra training photographs this way (models/photo/README.md says how).
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 
-from bbvae.datasets.sources import IMAGE_SUFFIXES
-from bbvae.io.images import grey_or_rgb
+from bbvae.datasets.sources import DataError
+from bbvae.io.images import IMAGE_SUFFIXES, grey_or_rgb
 
 SOURCE_SUFFIXES = IMAGE_SUFFIXES | {".jpg", ".jpeg"}  # JPEG files are what this is for
 
@@ -28,29 +30,26 @@ def block_mean(image: np.ndarray, factor: int) -> np.ndarray:
     return np.rint(blocks.mean(axis=(1, 3), dtype=np.float64)).astype(np.uint8)
 
 
-def main():
-    """Write every image under SOURCE, block-averaged by --factor, as a PNG file in FOLDER."""
-    import argparse
-    from pathlib import Path
+def downscale_folder(source: str | Path, folder: str | Path, factor: int) -> list[tuple[Path, tuple[int, int]]]:
+    """Write every image under `source`, block-averaged by `factor`, as a PNG file in `folder`.
 
+    Returns each file written with its (width, height). Nothing is written when `source` holds no image.
+    """
     from PIL import Image
 
-    parser = argparse.ArgumentParser(description=main.__doc__)
-    parser.add_argument("source")
-    parser.add_argument("folder")
-    parser.add_argument("--factor", type=int, default=4)
-    args = parser.parse_args()
-    sources = sorted(p for p in Path(args.source).rglob("*") if p.suffix.lower() in SOURCE_SUFFIXES)
+    sources = sorted(p for p in Path(source).rglob("*") if p.suffix.lower() in SOURCE_SUFFIXES)
     if not sources:
-        parser.error(f"no images ({', '.join(sorted(SOURCE_SUFFIXES))}) under {args.source}")
-    out = Path(args.folder)
+        raise DataError(f"no images ({', '.join(sorted(SOURCE_SUFFIXES))}) under {source}")
+    out = Path(folder)
     out.mkdir(parents=True, exist_ok=True)
+    written = []
     for path in sources:
         with Image.open(path) as image:
-            small = block_mean(grey_or_rgb(image), args.factor)
-        Image.fromarray(small).save(out / (path.stem + ".png"))
-        print(out / (path.stem + ".png"), f"{small.shape[1]}x{small.shape[0]}")
-
-
-if __name__ == "__main__":
-    main()
+            pixels = grey_or_rgb(image)
+        try:
+            small = Image.fromarray(block_mean(pixels, factor))
+        except ValueError as exc:  # smaller than one block
+            raise DataError(f"{path}: {exc}") from None
+        small.save(out / (path.stem + ".png"))
+        written.append((out / (path.stem + ".png"), small.size))
+    return written

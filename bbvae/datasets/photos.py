@@ -7,6 +7,11 @@ training (bbvae/training/crops.py).
 
 from __future__ import annotations
 
+from pathlib import Path
+
+from bbvae.datasets.sources import DataError
+from bbvae.io.images import grey_or_rgb
+
 # scikit-image files: (name, file); astronaut, coffee and camera are held out (the benchmark's photographs)
 TRAIN_PHOTOS = ("chelsea.png", "ihc.png", "motorcycle_left.png", "motorcycle_right.png", "rocket.jpg",
                 "retina.jpg", "hubble_deep_field.jpg", "brick.png", "coins.png", "grass.png", "gravel.png",
@@ -14,44 +19,34 @@ TRAIN_PHOTOS = ("chelsea.png", "ihc.png", "motorcycle_left.png", "motorcycle_rig
 TEST_PHOTOS = ("astronaut.png", "coffee.png", "camera.png")
 
 
+def _names(split: str) -> tuple[str, ...]:
+    return TEST_PHOTOS if split == "test" else TRAIN_PHOTOS
+
+
 def load_shipped(split: str) -> list:
     """The scikit-image photographs of a split, as uint8 (H, W) or (H, W, 3) arrays."""
     try:
         import skimage.data
     except ImportError:
-        raise ImportError("the photo set needs scikit-image: pip install scikit-image") from None
-    from pathlib import Path
-
+        raise DataError("the photo set needs scikit-image: pip install scikit-image") from None
     from PIL import Image
-
-    from bbvae.io.images import grey_or_rgb
 
     folder = Path(skimage.data.__file__).parent
     photos = []
-    for name in (TEST_PHOTOS if split == "test" else TRAIN_PHOTOS):
+    for name in _names(split):
         with Image.open(folder / name) as image:
             photos.append(grey_or_rgb(image))
     return photos
 
 
-def main():
-    """Write the shipped photo set's split as PNG files, e.g. for `bbvae bench --images`."""
-    import argparse
-    from pathlib import Path
-
+def write_split(folder: str | Path, split: str) -> list[Path]:
+    """Write the photographs of a split as PNG files (for `bbvae bench --images`); returns their paths."""
     from PIL import Image
 
-    parser = argparse.ArgumentParser(description=main.__doc__)
-    parser.add_argument("folder")
-    parser.add_argument("--split", default="test", choices=["train", "test"])
-    args = parser.parse_args()
-    out = Path(args.folder)
+    photos = load_shipped(split)
+    out = Path(folder)
     out.mkdir(parents=True, exist_ok=True)
-    names = TEST_PHOTOS if args.split == "test" else TRAIN_PHOTOS
-    for name, photo in zip(names, load_shipped(args.split)):
-        Image.fromarray(photo).save(out / (Path(name).stem + ".png"))
-        print(out / (Path(name).stem + ".png"))
-
-
-if __name__ == "__main__":
-    main()
+    paths = [out / (Path(name).stem + ".png") for name in _names(split)]
+    for path, photo in zip(paths, photos):
+        Image.fromarray(photo).save(path)
+    return paths

@@ -17,14 +17,14 @@ from pathlib import Path
 
 import numpy as np
 
-from bbvae.io.images import grey_or_rgb
+from bbvae.errors import BbvaeError
+from bbvae.io.images import IMAGE_SUFFIXES, grey_or_rgb
 
 DATASETS = ("mnist", "fashion-mnist")
 FASHION_DIR = Path("/usr/share/datasets/fashion-mnist")
-IMAGE_SUFFIXES = {".png", ".bmp", ".tif", ".tiff", ".ppm", ".pgm", ".pnm", ".webp"}
 
 
-class DataError(Exception):
+class DataError(BbvaeError):
     """A dataset is missing or unreadable; the message says how to fix it."""
 
 

@@ -16,19 +16,21 @@ import zlib
 import numpy as np
 
 from bbvae.coder import varint
+from bbvae.errors import BbvaeError
+from bbvae.format.precisions import GROUP_SIZE, LANES, MAX_GROUP, PHOTOS, Precisions
 
 MAGIC = b"BBV"
-FORMAT_VERSION = 3          # the newest this reads; a file carries the lowest version that can read it
+FORMAT_VERSION = 4          # the newest this reads; a file carries the lowest version that can read it
 FIRST_VERSION = 1
 SCALE_SHIFTS_VERSION = 2    # photo records with per-patch scale shifts (bbvae/codecs/scale_shifts.py)
 PORTABLE_VERSION = 3        # an arithmetic byte after the flags (bbvae/models/arithmetic.py); earlier files are LEGACY
+PHOTO_CODING_VERSION = 4    # photo containers: coding defaults of their own and no group size (format/precisions.py)
 LEGACY_ARITHMETIC, PORTABLE_ARITHMETIC = 0, 1  # what the arithmetic byte says (bbvae/models/arithmetic.py)
 KNOWN_ARITHMETICS = (PORTABLE_ARITHMETIC,)
 FINGERPRINT_BYTES = 4   # a prefix of the model's SHA-256: enough to tell models apart and refuse a wrong one
 MAX_SIDE = 1 << 16          # pixels per side: headers claiming more are refused before allocating
 MAX_IMAGES = 1 << 24
 MAX_PIXELS = 1 << 30        # total samples in one container (1 GiB of pixels)
-MAX_GROUP = 4096            # images per batched network call
 MAX_LANES = 255
 MAX_PARTICLES = 64          # importance samples per image (flag bit 6)
 FLAG_NAMES, FLAG_SAME_SHAPE, FLAG_METADATA, FLAG_CUSTOM_CODING, FLAG_SEGMENTS, FLAG_PHOTOS = 1, 2, 4, 8, 16, 32
@@ -38,18 +40,21 @@ KNOWN_FLAGS = 127
 MODES = ("L", "LA", "RGB", "RGBA", "P", "1")
 PATHS = ("model", "png", "webp")    # how a photo's pixels are stored: bits-back, or a classical file
 PATH_SCALE_SHIFTS = 0x80            # set in a model record's path byte when its message carries scale shifts
-SINGLE_IMAGE_LATENT_PRECISION = 5  # for models without an allocation table a lone image pays this per latent
 
 
-def default_coding(count: int) -> tuple[tuple[int, int, int], int, int]:
-    """(latent, posterior, pixel precisions), lanes, group size: a header omits them when they are these.
+def default_coding(count: int, photos: bool, version: int = FORMAT_VERSION) -> tuple[Precisions, int, int | None]:
+    """Precisions, lanes and group size that a header of this kind and version leaves out.
 
-    benchmarks/precisions.py measures the rate against the latent precision, for one image and for sets.
+    Photo containers from PHOTO_CODING_VERSION on have the photographs' precisions and no
+    group size (photo records group their patches by strips); older files used the
+    defaults of sets of images for every container.
     """
-    return ((SINGLE_IMAGE_LATENT_PRECISION if count == 1 else 10, 28, 24), 1, 64)
+    if photos and version >= PHOTO_CODING_VERSION:
+        return PHOTOS, LANES, None
+    return Precisions.for_images(count), LANES, GROUP_SIZE
 
 
-class ContainerError(Exception):
+class ContainerError(BbvaeError):
     """A .bbv file that cannot be read: the message says what is wrong."""
 
 
@@ -114,9 +119,9 @@ class PhotoRecord:
 class Container:
     fingerprint: bytes                  # first FINGERPRINT_BYTES of the model fingerprint
     model_name: str
-    precisions: tuple[int, int, int]    # latent, posterior, pixels
+    precisions: Precisions
     lanes: int
-    group_size: int
+    group_size: int | None              # images per bits-back group; None in photo containers
     shapes: list[tuple[int, int, int]]  # (height, width, channels) per image
     names: list[str] | None
     metadata: dict
@@ -191,27 +196,35 @@ def pixel_crc(images) -> int:
     return crc
 
 
+def _version(box: Container) -> int:
+    """The lowest format version that can read the container (legacy ones: as bbvae wrote them before)."""
+    if box.arithmetic == LEGACY_ARITHMETIC:
+        shifted = box.photos and any(PhotoRecord.scale_shifted(segment.payload) for segment in box.segments)
+        return SCALE_SHIFTS_VERSION if shifted else FIRST_VERSION
+    return PHOTO_CODING_VERSION if box.photos else PORTABLE_VERSION
+
+
 def pack(box: Container) -> bytes:
+    version = _version(box)
+    if (box.group_size is None) != (box.photos and version >= PHOTO_CODING_VERSION):
+        raise ValueError("a group size is stored by every container but the photo containers of format 4 on")
     same = len(set(box.shapes)) == 1
-    custom = (tuple(box.precisions), box.lanes, box.group_size) != default_coding(len(box.shapes))
+    custom = (box.precisions, box.lanes, box.group_size) != default_coding(len(box.shapes), box.photos, version)
     several = len(box.segments) != 1
     flags = ((FLAG_NAMES if box.names is not None else 0) | (FLAG_SAME_SHAPE if same else 0)
              | (FLAG_METADATA if box.metadata else 0) | (FLAG_CUSTOM_CODING if custom else 0)
              | (FLAG_SEGMENTS if several else 0) | (FLAG_PHOTOS if box.photos else 0)
              | (FLAG_PARTICLES if box.particles > 1 else 0))
     name = box.model_name.encode()
-    shifted = box.photos and any(PhotoRecord.scale_shifted(segment.payload) for segment in box.segments)
-    if box.arithmetic != LEGACY_ARITHMETIC:
-        version = PORTABLE_VERSION
-    else:
-        version = SCALE_SHIFTS_VERSION if shifted else FIRST_VERSION
     out = bytearray(MAGIC + bytes([version, flags]))
     if version >= PORTABLE_VERSION:
         out.append(box.arithmetic)
     out += box.fingerprint[:FINGERPRINT_BYTES]
     out += varint.encode(len(name)) + name
     if custom:
-        out += bytes(box.precisions) + bytes([box.lanes]) + varint.encode(box.group_size)
+        out += box.precisions.to_bytes() + bytes([box.lanes])
+        if box.group_size is not None:
+            out += varint.encode(box.group_size)
     if box.particles > 1:
         out += varint.encode(box.particles)
     out += varint.encode(len(box.shapes))
@@ -256,9 +269,11 @@ def unpack(data: bytes) -> Container:
         raise ContainerError(f"unknown arithmetic {arithmetic}: the file is corrupt or needs a newer bbvae")
     fingerprint = reader.take(FINGERPRINT_BYTES)
     model_name = reader.text()
+    photos = bool(flags & FLAG_PHOTOS)
     if flags & FLAG_CUSTOM_CODING:
-        precisions, lanes, group_size = tuple(reader.take(3)), reader.take(1)[0], reader.varint(MAX_GROUP)
-        if not 1 <= lanes <= MAX_LANES or group_size < 1:
+        precisions, lanes = Precisions(*reader.take(3)), reader.take(1)[0]
+        group_size = None if photos and data[3] >= PHOTO_CODING_VERSION else reader.varint(MAX_GROUP)
+        if not 1 <= lanes <= MAX_LANES or (group_size is not None and group_size < 1):
             raise ContainerError("corrupt file: bad coding parameters")
     particles = reader.varint(MAX_PARTICLES) if flags & FLAG_PARTICLES else 1
     if particles < 1 or (particles > 1 and flags & FLAG_PHOTOS):
@@ -267,7 +282,7 @@ def unpack(data: bytes) -> Container:
     if count == 0:
         raise ContainerError("corrupt file: no images")
     if not flags & FLAG_CUSTOM_CODING:
-        precisions, lanes, group_size = default_coding(count)
+        precisions, lanes, group_size = default_coding(count, photos, data[3])
     stored = [(reader.varint(MAX_SIDE), reader.varint(MAX_SIDE), reader.varint(4))
               for _ in range(1 if flags & FLAG_SAME_SHAPE else count)]
     if any(0 in shape for shape in stored):
@@ -289,7 +304,6 @@ def unpack(data: bytes) -> Container:
         segments.append(Segment(count, reader.take(len(reader.data) - reader.pos)))
     if reader.pos != len(reader.data) or sum(s.count for s in segments) != count:
         raise ContainerError("corrupt file: segments do not match the images")
-    photos = bool(flags & FLAG_PHOTOS)
     if photos and len(segments) != count:
         raise ContainerError("corrupt file: a photo container needs one segment per image")
     box = Container(fingerprint, model_name, precisions, lanes, group_size, shapes, names, metadata,

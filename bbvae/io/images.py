@@ -14,13 +14,15 @@ import os
 
 import numpy as np
 
+from bbvae.errors import BbvaeError
+
 LOSSY_FORMATS = {"JPEG", "MPO"}
 CHANNELS_OF_MODE = {"L": 1, "LA": 2, "RGB": 3, "RGBA": 4}
 PILLOW_MODES = ("P", "1")   # kept as Pillow images
 SIXTEEN_BIT_MODES = ("I;16", "I;16B", "I;16L", "I;16N", "I", "F")
 
 
-class ImageError(Exception):
+class ImageError(BbvaeError):
     """An image that cannot be read or is not coded losslessly."""
 
 
@@ -53,6 +55,7 @@ def read_image(source: str | os.PathLike | bytes, label: str | None = None):
 
 FORMAT_OF_SUFFIX = {".png": "PNG", ".bmp": "BMP", ".tif": "TIFF", ".tiff": "TIFF", ".ppm": "PPM",
                     ".pgm": "PPM", ".pnm": "PPM", ".webp": "WEBP"}
+IMAGE_SUFFIXES = frozenset(FORMAT_OF_SUFFIX)  # the image files bbvae reads from folders and writes
 # channel counts each format stores exactly (checked by writing and reading back every mode with Pillow)
 EXACT_CHANNELS = {"PNG": {1, 2, 3, 4}, "TIFF": {1, 2, 3, 4}, "BMP": {1, 3}, "PPM": {1, 3}, "WEBP": {3, 4}}
 
@@ -86,10 +89,41 @@ def encode_image(image, name: str = "") -> bytes:
     from PIL import Image
 
     image_format = check_exact(name, kind_of(image))
-    options = {"lossless": True, "quality": 100, "method": 6, "exact": True} if image_format == "WEBP" else {}
+    if image_format == "WEBP":
+        return encode_webp(image, method=6)  # a file the user asked for, written once: WebP's smallest
     buffer = io.BytesIO()
-    (image if isinstance(image, Image.Image) else Image.fromarray(image)).save(buffer, format=image_format, **options)
+    (image if isinstance(image, Image.Image) else Image.fromarray(image)).save(buffer, format=image_format)
     return buffer.getvalue()
+
+
+def as_rgb(pixels: np.ndarray) -> np.ndarray:
+    """Grey (H, W) or grey + alpha (H, W, 2) pixels as RGB(A) with three equal colour channels, for WebP, which
+    holds colour only; other pixels as they are."""
+    if pixels.ndim == 2:
+        return np.repeat(pixels[:, :, None], 3, axis=2)
+    if pixels.shape[2] == 2:
+        return np.dstack([pixels[:, :, :1].repeat(3, axis=2), pixels[:, :, 1:]])
+    return pixels
+
+
+def encode_webp(pixels: np.ndarray, method: int) -> bytes:
+    """Lossless WebP bytes of uint8 pixels, grey ones as RGB (from_webp undoes that). `exact` keeps the colour
+    under transparent pixels; `method` (0..6) trades encoding time for size, and each caller says why it picks its own."""
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    Image.fromarray(as_rgb(pixels)).save(buffer, format="WEBP", lossless=True, quality=100, method=method, exact=True)
+    return buffer.getvalue()
+
+
+def from_webp(decoded: np.ndarray, channels: int) -> np.ndarray:
+    """The pixels of a `channels`-channel image from the RGB(A) pixels of its WebP file: WebP drops an
+    all-opaque alpha, and grey went in as equal colour channels (as_rgb)."""
+    if channels in (2, 4) and decoded.shape[2] == 3:
+        decoded = np.dstack([decoded, np.full(decoded.shape[:2], 255, np.uint8)])
+    if channels in (1, 2):
+        decoded = decoded[:, :, 0] if channels == 1 else decoded[:, :, [0, 3]]
+    return decoded
 
 
 def same_image(a, b) -> bool:

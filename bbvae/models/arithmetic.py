@@ -15,11 +15,11 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from bbvae.coder.codecs import row_sums
+from bbvae.coder.codecs import exact_exp
 from bbvae.format.container import LEGACY_ARITHMETIC, PORTABLE_ARITHMETIC
-from bbvae.models.fixed_point import FixedPointNetwork, FixedPointVAE, exact_exp, gaussian_outputs
-from bbvae.models.priors import LOG_STD_MAX, LOG_STD_MIN, MIXTURE_PRIORS
-from bbvae.models.vae import VAE, Decoder
+from bbvae.models.fixed_point import FixedPointNetwork, FixedPointVAE, gaussian_outputs
+from bbvae.models.likelihoods.logistic import logistic_parameters
+from bbvae.models.vae import VAE
 
 LEGACY, PORTABLE = LEGACY_ARITHMETIC, PORTABLE_ARITHMETIC
 NAMES = {LEGACY: "legacy float32", PORTABLE: "portable fixed-point"}
@@ -51,12 +51,8 @@ class TorchNetworks:
 
     @staticmethod
     def logistic(out: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        mean, log_scale = Decoder.logistic(torch.from_numpy(out.astype(np.float32)))
+        mean, log_scale = logistic_parameters(*torch.from_numpy(out.astype(np.float32)).chunk(2, dim=1))
         return mean.double().numpy(), log_scale.double().exp().numpy()
-
-    def prior_mixture(self):
-        """(weights, means, stds) of a mixture prior as float64 arrays; None for the other priors."""
-        return self.model.prior_mixture()
 
     def second_stage(self, part: str, inputs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Mean and std of the two-stage prior's q(u|z) (`posterior`) or p(z|u) (`likelihood`)."""
@@ -65,30 +61,17 @@ class TorchNetworks:
 
 
 class PortableNetworks(FixedPointVAE):
-    """The coding networks in the PORTABLE arithmetic, with the two-stage prior's networks."""
+    """The coding networks in the PORTABLE arithmetic, with the two-stage prior's networks when it has them."""
 
     def __init__(self, model: VAE):
         super().__init__(model)
-        self.prior = model.prior if model.cfg.prior in MIXTURE_PRIORS else None
-        stage = model.prior if model.cfg.prior == "two-stage" else None
-        self.stage = None if stage is None else {"posterior": FixedPointNetwork(stage.encoder),
-                                                 "likelihood": FixedPointNetwork(stage.decoder)}
-
-    def prior_mixture(self):
-        """As VAE.prior_mixture, from the float32 parameters by exact operations and the fixed-point encoder."""
-        if self.prior is None:
-            return None
-        if self.prior.kind == "mog":
-            logits = self.prior.logits.detach().double().numpy()
-            weights = exact_exp(logits - logits.max())
-            means, log_stds = self.prior.means.detach().double().numpy(), self.prior.log_stds.detach().double().numpy()
-            log_stds = np.clip(log_stds, LOG_STD_MIN, LOG_STD_MAX)
-        else:  # vamp: the posteriors of the pseudo-inputs, equally weighted
-            means, log_stds = self.encoder_outputs(self.prior.pseudo_inputs.detach().double().numpy())
-            weights = np.ones(len(means))
-        return weights / row_sums(weights), means, exact_exp(log_stds)
+        self.model = model
+        self.stage: dict[str, FixedPointNetwork] = {}
 
     def second_stage(self, part: str, inputs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Mean and std of the two-stage prior's q(u|z) (`posterior`) or p(z|u) (`likelihood`)."""
+        if part not in self.stage:
+            self.stage[part] = FixedPointNetwork(getattr(self.model.prior, "encoder" if part == "posterior" else "decoder"))
         mean, log_std = gaussian_outputs(self.stage[part](np.asarray(inputs, dtype=np.float64)).numpy())
         return mean, exact_exp(log_std)
 

@@ -1,7 +1,7 @@
 """The context a local model reads around an image: two rows above, two columns left and right.
 
 A local model predicts each pixel from neighbours up to two rows above, two
-columns left and two columns right of it (bbvae/models/local_mixture.py), and
+columns left and two columns right of it (bbvae/models/likelihoods/local_mixture.py), and
 pixels are decoded in raster order across the whole image width
 (bbvae/codecs/patches.py), so all of those are decoded before it.
 `with_context` surrounds an image with two rows of 128 above, two columns left
@@ -15,7 +15,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from bbvae.models.local_mixture import CONTEXT, CONTEXT_RIGHT
+from bbvae.coder.kernels import LOCAL_CONTEXT as CONTEXT
+from bbvae.coder.kernels import LOCAL_CONTEXT_RIGHT as CONTEXT_RIGHT
+from bbvae.io.images import as_rgb
 
 CONTEXT_FILL = 128
 PHOTO_CHANNELS = 3
@@ -40,7 +42,7 @@ def images_with_context(images: np.ndarray) -> np.ndarray:
 def as_photo_channels(image: np.ndarray) -> tuple[np.ndarray, int]:
     """(H, W, 3) pixels for the photo model, and how many of its channels are real (1 for grey, 3 for colour)."""
     if image.ndim == 2:
-        return np.repeat(image[:, :, None], PHOTO_CHANNELS, axis=2), 1
+        return as_rgb(image), 1
     if image.shape[2] != PHOTO_CHANNELS:
         raise ValueError(f"photo models code grey or RGB pixels, got {image.shape[2]} channels")
     return image, PHOTO_CHANNELS

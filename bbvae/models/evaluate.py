@@ -5,9 +5,10 @@ from __future__ import annotations
 import numpy as np
 import torch
 
+from bbvae.errors import ConfigError
 from bbvae.models import fixed_point
 from bbvae.models.context import images_with_context
-from bbvae.models.local_mixture import CONTEXT, CONTEXT_RIGHT
+from bbvae.models.likelihoods.local_mixture import CONTEXT, CONTEXT_RIGHT
 from bbvae.models.vae import VAE
 
 
@@ -29,7 +30,7 @@ def evaluate(model: VAE, images: np.ndarray, iwae_samples: int = 100, batch_size
         images = images_with_context(images)  # whole images: their margins are the constant
     rows, columns = (CONTEXT, CONTEXT + CONTEXT_RIGHT) if cfg.local else (0, 0)
     if images.shape[1:] != (cfg.channels, cfg.height + rows, cfg.width + columns):
-        raise ValueError(f"images of shape {images.shape[1:]} do not fit a model of "
+        raise ConfigError(f"images of shape {images.shape[1:]} do not fit a model of "
                          f"{cfg.channels}x{cfg.height}x{cfg.width}" + (" (plus context)" if cfg.local else ""))
     torch.manual_seed(seed)
     device = next(model.parameters()).device

@@ -32,8 +32,10 @@ import torch.nn.functional as F
 from torch import nn
 
 from bbvae.coder import kernels
-from bbvae.models.priors import LOG_STD_MAX, LOG_STD_MIN
-from bbvae.models.vae import LOG_SCALE_MIN, LOG_SCALE_OFFSET, VAE, Decoder, ResidualBlock
+from bbvae.coder.codecs import exact_exp
+from bbvae.models.likelihoods.logistic import LOG_SCALE_MIN, LOG_SCALE_OFFSET
+from bbvae.models.priors.base import LOG_STD_MAX, LOG_STD_MIN
+from bbvae.models.vae import VAE, ResidualBlock
 
 ACTIVATION_FRACTION_BITS = 16
 ACTIVATION_UNIT = 2.0 ** -ACTIVATION_FRACTION_BITS
@@ -45,13 +47,6 @@ def on_grid(values, silu: bool = False) -> np.ndarray:
     """A fresh float64 array: `values` (through SiLU when `silu`) on the activation grid, clamped."""
     out = np.array(values, dtype=np.float64, order="C", copy=True)
     kernels.fixed_point_kernel(out.reshape(-1), ACTIVATION_UNIT, ACTIVATION_LIMIT, silu)
-    return out
-
-
-def exact_exp(values) -> np.ndarray:
-    values = np.ascontiguousarray(values, dtype=np.float64)
-    out = np.empty_like(values)
-    kernels.exact_exp_kernel(values.reshape(-1), out.reshape(-1))
     return out
 
 
@@ -147,13 +142,14 @@ class FixedPointVAE:
     """
 
     def __init__(self, model: VAE):
-        self.cfg = cfg = model.cfg
+        self.cfg = model.cfg
         encoder, decoder = model.encoder, model.decoder
         self.encoder_features, self.encoder_head = FixedPointNetwork(encoder.features), FixedPointNetwork(encoder.head)
         self.constant_log_std = None if encoder.log_std is None else on_grid(encoder.log_std.detach().double().numpy())
         self.decoder_head, self.decoder_features = FixedPointNetwork(decoder.head), FixedPointNetwork(decoder.features)
         # a floating prior's latents are coded whitened, u = z / S (bbvae/models/vae.py): S by a correctly rounded sqrt
-        self.latent_scale = np.sqrt(model.prior_var.detach().double().numpy()) if cfg.prior == "floating" else None
+        scale = model.latent_prior.latent_scale(model)
+        self.latent_scale = None if scale is None else np.sqrt(model.prior_var.detach().double().numpy())
 
     def encoder_outputs(self, pixels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """The encoder's mean and clamped log std (as Encoder.forward) for images on the 0..255 scale."""
@@ -184,7 +180,7 @@ class FixedPointVAE:
 
     @staticmethod
     def logistic(out: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """A plain model's outputs -> mean and scale of each pixel's logistic (as Decoder.logistic)."""
+        """A plain model's outputs -> mean and scale of each pixel's logistic (as likelihoods.logistic_parameters)."""
         half = out.shape[1] // 2
         mean = 127.5 * (out[:, :half] + 1.0)
         return mean, exact_exp(np.maximum(out[:, half:] + LOG_SCALE_OFFSET, LOG_SCALE_MIN))
@@ -201,8 +197,6 @@ class _Encoder(nn.Module):
 
 
 class _Decoder(nn.Module):
-    logistic = staticmethod(Decoder.logistic)
-
     def __init__(self, networks: FixedPointVAE, cfg):
         super().__init__()
         self.networks, self.cfg = networks, cfg

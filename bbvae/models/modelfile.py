@@ -7,6 +7,7 @@ format records it so that a file is only ever decoded by the model that made it.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import importlib.util
 import json
@@ -17,6 +18,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from bbvae.errors import BbvaeError
 from bbvae.io.atomic import atomic_path
 from bbvae.models.vae import VAE, ModelConfig
 
@@ -27,7 +29,7 @@ DEFAULT_MODEL = "mnist-local"  # picked for 28x28 grey digits
 PHOTO_MODEL = "photo"      # picked for everything but 28x28 grey digits
 
 
-class ModelFileError(Exception):
+class ModelFileError(BbvaeError):
     """A model file is missing, damaged or not a bbvae model."""
 
 
@@ -43,11 +45,6 @@ class ModelInfo:
     path: Path
     info: dict = field(default_factory=dict)    # training facts: dataset, epochs, test bits/dim...
     codec: dict = field(default_factory=dict)   # coding tables stored with the weights, e.g. first_latent_bits
-
-    @property
-    def patch_model(self) -> bool:
-        """Trained on patches (`--patch`), so it codes photographs of any size tile by tile."""
-        return bool(self.info.get("patch"))
 
 
 def fingerprint(state: dict[str, torch.Tensor]) -> str:
@@ -120,8 +117,8 @@ def load_model(name_or_path: str | os.PathLike) -> tuple[VAE, ModelInfo]:
     if metadata.get("format_version") != FORMAT_VERSION:
         raise ModelFileError(f"{path}: model format {metadata.get('format_version')} is not supported by this bbvae")
     try:
-        config = ModelConfig.from_dict(json.loads(metadata["config"]))
         info = json.loads(metadata.get("info", "{}"))
+        config = ModelConfig.from_dict(_with_patches(json.loads(metadata["config"]), info))
     except (KeyError, ValueError, TypeError) as exc:
         raise ModelFileError(f"{path}: bad model config ({_first_line(exc)})") from None
     try:
@@ -141,6 +138,17 @@ def load_model(name_or_path: str | os.PathLike) -> tuple[VAE, ModelInfo]:
         raise ModelFileError(f"{path}: weights do not fit the config ({_first_line(exc)})") from None
     model.eval()
     return model, ModelInfo(config=config, fingerprint=fp, path=path, info=info, codec=codec)
+
+
+def _with_patches(config: dict, info: dict) -> dict:
+    """Model files written before ModelConfig.patches existed said it only in their training log."""
+    return config if "patches" in config else {**config, "patches": bool(info.get("patch"))}
+
+
+@functools.lru_cache(maxsize=8)
+def cached_model(path: str) -> tuple[VAE, ModelInfo]:
+    """load_model of a weights file, once per process: the one cache every codec is built from."""
+    return load_model(path)
 
 
 def _check_codec_tables(path: Path, codec: dict, config: ModelConfig) -> None:

@@ -1,9 +1,7 @@
-"""The VAE: Gaussian posterior q(z|x), prior N(0, I) (or a variant, bbvae/models/priors.py), discretized logistic p(x|z).
-
-With `mixture` K > 0 (photo patches), p(x|z) is instead a mixture of K
-discretized logistics driven by the decoder's features and each pixel's causal
-neighbours (bbvae/models/local_mixture.py); such a model takes its images with their
-context margins, (B, C, H+2, W+4), as bbvae/models/context.py builds them.
+"""The VAE: Gaussian posterior q(z|x), a prior p(z) (bbvae/models/priors/) and a pixel likelihood p(x|z)
+(bbvae/models/likelihoods/): one discretized logistic per value, a mixture of them, or a mixture that also
+reads each value's decoded causal neighbours (photo patches). A model whose likelihood reads neighbours takes
+its images with their context margins, (B, C, H+2, W+4), as bbvae/models/context.py builds them.
 
 The networks only produce distribution parameters; the coder turns them into
 integer frequencies. No batch statistics (no batch norm), so one image gives the
@@ -18,13 +16,12 @@ import math
 import torch
 from torch import nn
 
-from bbvae.models import local_mixture
-from bbvae.models.likelihood import discretized_logistic_logp
-from bbvae.models.priors import LOG_STD_MAX, LOG_STD_MIN, MIXTURE_PRIORS, PRIORS, LearnedMixture, SecondStage, gaussian_log_prob
+from bbvae.errors import ConfigError
+from bbvae.models.likelihoods import likelihood_for, local_mixture
+from bbvae.models.priors import LOG_STD_MAX, LOG_STD_MIN, PRIORS
 
-LOG_SCALE_OFFSET = 4.0  # start wide (scale ~55): narrow scales make the mostly-zero pixels cost ~100 nats each
-LOG_SCALE_MIN = -3.0    # on the 0..255 scale: a scale of 0.05 already puts ~all mass in one bin
 MAX_LOCAL_LAYERS = 4      # hidden layers of the local mixture's per-pixel network: each costs hidden^2 per pixel
+OLD_DEFAULT_NEIGHBOURS = 6  # what a local model read when its config did not say
 FLOATING_MOMENTUM = 0.99  # running average of the batches' S^2 that becomes the floating prior's variance
 
 
@@ -50,42 +47,38 @@ class ModelConfig:
     hidden: int = 64       # feature channels of the convolutional stages
     blocks: int = 2        # residual blocks per stage
     latent: int = 32       # latent dimensions
-    mixture: int = 0       # 0: one logistic per pixel; K > 0: K logistics with local autoregressive means
-    local_hidden: int = 32  # with mixture > 0: width of the per-pixel network (LocalHead)
-    local_neighbours: int = 6  # with mixture > 0: how many of the causal neighbours (local_mixture.NEIGHBOURS) it reads
-    local_layers: int = 1   # with mixture > 0: its hidden layers (the first reads the inputs; the others are residual)
+    mixture: int = 1       # logistic components per value (bbvae/models/likelihoods/)
+    local_neighbours: int = 0  # decoded causal neighbours each value reads (local_mixture.NEIGHBOURS); 0: none
+    local_hidden: int = 32  # with neighbours: width of the per-pixel network (LocalHead)
+    local_layers: int = 1   # with neighbours: its hidden layers (the first reads the inputs; the others are residual)
     prior: str = "normal"   # normal N(0, I), mog (mixture of Gaussians), vamp (VampPrior), floating (BILB), two-stage
     prior_components: int = 0  # K for mog and vamp
     prior_latent: int = 0      # the second VAE's latent dimensions for two-stage
     posterior: str = "learned"  # learned: std per input; constant: one learned std for all inputs (Fyffe)
+    patches: bool = False  # trained on patches: codes photographs of any size strip by strip (bbvae/codecs/patches.py)
 
     def __post_init__(self):
         if self.height % 4 or self.width % 4:
-            raise ValueError(f"image sides must be multiples of 4, got {self.height}x{self.width}")
+            raise ConfigError(f"image sides must be multiples of 4, got {self.height}x{self.width}")
         for name in ("channels", "hidden", "blocks", "latent"):
             if getattr(self, name) < 1:
-                raise ValueError(f"{name} must be positive")
-        if self.mixture < 0:
-            raise ValueError("mixture must be 0 or positive")
-        if not 1 <= self.local_neighbours <= len(local_mixture.NEIGHBOURS):
-            raise ValueError(f"local_neighbours must be 1 to {len(local_mixture.NEIGHBOURS)}")
+                raise ConfigError(f"{name} must be positive")
+        if self.mixture < 1:
+            raise ConfigError("mixture must be at least 1 (logistic components per value)")
+        if not 0 <= self.local_neighbours <= len(local_mixture.NEIGHBOURS):
+            raise ConfigError(f"local_neighbours must be 0 to {len(local_mixture.NEIGHBOURS)}")
         if not 1 <= self.local_layers <= MAX_LOCAL_LAYERS:
-            raise ValueError(f"local_layers must be 1 to {MAX_LOCAL_LAYERS}")
+            raise ConfigError(f"local_layers must be 1 to {MAX_LOCAL_LAYERS}")
         if self.prior not in PRIORS or self.posterior not in ("learned", "constant"):
-            raise ValueError(f"prior must be one of {PRIORS} and posterior learned or constant")
-        if (self.prior in MIXTURE_PRIORS) != (self.prior_components != 0):
-            raise ValueError("mog and vamp priors need prior_components >= 1; the normal and floating priors take none")
-        if self.prior_components < 0 or (self.prior in MIXTURE_PRIORS and self.local):
-            raise ValueError("mixture priors are for plain (whole-image) models")
-        if (self.prior == "two-stage") != (self.prior_latent > 0):
-            raise ValueError("the two-stage prior needs prior_latent >= 1; other priors take none")
-        if self.prior == "floating" and self.posterior != "constant":
-            raise ValueError("the floating prior (BILB) needs the constant posterior variance")
+            raise ConfigError(f"prior must be one of {', '.join(PRIORS)} and posterior learned or constant")
+        PRIORS[self.prior].check(self)
+        if self.patches and (not self.local or self.channels != 3 or self.height != self.width):
+            raise ConfigError("a patch model needs square RGB patches and a likelihood that reads neighbours")
 
     @property
     def local(self) -> bool:
-        """Whether inputs carry the causal context row and column (bbvae/models/context.py)."""
-        return self.mixture > 0
+        """Whether values read decoded neighbours, so inputs carry the causal context (bbvae/models/context.py)."""
+        return self.local_neighbours > 0
 
     @property
     def dims(self) -> int:
@@ -99,8 +92,18 @@ class ModelConfig:
         known = {f.name for f in dataclasses.fields(cls)}
         unknown = set(values) - known
         if unknown:
-            raise ValueError(f"unknown config keys {sorted(unknown)}")
-        return cls(**values)
+            raise ConfigError(f"unknown config keys {sorted(unknown)}")
+        return cls(**_from_before_independent_likelihoods(values))
+
+
+def _from_before_independent_likelihoods(values: dict) -> dict:
+    """Configs written when `mixture` K > 0 meant K logistics that read neighbours (6 unless stated) and 0 meant
+    one logistic that reads none; every config written since has mixture >= 1 and local_neighbours stated."""
+    if values.get("mixture", 0) == 0:
+        return {**values, "mixture": 1, "local_neighbours": 0}
+    if "local_neighbours" not in values:
+        return {**values, "local_neighbours": OLD_DEFAULT_NEIGHBOURS}
+    return values
 
 
 class ResidualBlock(nn.Module):
@@ -156,26 +159,13 @@ class Decoder(nn.Module):
             _stage(h, cfg.blocks),
             nn.SiLU(), nn.ConvTranspose2d(h, h, 4, stride=2, padding=1), _stage(h, cfg.blocks),
             nn.SiLU(), nn.ConvTranspose2d(h, h // 2, 4, stride=2, padding=1),
-            nn.SiLU(), nn.Conv2d(h // 2, self.outputs(cfg), 3, padding=1),
+            nn.SiLU(), nn.Conv2d(h // 2, likelihood_for(cfg).outputs(), 3, padding=1),
         )
-
-    @staticmethod
-    def outputs(cfg: ModelConfig) -> int:
-        """Per pixel: a logistic's mean and log-scale per channel, or the local head's features."""
-        return cfg.local_hidden if cfg.local else 2 * cfg.channels
 
     def forward(self, z):
         cfg = self.cfg
         grid = self.head(z).view(-1, cfg.hidden, cfg.height // 4, cfg.width // 4)
         return self.features(grid)
-
-    @staticmethod
-    def logistic(out):
-        """A plain model's raw outputs -> mean and log scale of a logistic per pixel, on the 0..255 scale."""
-        raw_mean, raw_log_scale = out.chunk(2, dim=1)
-        mean = 127.5 * (raw_mean + 1.0)
-        log_scale = torch.clamp(raw_log_scale + LOG_SCALE_OFFSET, min=LOG_SCALE_MIN)
-        return mean, log_scale
 
 
 class VAE(nn.Module):
@@ -184,18 +174,13 @@ class VAE(nn.Module):
         self.cfg = cfg
         self.encoder = Encoder(cfg)
         self.decoder = Decoder(cfg)
-        if cfg.local:
-            self.head = local_mixture.LocalHead(cfg.channels, cfg.mixture, cfg.local_hidden, cfg.local_neighbours,
-                                                cfg.local_layers)
-        if cfg.prior in MIXTURE_PRIORS:
-            self.prior = LearnedMixture(cfg.prior, cfg.prior_components, cfg.latent, (cfg.channels, cfg.height, cfg.width))
-        if cfg.prior == "two-stage":
-            self.prior = SecondStage(cfg.latent, cfg.prior_latent)
-        if cfg.prior == "floating":  # S^2 of the floating prior N(0, S^2), a running average over training batches
-            self.register_buffer("prior_var", torch.ones(cfg.latent))
+        self.likelihood = likelihood_for(cfg)  # bbvae/models/likelihoods/: its parameters, log p(x|z) and codec
+        self.likelihood.build(self)
+        self.latent_prior = PRIORS[cfg.prior](cfg)  # bbvae/models/priors/: its parameters, log p(z) and codec
+        self.latent_prior.build(self)
 
     def _latent_scale(self) -> torch.Tensor | None:
-        return self.prior_var.sqrt() if self.cfg.prior == "floating" else None
+        return self.latent_prior.latent_scale(self)
 
     def posterior(self, pixels: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Mean and log std of q(z|x) in the coded latent space (what the coder's bins see).
@@ -216,20 +201,7 @@ class VAE(nn.Module):
 
     def log_prior(self, z: torch.Tensor) -> torch.Tensor:
         """log p(z) in nats per latent vector, in the coded latent space."""
-        if self.cfg.prior == "two-stage":
-            return self.prior.log_prob(z)
-        if self.cfg.prior not in MIXTURE_PRIORS:
-            return -0.5 * (z.pow(2) + math.log(2 * math.pi)).sum(1)
-        return self.prior.log_prob(z, self.encoder)
-
-    def prior_mixture(self):
-        """(weights, means, stds) of a mixture prior as float64 numpy arrays, for coding; None for N(0, I)."""
-        if self.cfg.prior not in MIXTURE_PRIORS:
-            return None
-        with torch.no_grad():
-            log_weights, means, log_stds = self.prior.components(self.encoder)
-            log_stds = torch.clamp(log_stds, LOG_STD_MIN, LOG_STD_MAX)
-            return tuple(t.detach().double().cpu().numpy() for t in (log_weights.exp(), means, log_stds.exp()))
+        return self.latent_prior.log_prob(self, z)
 
     def forward(self, x: torch.Tensor, coded: torch.Tensor | None = None, objective: Objective | None = None) -> torch.Tensor:
         """The training loss per image in bits/dim (forward, so DistributedDataParallel can wrap it)."""
@@ -246,10 +218,7 @@ class VAE(nn.Module):
 
     def log_px(self, x: torch.Tensor, out: torch.Tensor, coded: torch.Tensor | None = None) -> torch.Tensor:
         """log p(x|z) in nats per image, from the decoder's outputs; `coded` channels per image (default all)."""
-        if self.cfg.local:
-            per_value = self.head.log_prob(x, out)
-        else:
-            per_value = discretized_logistic_logp(x, *self.decoder.logistic(out))
+        per_value = self.likelihood.log_prob(self, x, out)
         if coded is not None:
             per_value = per_value * (torch.arange(self.cfg.channels, device=x.device)[None] < coded[:, None])[:, :, None, None]
         return per_value.flatten(1).sum(1)
@@ -264,22 +233,12 @@ class VAE(nn.Module):
         is analytic under N(0, I) and a one-sample estimate under a mixture prior).
 
         Training aids (defaults: none): the KL weighted by beta (annealing), and free bits
-        (Kingma et al. 2016): a latent dimension whose KL, averaged over the batch, is below
-        free_bits nats costs free_bits instead, with no gradient (under a mixture prior, the
-        whole latent against free_bits per dimension).
+        (Kingma et al. 2016), as the prior applies them (Prior.kl).
         """
         mean, log_std = self.posterior(self.pixels(x))
         z = mean + torch.exp(log_std) * torch.randn_like(mean)
         log_px = self.log_px(x, self.decode(z), coded)
-        if self.cfg.prior in ("normal", "floating"):
-            per_dim = 0.5 * (mean.pow(2) + torch.exp(2 * log_std) - 1.0 - 2 * log_std)
-            if free_bits > 0:
-                per_dim = torch.where(per_dim.mean(0, keepdim=True) < free_bits, torch.full_like(per_dim, free_bits), per_dim)
-            kl = per_dim.sum(1)
-        else:
-            kl = gaussian_log_prob(z, mean, log_std).sum(1) - self.log_prior(z)
-            if free_bits > 0:
-                kl = torch.clamp(kl, min=free_bits * self.cfg.latent)
+        kl = self.latent_prior.kl(self, mean, log_std, z, free_bits)
         return (beta * kl - log_px) / (self.coded_dims(x, coded) * math.log(2.0))
 
     def iwae_bpd(self, x: torch.Tensor, samples: int, coded: torch.Tensor | None = None) -> torch.Tensor:
@@ -306,7 +265,7 @@ class VAE(nn.Module):
         In training mode it also moves the prior's stored S^2, which evaluation and coding use, towards
         this batch's."""
         if self.cfg.prior != "floating":
-            raise ValueError("the BILB objective trains floating-prior models")
+            raise ConfigError("the BILB objective trains floating-prior models")
         mean, log_std = self.encoder(self.pixels(x))
         variance = torch.exp(2 * log_std)
         prior_var = variance[0] + mean.pow(2).mean(0)

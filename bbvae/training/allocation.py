@@ -8,7 +8,7 @@ cost (latent bits + pixel bits) of those images coded alone. The table is
 stored in the model file (see modelfile.CODEC_PREFIX), so encoder and decoder
 share it and the fingerprint covers it.
 
-    python -m bbvae.training.allocation models/NAME [--images 300]   # fit it for an existing model file
+    bbvae allocate models/NAME [--images 300]   # fit it for an existing model file (fit_model_file)
 
 Fitting changes the model file's fingerprint: .bbv files made before with that
 file then name it as missing. `bbvae train` fits the table at every epoch.
@@ -16,8 +16,8 @@ file then name it as missing. `bbvae train` fits the table at every epoch.
 
 from __future__ import annotations
 
-import argparse
 import math
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -27,6 +27,7 @@ from bbvae.models.modelfile import FIRST_LATENT_BITS as TABLE_NAME
 from bbvae.models.modelfile import MAX_LATENT_BITS as MAX_BITS
 from bbvae.models.modelfile import load_model, save_model
 from bbvae.models.vae import VAE
+from bbvae.training.sets import training_data
 
 OFFSETS = np.arange(-1.0, 4.01, 0.25)
 
@@ -55,23 +56,15 @@ def fit(model: VAE, images: np.ndarray, coded: np.ndarray | None = None) -> np.n
     return best
 
 
-def main():
-    from bbvae.training.sets import training_data
+def fit_model_file(folder: str | Path, count: int) -> tuple[Path, np.ndarray, str]:
+    """Fit the table of a trained model on the first `count` items it trained on and store it in its file.
 
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("folder")
-    parser.add_argument("--images", type=int, default=300, help="training images (or patches) to fit on")
-    args = parser.parse_args()
-    model, info = load_model(args.folder)
+    Returns the file, the table and the file's new fingerprint.
+    """
+    model, info = load_model(folder)
     torch.manual_seed(0)
     run = info.info  # what `bbvae train` iterated over: whole images (with a local model's margins) or patches
     images, coded = training_data(run["dataset"], run.get("patch"), 0, run.get("seed", 0), None, model.cfg.local,
                                   run.get("extra_photos")).allocation_set()
-    bits = fit(model, images[:args.images], None if coded is None else coded[:args.images])
-    fingerprint = save_model(info.path, model, info.info, {**info.codec, TABLE_NAME: bits})
-    print(f"{info.path}: {int(bits.sum())} bits for a directly coded latent ({np.count_nonzero(bits)} of "
-          f"{len(bits)} dimensions coded); fingerprint {fingerprint}")
-
-
-if __name__ == "__main__":
-    main()
+    bits = fit(model, images[:count], None if coded is None else coded[:count])
+    return info.path, bits, save_model(info.path, model, info.info, {**info.codec, TABLE_NAME: bits})

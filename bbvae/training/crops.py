@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from bbvae.errors import ConfigError
 from bbvae.models.context import PHOTO_CHANNELS, as_photo_channels, with_context
-from bbvae.models.local_mixture import CONTEXT, CONTEXT_RIGHT
+from bbvae.models.likelihoods.local_mixture import CONTEXT, CONTEXT_RIGHT
 
 
 def _variants(photo: np.ndarray) -> list[np.ndarray]:
@@ -38,7 +39,7 @@ class PatchSampler:
                 pixels, coded = as_photo_channels(np.ascontiguousarray(variant))
                 self.photos.append((with_context(pixels).transpose(2, 0, 1).copy(), coded))
         if not self.photos:
-            raise ValueError(f"no photograph is at least {patch}x{patch} pixels")
+            raise ConfigError(f"no photograph is at least {patch}x{patch} pixels")
 
     def random(self, rng: np.random.Generator, count: int) -> tuple[np.ndarray, np.ndarray]:
         """`count` crops at uniform positions of uniformly drawn photos."""

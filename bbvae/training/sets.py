@@ -101,6 +101,6 @@ def training_data(dataset: str, patch: int | None, epoch_patches: int, seed: int
 def evaluation_set(info, dataset: str, split: str):
     """(images, coded) that a model (its ModelInfo) is evaluated on: every whole patch of the photographs
     for a patch model, whole images otherwise (bbvae/models/evaluate.py adds a local model's margins)."""
-    if info.patch_model:
+    if info.config.patches:
         return PatchSampler(data.load_photos(dataset, split), info.config.height).grid()
     return data.load(dataset, split), None

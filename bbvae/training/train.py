@@ -21,10 +21,11 @@ import numpy as np
 import torch
 import torch.distributed as dist
 
+from bbvae.errors import ConfigError
 from bbvae.io.atomic import atomic_path
 from bbvae.models.evaluate import evaluate
 from bbvae.models.modelfile import WEIGHTS_NAME, load_model, save_model
-from bbvae.models.vae import VAE, ModelConfig, Objective
+from bbvae.models.vae import OLD_DEFAULT_NEIGHBOURS, VAE, ModelConfig, Objective
 from bbvae.training import allocation
 from bbvae.training.sets import training_data
 
@@ -50,10 +51,10 @@ class TrainOptions:
     test_limit: int | None = None
     patch: int | None = None      # train on random patches of this size from photographs of any size
     extra_photos: str | None = None  # a folder of more training photographs for a patch model
-    mixture: int = 0              # 0: one logistic per pixel; K: local autoregressive mixture of K
+    mixture: int = 1              # logistic components per value (0 reads as 1, as older commands wrote it)
     epoch_patches: int = 20000    # patches per epoch when training on photographs
     local_hidden: int = 32        # width of the per-pixel network of a local mixture
-    local_neighbours: int = 6     # causal neighbours it reads (bbvae/models/local_mixture.py)
+    local_neighbours: int | None = None  # decoded neighbours each value reads (None: 6 with mixture > 1, else 0)
     local_layers: int = 1         # its hidden layers
     init_from: str | None = None  # start from this trained model's weights (the new model holds all of them)
     prior: str = "normal"         # normal, mog or vamp (bbvae/models/priors.py)
@@ -154,7 +155,7 @@ def _init_from(name: str, model: VAE, say: Callable[[str], None]) -> str:
     own = model.state_dict()
     misfits = [key for key, value in trained.items() if key not in own or own[key].shape != value.shape]
     if misfits:
-        raise ValueError(f"--init-from {name}: the new model has no place for its {misfits[0]} "
+        raise ConfigError(f"--init-from {name}: the new model has no place for its {misfits[0]} "
                          f"({len(misfits)} weights in all); train with the same architecture options")
     model.load_state_dict(trained, strict=False)
     new = [key for key in own if key not in trained]
@@ -162,15 +163,23 @@ def _init_from(name: str, model: VAE, say: Callable[[str], None]) -> str:
     return info.fingerprint
 
 
+def _neighbours(opts: TrainOptions) -> int:
+    """The decoded neighbours each value reads: as asked, else those of a mixture as `--mixture K` always meant."""
+    if opts.local_neighbours is not None:
+        return opts.local_neighbours
+    return OLD_DEFAULT_NEIGHBOURS if opts.mixture > 1 else 0
+
+
 def _config_for(opts: TrainOptions, shape: tuple[int, int, int], out: Path) -> ModelConfig:
     if opts.resume and (out / WEIGHTS_NAME).exists():
         return load_model(out)[1].config
     channels, height, width = shape
     return ModelConfig(channels=channels, height=height, width=width, hidden=opts.hidden, blocks=opts.blocks,
-                       latent=opts.latent, mixture=opts.mixture, local_hidden=opts.local_hidden,
-                       local_neighbours=opts.local_neighbours, local_layers=opts.local_layers,
+                       latent=opts.latent, mixture=max(1, opts.mixture), local_hidden=opts.local_hidden,
+                       local_neighbours=_neighbours(opts), local_layers=opts.local_layers,
                        prior="floating" if opts.objective == "bilb" else opts.prior,
-                       prior_components=opts.prior_components, posterior=opts.posterior)
+                       prior_components=opts.prior_components, posterior=opts.posterior,
+                       patches=bool(opts.patch))
 
 
 def _interrupt_on_sigterm() -> None:
@@ -191,17 +200,17 @@ def train(opts: TrainOptions, say: Callable[[str], None] = print, progress=None)
     ddp = _start_distributed(device)
     out = Path(opts.out)
     if opts.objective != "elbo" and (opts.kl_warmup > 0 or opts.free_bits > 0):
-        raise ValueError(f"KL warm-up and free bits apply to the ELBO objective, not to {opts.objective.upper()}")
+        raise ConfigError(f"KL warm-up and free bits apply to the ELBO objective, not to {opts.objective.upper()}")
     if opts.objective == "bilb" and (opts.posterior != "constant" or opts.prior != "normal"):
-        raise ValueError("--objective bilb trains its own floating prior and needs --posterior constant (and no --prior)")
-    if opts.patch and not opts.mixture:
-        raise ValueError("--patch needs --mixture: a patch model of photographs has K logistics per value (e.g. --mixture 4)")
+        raise ConfigError("--objective bilb trains its own floating prior and needs --posterior constant (and no --prior)")
+    if opts.patch and not _neighbours(opts):
+        raise ConfigError("--patch needs a likelihood that reads neighbours: --mixture K (e.g. 4) or --local-neighbours N")
     if opts.init_from and opts.resume:
-        raise ValueError("--resume continues a run from its own checkpoint; --init-from starts a new one: use one")
+        raise ConfigError("--resume continues a run from its own checkpoint; --init-from starts a new one: use one")
     if opts.extra_photos and not opts.patch:
-        raise ValueError("--extra-photos adds photographs to a patch model's training set: it needs --patch")
+        raise ConfigError("--extra-photos adds photographs to a patch model's training set: it needs --patch")
     source = training_data(opts.dataset, opts.patch, opts.epoch_patches, opts.seed, opts.test_limit,
-                           local=opts.mixture > 0, extra_photos=opts.extra_photos)
+                           local=_neighbours(opts) > 0, extra_photos=opts.extra_photos)
     if ddp.is_main:
         name = torch.cuda.get_device_name(device) if device.type == "cuda" else f"CPU, {torch.get_num_threads()} threads"
         say(f"training on {device.type} ({name}), {ddp.world} process(es); {source.describe()}")
@@ -219,7 +228,7 @@ def train(opts: TrainOptions, say: Callable[[str], None] = print, progress=None)
     per_rank = opts.batch_size
     steps_per_epoch = source.steps(per_rank * ddp.world)
     if steps_per_epoch == 0:
-        raise ValueError(f"batch size {opts.batch_size} x {ddp.world} processes exceeds the training items per epoch")
+        raise ConfigError(f"batch size {opts.batch_size} x {ddp.world} processes exceeds the training items per epoch")
     if ddp.is_main:
         out.mkdir(parents=True, exist_ok=True)  # only now: a refused run leaves nothing behind
     elapsed = start["seconds"]

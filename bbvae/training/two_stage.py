@@ -19,6 +19,7 @@ import numpy as np
 import torch
 
 from bbvae.datasets import sources as data
+from bbvae.errors import ConfigError
 from bbvae.models.evaluate import evaluate
 from bbvae.models.modelfile import load_model, save_model
 from bbvae.models.vae import VAE
@@ -41,7 +42,7 @@ def posterior_samples(model: VAE, images: np.ndarray) -> tuple[torch.Tensor, tor
 def with_second_stage(first: VAE, second_latent: int) -> VAE:
     """The first stage's model with a fresh second stage as its prior."""
     if first.cfg.prior != "normal":
-        raise ValueError("the two-stage prior is fitted to a whole-image model with the normal prior")
+        raise ConfigError("the two-stage prior is fitted to a whole-image model with the normal prior")
     model = VAE(dataclasses.replace(first.cfg, prior="two-stage", prior_latent=second_latent))
     missing = model.load_state_dict(first.state_dict(), strict=False).missing_keys
     assert all(name.startswith("prior.") for name in missing), missing
@@ -78,8 +79,8 @@ def fit_prior(model_path: str, dataset: str, out: str, second_latent: int = 16, 
               batch_size: int = 256, lr: float = 1e-3, seed: int = 0, threads: int | None = None, say=print) -> Path:
     """Fit a second stage to `model_path`'s latents on `dataset`'s train split; write OUT/model.safetensors."""
     first, info = load_model(model_path)
-    if info.patch_model:
-        raise ValueError("the two-stage prior is fitted to a whole-image model, not a patch model")
+    if info.config.patches:
+        raise ConfigError("the two-stage prior is fitted to a whole-image model, not a patch model")
     if threads:
         torch.set_num_threads(threads)
     torch.manual_seed(seed)

@@ -6,10 +6,10 @@ import numpy as np
 import pytest
 from helpers import PHOTO, ar_image, one_torch_thread, tiny_model
 
-from bbvae.codecs.images import Precisions
 from bbvae.codecs.patches import PatchCodec
-from bbvae.codecs.photos import PHOTO_PRECISIONS
 from bbvae.coder import Message
+from bbvae.format.precisions import PHOTOS as PHOTO_PRECISIONS
+from bbvae.format.precisions import Precisions
 from bbvae.training.crops import PatchSampler
 
 
@@ -112,8 +112,8 @@ def test_only_square_rgb_local_models_are_accepted():
 
     from bbvae.models.vae import ModelConfig
 
-    for cfg in (TINY, ModelConfig(channels=1, height=8, width=8, hidden=8, blocks=1, latent=4, mixture=2),
-                ModelConfig(channels=3, height=8, width=12, hidden=8, blocks=1, latent=4, mixture=2)):
+    for cfg in (TINY, ModelConfig(channels=1, height=8, width=8, hidden=8, blocks=1, latent=4, mixture=2, local_neighbours=6),
+                ModelConfig(channels=3, height=8, width=12, hidden=8, blocks=1, latent=4, mixture=2, local_neighbours=6)):
         with pytest.raises(ValueError, match="patch codec"):
             PatchCodec(tiny_model(0, cfg), PHOTO_PRECISIONS)
 

@@ -19,8 +19,10 @@ from bbvae import api
 from bbvae.api import CompressionError
 from bbvae.codecs import classical as fallback
 from bbvae.codecs import photos as photo_api
+from bbvae.codecs.build import codec_for
 from bbvae.format import container
 from bbvae.format.container import ContainerError
+from bbvae.format.precisions import GROUP_SIZE, PHOTOS
 from bbvae.io.images import ImageError, read_image, same_image
 from bbvae.models import arithmetic
 from bbvae.models.modelfile import DEFAULT_MODEL
@@ -327,10 +329,10 @@ def test_cli_round_trip_rgba_and_palette_pngs(tmp_path, photo_models, images):
 def test_new_files_are_portable_with_scale_shifts_on_model_records(photo_env, images):
     data = bbvae.compress([images["RGB"], images["P"]])
     facts = api.describe_container(data)
-    assert facts["format_version"] == container.PORTABLE_VERSION and facts["portable"]
+    assert facts["format_version"] == container.PHOTO_CODING_VERSION and facts["portable"]
     assert [entry["scale_shifts"] for entry in facts["paths"]] == [True, False]
     assert same_image(bbvae.decompress(data)[0], images["RGB"])
-    assert api.describe_container(bbvae.compress([images["P"]]))["format_version"] == container.PORTABLE_VERSION
+    assert api.describe_container(bbvae.compress([images["P"]]))["format_version"] == container.PHOTO_CODING_VERSION
 
 
 @pytest.mark.parametrize("scale_shifts, version", [(False, container.FIRST_VERSION),
@@ -339,10 +341,10 @@ def test_legacy_files_keep_their_format_and_decode_where_they_were_made(photo_en
     """A file as bbvae wrote it before portable coding (format 1, or 2 with scale shifts), made and decoded
     in one process, so by one arithmetic: the legacy path decodes it exactly."""
     box = container.unpack(bbvae.compress([images["RGB"]]))
-    codec, _ = photo_api.photo_codec(str(photo_env / "photo"), photo_api.PHOTO_PRECISIONS, scale_shifts, arithmetic.LEGACY)
+    codec = codec_for(str(photo_env / "photo"), PHOTOS, arithmetic.LEGACY, scale_shifts=scale_shifts)
     legacy = codec.encode(images["RGB"]).to_bytes()
     box.segments[0].payload = container.PhotoRecord("RGB", "model", legacy, scale_shifts=scale_shifts).to_bytes()
-    box.arithmetic = arithmetic.LEGACY
+    box.arithmetic, box.group_size = arithmetic.LEGACY, GROUP_SIZE  # older photo containers stored a group size
     data = container.pack(box)
     facts = api.describe_container(data)
     assert facts["format_version"] == version and not facts["portable"]
@@ -374,7 +376,7 @@ def test_scale_shifts_where_they_cannot_be_are_refused(photo_env, images):
     with pytest.raises(ContainerError, match="scale shifts on a classical path"):
         container.unpack(container.pack(box))
     box = container.unpack(bbvae.compress([images["RGB"]]))
-    box.arithmetic = arithmetic.LEGACY
+    box.arithmetic, box.group_size = arithmetic.LEGACY, GROUP_SIZE  # as files of format 2 were written
     data = bytearray(container.pack(box))
     assert data[3] == container.SCALE_SHIFTS_VERSION
     data[3] = 1

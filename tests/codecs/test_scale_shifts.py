@@ -1,6 +1,6 @@
 """Per-patch scale shifts (bbvae/codecs/scale_shifts.py): exact round trips, the shift the encoder picks, and old files.
 
-Random heads, features, pixels, groups and messages, as in tests/codecs/test_local_images.py.
+Random heads, features, pixels, groups and messages, as in tests/models/test_local_images.py.
 """
 
 from __future__ import annotations
@@ -11,8 +11,7 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from strategies import messages, rngs
-from test_local_images import random_parts
+from strategies import messages, random_parts, rngs
 
 from bbvae.codecs.scale_shifts import SHIFT_BITS, SHIFT_COUNT, SHIFT_ZERO, SHIFTS, ScaleShifted, best_shifts, coarse_to_fine
 from bbvae.coder import kernels

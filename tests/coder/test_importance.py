@@ -97,7 +97,8 @@ def test_a_vae_codes_below_its_elbo_with_particles():
     """A tiny trained VAE: K = 8 particles code a set of images exactly and in fewer bits than K = 1."""
     from helpers import TINY, blob_images, trained
 
-    from bbvae.codecs.images import Precisions, VAECodec
+    from bbvae.codecs.images import VAECodec
+    from bbvae.format.precisions import Precisions
 
     model, _, _ = trained({}, steps=60)
     images = blob_images(400, size=TINY.height, seed=8)

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
-
 import numpy as np
 import pytest
+from helpers import run_cli
 from PIL import Image
 
 from bbvae.datasets.downscale import block_mean
@@ -37,8 +35,7 @@ def test_the_command_writes_every_photograph_as_a_smaller_png(tmp_path):
     colour = rng.integers(0, 256, (40, 24, 3), dtype=np.uint8)
     Image.fromarray(colour).save(source / "sub" / "colour.jpg", quality=90)
     Image.fromarray(colour[:, :, 0]).save(source / "grey.png")
-    done = subprocess.run([sys.executable, "-m", "bbvae.datasets.downscale", str(source), str(out), "--factor", "4"],
-                          capture_output=True, text=True)
+    done = run_cli("downscale", str(source), str(out), "--factor", "4")
     assert done.returncode == 0, done.stderr
     with Image.open(source / "sub" / "colour.jpg") as decoded:
         expected = block_mean(np.asarray(decoded), 4)
@@ -47,6 +44,7 @@ def test_the_command_writes_every_photograph_as_a_smaller_png(tmp_path):
     with Image.open(out / "grey.png") as written:
         assert written.mode == "L" and written.size == (6, 10)
     (tmp_path / "empty").mkdir()
-    refused = subprocess.run([sys.executable, "-m", "bbvae.datasets.downscale", str(tmp_path / "empty"), str(tmp_path / "none")],
-                             capture_output=True, text=True)
-    assert refused.returncode != 0 and "no images" in refused.stderr and not (tmp_path / "none").exists()
+    assert f"{out / 'grey.png'} 6x10" in done.stdout.splitlines()
+    refused = run_cli("downscale", str(tmp_path / "empty"), str(tmp_path / "none"))
+    assert refused.returncode == 1 and "no images" in refused.stderr and not (tmp_path / "none").exists()
+    assert len(refused.stderr.strip().splitlines()) == 1

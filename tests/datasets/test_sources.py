@@ -44,7 +44,8 @@ def test_unknown_dataset_and_split_are_named():
 def test_every_extra_photograph_loads_as_grey_or_rgb_and_16_bit_ones_are_refused(tmp_path):
     from PIL import Image
 
-    from bbvae.datasets.sources import DataError, load_all_photos
+    from bbvae.datasets.sources import load_all_photos
+    from bbvae.io.images import ImageError
 
     rgba = np.random.default_rng(0).integers(0, 256, (5, 7, 4), dtype=np.uint8)
     Image.fromarray(rgba).save(tmp_path / "a.png")
@@ -53,5 +54,5 @@ def test_every_extra_photograph_loads_as_grey_or_rgb_and_16_bit_ones_are_refused
     np.testing.assert_array_equal(photos[0], rgba[:, :, :3])
     np.testing.assert_array_equal(photos[1], rgba[:, :, 0])
     Image.fromarray(np.full((4, 4), 60000, dtype=np.uint16)).save(tmp_path / "c.png")
-    with pytest.raises(DataError, match="only 8-bit"):
+    with pytest.raises(ImageError, match="only 8-bit"):
         load_all_photos(str(tmp_path))

@@ -8,7 +8,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bbvae.format.container import Container, ContainerError, Segment, pack, unpack
+from bbvae.format.container import FLAG_CUSTOM_CODING, PHOTO_CODING_VERSION, Container, ContainerError, PhotoRecord, Segment, pack, unpack
+from bbvae.format.precisions import PHOTOS, Precisions
 
 names = st.text(st.characters(codec="utf-8", exclude_categories=["Cs"]), min_size=1, max_size=12)
 
@@ -23,7 +24,7 @@ def containers(draw) -> Container:
     counts = [count // splits + (1 if i < count % splits else 0) for i in range(splits)]
     return Container(
         fingerprint=draw(st.binary(min_size=4, max_size=4)), model_name=draw(names),
-        precisions=draw(st.sampled_from([(5, 22, 24), (10, 22, 24), (8, 16, 12)])),
+        precisions=Precisions(*draw(st.sampled_from([(5, 22, 24), (10, 22, 24), (8, 16, 12)]))),
         lanes=draw(st.integers(1, 4)), group_size=draw(st.sampled_from([64, 7])), shapes=shapes,
         names=draw(st.one_of(st.none(), st.lists(names, min_size=count, max_size=count))),
         metadata=draw(st.sampled_from([{}, {"archive": {"kind": "npy", "name": "x.npy", "arrays": [["", [count, 3, 4]]]}}])),
@@ -34,6 +35,26 @@ def containers(draw) -> Container:
 @given(containers())
 def test_pack_and_unpack_round_trip(box):
     assert unpack(pack(box)) == box
+
+
+def _photo_container(precisions: Precisions, count: int = 1) -> Container:
+    record = PhotoRecord("L", "png", b"stored image").to_bytes()
+    return Container(fingerprint=bytes(4), model_name="photo", precisions=precisions, lanes=1, group_size=None,
+                     shapes=[(3, 4, 1)] * count, names=None, metadata={}, segments=[Segment(1, record)] * count,
+                     pixel_crc=0, photos=True)
+
+
+@pytest.mark.parametrize("count", [1, 3])
+def test_a_photo_container_stores_only_the_coding_it_needs(count):
+    """Photographs' own defaults (format 4): no coding bytes at the defaults, whatever the number of images;
+    precisions and lanes, but never a group size, otherwise."""
+    default = pack(_photo_container(PHOTOS, count))
+    custom = pack(_photo_container(Precisions(8, 20, 16), count))
+    assert default[3] == PHOTO_CODING_VERSION and not default[4] & FLAG_CUSTOM_CODING
+    assert custom[4] & FLAG_CUSTOM_CODING and len(custom) == len(default) + 4
+    for data in (default, custom):
+        assert unpack(data) == _photo_container(unpack(data).precisions, count)
+    assert unpack(custom).precisions == Precisions(8, 20, 16)
 
 
 def forged(header: bytes) -> bytes:

@@ -10,8 +10,8 @@ from strategies import messages, rngs
 
 from bbvae.coder import CoderError, Message, Uniform
 from bbvae.coder.local import LocalMixture
-from bbvae.models import local_mixture
 from bbvae.models.context import CONTEXT_FILL, as_photo_channels, with_context
+from bbvae.models.likelihoods import local_mixture
 from bbvae.training.crops import PatchSampler
 
 

@@ -15,8 +15,9 @@ import pytest
 import torch
 from helpers import TINY, blob_images, model_inputs, one_torch_thread, trained
 
-from bbvae.codecs.images import Precisions, VAECodec
+from bbvae.codecs.images import VAECodec
 from bbvae.coder import Message
+from bbvae.format.precisions import Precisions
 from bbvae.models.vae import VAE, ModelConfig, Objective
 
 VARIANTS = {
@@ -24,9 +25,11 @@ VARIANTS = {
     "vamp prior": dict(prior="vamp", prior_components=4),
     "constant posterior": dict(posterior="constant"),
     "mog prior, constant posterior": dict(prior="mog", prior_components=2, posterior="constant"),
-    "local mixture likelihood": dict(mixture=3, local_hidden=8),
+    "logistic mixture likelihood": dict(mixture=3),
+    "local mixture likelihood": dict(mixture=3, local_hidden=8, local_neighbours=6),
+    "local single logistic": dict(local_hidden=8, local_neighbours=6),
     "local mixture, ten neighbours": dict(mixture=2, local_hidden=8, local_neighbours=10),
-    "local mixture, three layers": dict(mixture=2, local_hidden=8, local_layers=3),
+    "local mixture, three layers": dict(mixture=2, local_hidden=8, local_neighbours=6, local_layers=3),
     "floating prior (BILB)": dict(prior="floating", posterior="constant"),
 }
 TRAINED_WITH = {"floating prior (BILB)": Objective(batch_prior=True)}  # the others: the ELBO
@@ -124,8 +127,8 @@ def test_config_checks():
     with pytest.raises(ValueError):
         ModelConfig(prior="two-stage")  # no second latent
     with pytest.raises(ValueError):
-        ModelConfig(channels=3, height=8, width=8, mixture=2, prior="mog", prior_components=2)
-    for neighbours in (0, 11):
+        ModelConfig(channels=3, height=8, width=8, mixture=2, local_neighbours=6, prior="mog", prior_components=2)
+    for neighbours in (-1, 11):
         with pytest.raises(ValueError, match="local_neighbours"):
             ModelConfig(mixture=2, local_neighbours=neighbours)
     assert ModelConfig.from_dict(ModelConfig(prior="vamp", prior_components=5).to_dict()).prior_components == 5
@@ -134,6 +137,20 @@ def test_config_checks():
             ModelConfig(mixture=2, local_layers=layers)
     old = ModelConfig.from_dict({"mixture": 2})  # model files from before the options
     assert (old.local_neighbours, old.local_layers) == (6, 1)
+    plain = ModelConfig.from_dict({"mixture": 0, "local_neighbours": 6})  # `mixture` 0 meant one logistic, no neighbours
+    assert (plain.mixture, plain.local) == (1, False)
+
+
+def test_mixture_and_neighbours_are_independent_choices():
+    """Each pair picks one registered likelihood; the shipped models keep theirs."""
+    from bbvae.models.likelihoods import LIKELIHOODS, likelihood_for
+    from bbvae.models.modelfile import load_model
+
+    picked = {(k, n): likelihood_for(ModelConfig(mixture=k, local_neighbours=n)).name for k in (1, 3) for n in (0, 6)}
+    assert picked == {(1, 0): "logistic", (3, 0): "logistic-mixture", (1, 6): "local-mixture", (3, 6): "local-mixture"}
+    assert set(picked.values()) == set(LIKELIHOODS)
+    assert load_model("mnist")[0].likelihood.name == "logistic"
+    assert load_model("mnist-local")[0].likelihood.name == load_model("photo")[0].likelihood.name == "local-mixture"
 
 
 def test_train_records_the_variant_and_the_model_codes(tmp_path):
@@ -163,7 +180,7 @@ def test_a_local_whole_image_model_trains_codes_and_evaluates(tmp_path):
     folder, out = image_folder(tmp_path / "images"), tmp_path / "model"
     train_with_cli(folder, out, "--mixture", "2", "--local-hidden", "8", "--local-neighbours", "10")
     model, info = load_model(out)
-    assert (model.cfg.mixture, model.cfg.local_neighbours) == (2, 10) and not info.patch_model
+    assert (model.cfg.mixture, model.cfg.local_neighbours) == (2, 10) and not info.config.patches
     images = blob_images(7, seed=3)
     np.testing.assert_array_equal(np.stack(bbvae.decompress(bbvae.compress(images[:, 0], str(out)), str(out))), images[:, 0])
     from bbvae.models.context import images_with_context

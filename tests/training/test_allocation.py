@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import torch
-from helpers import blob_images, tiny_model
+from helpers import blob_images, image_folder, run_cli, tiny_model
 
 import bbvae
 from bbvae.codecs.images import VAECodec
@@ -45,17 +45,14 @@ def test_images_decode_exactly_with_unused_and_coarse_dimensions(tmp_path):
 
 
 def test_the_command_fits_a_local_model_on_its_own_training_data(tmp_path):
-    """`python -m bbvae.training.allocation` feeds a local model its images with their context margins."""
-    import subprocess
-    import sys
-
-    from helpers import image_folder
-
+    """`bbvae allocate` feeds a local model its images with their context margins."""
     folder = image_folder(tmp_path / "images", count=30)
     local = ModelConfig(height=8, width=8, hidden=8, blocks=1, latent=5, mixture=2, local_hidden=8)
     save_model(tmp_path / "run" / "model.safetensors", tiny_model(cfg=local), {"dataset": str(folder)})
-    result = subprocess.run([sys.executable, "-m", "bbvae.training.allocation", str(tmp_path / "run"), "--images", "20"],
-                            capture_output=True, text=True, timeout=300)
+    result = run_cli("allocate", str(tmp_path / "run"), "--images", "20")
     assert result.returncode == 0, result.stderr[-2000:]
     _, info = load_model(tmp_path / "run")
     assert info.codec[allocation.TABLE_NAME].shape == (local.latent,)
+    assert f"fingerprint {info.fingerprint}" in result.stdout
+    missing = run_cli("allocate", str(tmp_path / "none"))
+    assert missing.returncode == 1 and len(missing.stderr.strip().splitlines()) == 1, missing.stderr

@@ -153,10 +153,10 @@ def test_init_from_grows_a_trained_model_and_refuses_one_that_does_not_fit(tmp_p
     assert load_model(grown)[1].config.local_layers == 2 and load_model(grown)[1].info["init_from"] == str(source)
     for key, value in before.items():
         torch.testing.assert_close(after[key], value, atol=1e-9, rtol=0)  # copied, then barely moved
-    card = subprocess.run([sys.executable, "-m", "bbvae.bench.modelcard", str(grown), "--iwae-samples", "2"],
-                          capture_output=True, text=True)
+    card = run_cli("card", str(grown), "--iwae-samples", "2")
     assert card.returncode == 0, card.stderr
     assert f"Started from the weights of `{source}` (fingerprint `{load_model(source)[1].fingerprint}`)" in card.stdout
+    assert f"Measured by `bbvae card {grown} --iwae-samples 2`" in card.stdout
 
     for extra, problem in ((["--local-hidden", "7"], "no place for"), (["--resume"], "--resume")):
         refused = run_cli("train", *local, "--init-from", str(source), "--out", str(tmp_path / "bad"), *extra)

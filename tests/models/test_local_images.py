@@ -1,4 +1,4 @@
-"""Whole images under the local mixture (bbvae/codecs/local_images.py): each image in its own margins, stacked.
+"""Whole images under the local mixture (bbvae/models/likelihoods/local_images.py): each image in its own margins, stacked.
 
 Random head weights and features, random images and messages: exact round trips, a
 rate equal to the codec's own information content, and no image reads another's pixels.
@@ -9,24 +9,12 @@ from __future__ import annotations
 import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from strategies import messages, rngs
+from strategies import messages, random_parts, rngs
 
-from bbvae.codecs.local_images import LocalImages
 from bbvae.coder import Message
-from bbvae.coder.kernels import LOCAL_NEIGHBOURS, local_outputs_per_channel
+from bbvae.coder.kernels import LOCAL_NEIGHBOURS
+from bbvae.models.likelihoods.local_images import LocalImages
 from bbvae.models.vae import MAX_LOCAL_LAYERS
-
-
-def random_parts(rng: np.random.Generator, count: int, channels: int, height: int, width: int, mixture: int,
-                 hidden: int = 5):
-    """Decoder features (count, hidden, H, W) and head weights (as LocalHead.coding_weights) of a random local model."""
-    features = rng.normal(0, 1, (count, hidden, height, width))
-    neighbours = int(rng.integers(1, len(LOCAL_NEIGHBOURS) + 1))  # a model reads the first `neighbours` of them
-    residual = int(rng.integers(0, MAX_LOCAL_LAYERS))  # hidden layers after the first
-    w_out = rng.normal(0, 0.3, (channels * local_outputs_per_channel(channels, mixture, neighbours), hidden))
-    return features, {"w_in": rng.normal(0, 0.5, (hidden, neighbours * channels)), "w_out": w_out,
-                      "b_out": rng.normal(0, 0.3, len(w_out)), "w_mid": rng.normal(0, 0.5, (residual, hidden, hidden)),
-                      "b_mid": rng.normal(0, 0.3, (residual, hidden))}
 
 
 def random_codec(rng, count, channels, height, width, mixture) -> LocalImages:
@@ -76,7 +64,7 @@ def test_the_coder_charges_what_the_trained_head_computes(rng, channels, neighbo
     import torch
 
     from bbvae.models.context import images_with_context
-    from bbvae.models.local_mixture import LocalHead
+    from bbvae.models.likelihoods.local_mixture import LocalHead
 
     hidden, count, height, width = 6, 2, 5, 6
     head = LocalHead(channels, mixture, hidden, neighbours, layers).double()

@@ -3,7 +3,7 @@
 A patch model codes one photograph of any size strip by strip
 (bbvae/codecs/patches.py); a whole-image model with the local mixture codes a
 batch of same-sized images at once, like the plain likelihood. Each image gets
-its own causal margins (bbvae/photos.images_with_context), and the batch's
+its own causal margins (bbvae/models/context.py), and the batch's
 contexts are stacked vertically into one tall context array: an image's
 neighbours (at most two rows up) then never reach into the image above it, so
 one LocalMixture codes the whole batch, image after image in raster order.

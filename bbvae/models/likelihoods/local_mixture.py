@@ -38,7 +38,9 @@ from bbvae.coder.kernels import LOCAL_LOG_SCALE_OFFSET as LOG_SCALE_OFFSET
 from bbvae.coder.kernels import LOCAL_MEAN_SCALE as MEAN_SCALE
 from bbvae.coder.kernels import LOCAL_NEIGHBOURS as NEIGHBOURS
 from bbvae.coder.kernels import local_outputs_per_channel as outputs_per_channel
-from bbvae.models.likelihood import discretized_logistic_logp
+from bbvae.models.likelihoods.base import Likelihood, register
+from bbvae.models.likelihoods.local_images import LocalImages
+from bbvae.models.likelihoods.logistic import discretized_logistic_logp
 
 
 def image_part(context: torch.Tensor) -> torch.Tensor:
@@ -113,3 +115,28 @@ class LocalHead(nn.Module):
         means = pred[:, :, None] + MEAN_SCALE * offsets
         per_component = discretized_logistic_logp(x[:, :, None], means, log_scales)
         return torch.logsumexp(F.log_softmax(logits, dim=2) + per_component, dim=2)
+
+
+@register
+class LocalLogisticMixture(Likelihood):
+    """K logistics per value whose mean and scale also read the value's decoded neighbours (LocalHead)."""
+
+    name = "local-mixture"
+
+    @classmethod
+    def describes(cls, cfg) -> bool:
+        return cfg.local
+
+    def outputs(self) -> int:
+        return self.cfg.local_hidden
+
+    def build(self, model) -> None:
+        cfg = self.cfg
+        model.head = LocalHead(cfg.channels, cfg.mixture, cfg.local_hidden, cfg.local_neighbours, cfg.local_layers)
+
+    def log_prob(self, model, x, out):
+        return model.head.log_prob(x, out)
+
+    def coding(self, model, networks, precision: int, legacy: bool):
+        head = model.head.coding_weights()
+        return lambda out: LocalImages(out, head, self.cfg.mixture, self.cfg.channels, precision, legacy)
