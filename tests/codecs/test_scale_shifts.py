@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 from strategies import messages, random_parts, rngs
 
@@ -75,11 +75,16 @@ def reference_costs(pixels: LocalMixture, groups: np.ndarray, count: int) -> np.
     return np.stack([np.bincount(groups, nats[:, j], minlength=count) for j in range(SHIFT_COUNT)], 1)
 
 
+FLOOR_BITS = 20  # per value: below the 24-bit coder's floor probability of about 2**-24 per value, with margin
+
+
 @settings(max_examples=20, deadline=None)
 @given(rngs(), st.sampled_from([1, 3]), st.integers(1, 3))
+@example(rng=np.random.default_rng(100000), channels=1, mixture=1)  # a group of values far in the tails
 def test_the_encoder_searches_the_costs_of_the_reference(rng, channels, mixture):
     """The kernel's costs lead the search where numpy's lead it; in the coder's integer frequencies the
-    chosen shifts cost at most a little more than no shift."""
+    chosen shifts cost at most a little more than no shift, for groups whose values the model does not put
+    below the coder's floor probability (there every value costs about the precision, shifted or not)."""
     pixels, _ = random_mixture(rng, channels, 5, 6, mixture)
     groups, count = random_groups(rng, pixels)
     values, items = pixels.values(), np.bincount(groups, minlength=count)
@@ -91,7 +96,9 @@ def test_the_encoder_searches_the_costs_of_the_reference(rng, channels, mixture)
     np.testing.assert_array_equal(chosen, coarse_to_fine(count, lambda _: reference))
     bits = [np.bincount(groups, pixels.with_shifts(SHIFTS[indices][groups]).element_bits(values), minlength=count)
             for indices in (chosen, np.full(count, SHIFT_ZERO))]
-    assert (bits[0] <= bits[1] + 0.01 * items).all()
+    chosen_bits, unshifted_bits = (reference[np.arange(count), shifts] / np.log(2) for shifts in (chosen, SHIFT_ZERO))
+    above_floor = np.maximum(chosen_bits, unshifted_bits) < FLOOR_BITS * items
+    assert (bits[0] <= bits[1] + 0.01 * items)[above_floor].all()
 
 
 @settings(max_examples=50, deadline=None)
