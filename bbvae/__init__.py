@@ -4,20 +4,32 @@
 library API (bbvae.api); they load torch on first use, not on import.
 """
 
-import os
+import os as _os
 
 # Files made before portable coding (docs/ARITHMETIC.md) were coded with libm's exp in Numba loops that
 # encoder and decoder shape differently; with Intel's SVML installed, Numba could vectorise one of them
 # with an exp that differs in the last bit. Keep libm's for them (this takes effect when bbvae is imported
 # before numba); portable files use bbvae's own exact_exp, which SVML does not touch.
-os.environ.setdefault("NUMBA_DISABLE_INTEL_SVML", "1")
+_os.environ.setdefault("NUMBA_DISABLE_INTEL_SVML", "1")
 
 __version__ = "0.1.0"
 
 
-def __getattr__(name):
-    if name in ("compress", "decompress", "CompressionError"):
-        from bbvae import api
+# What `from bbvae import *`, dir() and help() show; loaded on first use, so that importing bbvae stays light.
+_API = {"compress": "bbvae.api", "decompress": "bbvae.api", "describe": "bbvae.api", "Images": "bbvae.api",
+        "CompressionError": "bbvae.api", "BbvaeError": "bbvae.errors", "ConfigError": "bbvae.errors",
+        "ContainerError": "bbvae.format.container", "ImageError": "bbvae.io.images",
+        "ModelFileError": "bbvae.models.modelfile"}
+__all__ = sorted(_API)
 
-        return getattr(api, name)
+
+def __getattr__(name):
+    if name in _API:
+        import importlib
+
+        return getattr(importlib.import_module(_API[name]), name)
     raise AttributeError(f"module 'bbvae' has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted([*globals(), *__all__])

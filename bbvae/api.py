@@ -1,9 +1,11 @@
 """The library API: compress images to .bbv bytes and back.
 
-    data = bbvae.compress(images)          # images: (N, H, W[, C]) uint8 or a list of (H, W[, C])
-    images = bbvae.decompress(data)        # a list of uint8 arrays, exactly the input pixels
+    data = bbvae.compress(image)           # one image: an (H, W[, C]) uint8 array, a Pillow image, a path or a file
+    data = bbvae.compress(images)          # many: a list of those, or an (N, H, W[, C]) uint8 array
+    images = bbvae.decompress(data)        # a list of the images, exactly the input pixels; images.names
 
-Grey images come back as (H, W), others as (H, W, C). Without a model named,
+Grey images come back as (H, W), others as (H, W, C), palette and bilevel images as
+Pillow images. Without a model named,
 28x28 grey digits go to the MNIST codec and everything else to the photo codec
 (bbvae/codecs/photos.py), which also takes palette and bilevel Pillow images.
 
@@ -27,7 +29,7 @@ from bbvae.coder import Message
 from bbvae.errors import BbvaeError
 from bbvae.format import container
 from bbvae.format.precisions import GROUP_SIZE, LANES, PHOTOS, Precisions
-from bbvae.io.images import same_image
+from bbvae.io.images import from_pillow, read_image, same_image
 from bbvae.models.arithmetic import LEGACY, PORTABLE
 from bbvae.models.arithmetic import NAMES as ARITHMETIC_NAMES
 from bbvae.models.modelfile import DEFAULT_MODEL, PHOTO_MODEL, WEIGHTS_NAME, cached_model, model_folders, resolve, stated_fingerprint
@@ -55,7 +57,41 @@ def _user_layout(image: np.ndarray) -> np.ndarray:
     return image[:, :, 0] if image.ndim == 3 and image.shape[2] == 1 else image
 
 
-def describe(cfg) -> str:
+class Images(list):
+    """The images of a .bbv file, in order, with the names stored with them (`names`, None if none)."""
+
+    def __init__(self, images, names: list[str] | None = None):
+        super().__init__(images)
+        self.names = names
+
+
+def as_images(images) -> list:
+    """The images a caller passes, each as bbvae codes it (uint8 array, or a Pillow image of mode P or 1).
+
+    One image: an (H, W) array, an (H, W, C) array with C <= 4, a Pillow image of any mode bbvae codes
+    exactly, a path or a binary file object. Many: a list or tuple of those, or an (N, H, W[, C]) array
+    (an (N, H, W) stack needs W > 4 to be told from one (H, W, C) image; pass a list otherwise).
+    """
+    if isinstance(images, (list, tuple)):
+        items = list(images)
+    elif isinstance(images, np.ndarray) and (images.ndim == 4 or (images.ndim == 3 and images.shape[-1] > 4)):
+        items = list(images)
+    else:
+        items = [images]
+    return [_one_image(item, index) for index, item in enumerate(items)]
+
+
+def _one_image(item, index: int):
+    if hasattr(item, "read"):  # before `mode`: a file object has one too ("rb")
+        return read_image(item.read(), f"image {index}")
+    if isinstance(item, (str, os.PathLike)):
+        return read_image(item)
+    if hasattr(item, "mode"):
+        return from_pillow(item, f"image {index}")
+    return _user_layout(np.asarray(item))
+
+
+def _describe_model(cfg) -> str:
     kind = {1: "grey", 3: "RGB"}.get(cfg.channels, f"{cfg.channels}-channel")
     return f"{cfg.width}x{cfg.height} {kind} images"
 
@@ -69,14 +105,15 @@ def choose_model(images) -> str:
 def compress(images, model: str | os.PathLike | None = None, *, names: list[str] | None = None,
              metadata: dict | None = None, precisions: Precisions | None = None, group_size: int = GROUP_SIZE,
              particles: int = 1, jobs: int = 1, verify: bool = True, progress=None) -> bytes:
-    """Code images into .bbv bytes. With verify (the default) the bytes are decoded again and compared.
+    """Code one image or many (as_images says which is which) into .bbv bytes. With verify (the default) the
+    bytes are decoded again and compared.
 
     model: a shipped name or path; None picks one (choose_model). precisions default to
     Precisions.for_images(number of images) for whole-image models and PHOTOS for patch
     models. jobs > 1 codes segments in spawned worker processes, so a script calling it
     needs the usual `if __name__ == "__main__":`.
     """
-    images = [image if hasattr(image, "mode") else _user_layout(np.asarray(image)) for image in images]
+    images = as_images(images)
     if not images:
         raise CompressionError("no images to compress")
     if names is not None and len(names) != len(images):
@@ -100,11 +137,12 @@ def compress(images, model: str | os.PathLike | None = None, *, names: list[str]
 
 def _assemble(info, images, header: dict, segments: list[container.Segment], **coding) -> container.Container:
     """The one container assembly: the model (None: classical records only), the images' geometry and checksum."""
-    return container.Container(
+    box = container.Container(
         fingerprint=bytes.fromhex(info.fingerprint)[:container.FINGERPRINT_BYTES] if info else bytes(container.FINGERPRINT_BYTES),
         model_name=info.path.parent.name if info else "", shapes=[photo_records.shape_of(image) for image in images],
-        segments=segments, pixel_crc=container.pixel_crc([photo_records.pixels_of(image) for image in images]),
-        arithmetic=PORTABLE, lanes=LANES, **header, **coding)
+        segments=segments, pixel_crc=0, arithmetic=PORTABLE, lanes=LANES, **header, **coding)
+    box.pixel_crc = photo_records.restored_crc(images, container.version_of(box))
+    return box
 
 
 def _image_set_container(images, path, info, header, precisions, group_size, particles, jobs, progress) -> container.Container:
@@ -124,7 +162,7 @@ def _image_set_container(images, path, info, header, precisions, group_size, par
         if photo_records.shape_of(image) != (height, width, channels):
             h, w, c = photo_records.shape_of(image)
             raise CompressionError(f"image {index} is {w}x{h} with {c} channel(s); model '{info.path.parent.name}' "
-                                   f"codes {describe(info.config)}")
+                                   f"codes {_describe_model(info.config)}")
     batch = np.ascontiguousarray(np.stack(images).reshape(len(images), height, width, channels).transpose(0, 3, 1, 2))
     parts = parallel.segments(len(batch), jobs if parallel.workers_can_start() else 1)
     coding = (path, precisions, PORTABLE, group_size, particles)
@@ -208,9 +246,10 @@ def _checked_model(box: container.Container, model) -> str | None:
     return path
 
 
-def decompress_container(data: bytes, model: str | os.PathLike | None = None, *, jobs: int = 1, progress=None):
+def decompress_container(data: bytes | bytearray | memoryview, model: str | os.PathLike | None = None, *,
+                         jobs: int = 1, progress=None):
     """(container, images): parse, decode every segment, and check the pixel checksum."""
-    box = container.unpack(data)
+    box = container.unpack(bytes(data))
     try:
         box.precisions.check()
     except ValueError as exc:
@@ -226,18 +265,20 @@ def decompress_container(data: bytes, model: str | os.PathLike | None = None, *,
         raise container.ContainerError(f"the file is corrupt ({str(exc).splitlines()[0]})") from None
     except (ValueError, IndexError) as exc:
         raise _decoding_failed(box, str(exc).splitlines()[0]) from None
-    if container.pixel_crc([photo_records.pixels_of(image) for image in images]) != box.pixel_crc:
+    if photo_records.restored_crc(images, data[3]) != box.pixel_crc:
         raise _decoding_failed(box, "decoded pixels fail their checksum")
     return box, images
 
 
-def decompress(data: bytes, model: str | os.PathLike | None = None, *, jobs: int = 1) -> list[np.ndarray]:
-    """The images of .bbv bytes, exactly as they were compressed."""
-    return decompress_container(data, model, jobs=jobs)[1]
+def decompress(data: bytes | bytearray | memoryview, model: str | os.PathLike | None = None, *, jobs: int = 1) -> Images:
+    """The images of .bbv bytes, exactly as they were compressed, with their stored names (`.names`)."""
+    box, images = decompress_container(data, model, jobs=jobs)
+    return Images(images, box.names)
 
 
-def describe_container(data: bytes) -> dict:
+def describe_container(data: bytes | bytearray | memoryview) -> dict:
     """What `bbvae info` shows: model, images, geometry, sizes and bits/dim, without decoding."""
+    data = bytes(data)
     box = container.unpack(data)
     shapes = sorted(set(box.shapes))
     return {
@@ -252,3 +293,6 @@ def describe_container(data: bytes) -> dict:
                   for r, s in zip(box.records(), box.segments)]
         if box.photos else None,
     }
+
+
+describe = describe_container  # bbvae.describe(data): what a file holds, without decoding it

@@ -14,6 +14,7 @@ import click
 import numpy as np
 
 from bbvae.cli.errors import UserError, user_errors
+from bbvae.io.images import MAX_PIXELS
 
 SUFFIX = ".bbv"
 
@@ -37,10 +38,23 @@ def _input_files(inputs: tuple[str, ...]) -> list[Path]:
     return files
 
 
-def _read_inputs(inputs: tuple[str, ...]):
+def _check_left_out(folder: Path, readable: list[Path], skip: bool) -> None:
+    """A folder's files that are not images bbvae reads would be missing from the restored tree: say so."""
+    left_out = sorted(set(p for p in folder.rglob("*") if p.is_file()) - set(readable))
+    if left_out and not skip:
+        shown = ", ".join(p.relative_to(folder).as_posix() for p in left_out[:5]) + (", ..." if len(left_out) > 5 else "")
+        raise UserError(f"{folder}: {len(left_out)} file(s) are not images bbvae reads and would be left out ({shown}); "
+                        "pass --skip-unsupported to leave them out")
+    if left_out:
+        click.echo(f"{folder}: left out {len(left_out)} file(s) that are not images bbvae reads", err=True)
+
+
+def _read_inputs(inputs: tuple[str, ...], skip_unsupported: bool = False, max_pixels: int = MAX_PIXELS):
     """(images, names, metadata, default output) from image files, folders, .npy/.npz or '-'."""
     from bbvae.datasets.sources import folder_files
     from bbvae.io.images import read_image
+
+    read = functools.partial(read_image, max_pixels=max_pixels)
 
     if any(Path(i).suffix in (".npy", ".npz") for i in inputs):
         if len(inputs) != 1:
@@ -51,19 +65,22 @@ def _read_inputs(inputs: tuple[str, ...]):
         if item == "-":
             if len(inputs) != 1:
                 raise UserError("'-' (stdin) must be the only input")
-            return [read_image(sys.stdin.buffer.read(), "stdin")], None, {}, "-"
+            return [read(sys.stdin.buffer.read(), "stdin")], None, {}, "-"
         path = Path(item)
         if path.is_dir():
+            _check_left_out(path, folder_files(str(path)), skip_unsupported)
             for file in folder_files(str(path)):
-                images.append(read_image(file))
+                images.append(read(file))
                 names.append(file.relative_to(path).as_posix())
         else:
-            images.append(read_image(path))
+            images.append(read(path))
             names.append(path.name)
     if len(set(names)) != len(names):
         raise UserError("two inputs have the same name; they would overwrite each other on decompression")
     if len(inputs) == 1 and not Path(inputs[0]).is_dir():
         return images, None, {}, inputs[0] + SUFFIX  # one image: decompression names it after the .bbv file
+    if len(inputs) == 1:  # a folder: the archive is named after it, as tar and zip users expect
+        return images, names, {}, str(Path(inputs[0])) + SUFFIX
     return images, names, {}, None
 
 
@@ -84,55 +101,83 @@ def _read_array_file(path: Path):
     return images, None, {"archive": {"kind": path.suffix[1:], "name": path.name, "arrays": layout}}, str(path) + SUFFIX
 
 
-def _check_output(path: Path, force: bool, inputs: tuple[str, ...] = ()):
+def _check_output(name: str, force: bool, inputs: tuple[str, ...] = ()):
+    """UserError unless `name` is a new file (or, with force, a regular one) in an existing folder, and no input."""
+    path = Path(name)
     if any(path.resolve() == p.resolve() for p in _input_files(tuple(i for i in inputs if i != "-"))):
         raise UserError(f"{path}: refusing to overwrite an input")
-    if path.is_dir():
-        raise UserError(f"{path} is a folder")
+    if name.endswith(("/", os.sep)) or path.is_dir():
+        raise UserError(f"{path} is a folder; name the output file")
+    if path.is_symlink() or (path.exists() and not path.is_file()):
+        raise UserError(f"{path} is not a regular file (a link, device or pipe): bbvae never replaces one")
+    if not path.parent.is_dir():
+        raise UserError(f"{path}: the folder {path.parent} does not exist")
     if path.exists() and not force:
         raise UserError(f"{path} exists (use --force to overwrite)")
 
 
-def _write(path: str, data: bytes):
+def _check_stdout(what: str):
+    """Binary data is not for a terminal (as gzip, xz and zstd refuse)."""
+    if sys.stdout.isatty():
+        raise UserError(f"refusing to write {what} to a terminal: redirect it, or name a file with -o")
+
+
+def _write(path: str, data: bytes, force: bool):
+    """Standard output, or the file atomically; without force, never over a file that appeared meanwhile."""
     from bbvae.io.atomic import write_bytes_atomic
 
     if path == "-":
         sys.stdout.buffer.write(data)
         sys.stdout.buffer.flush()
     else:
-        write_bytes_atomic(path, data)
+        write_bytes_atomic(path, data, replace=force)
 
 
 @click.command()
-@click.argument("inputs", nargs=-1, required=True)
-@click.option("-o", "--output", help="output file ('-' for stdout); default INPUT.bbv")
+@click.argument("inputs", nargs=-1, required=True, type=click.Path())
+@click.option("-o", "--output", type=click.Path(), help="output file ('-' for stdout); default INPUT.bbv (FOLDER.bbv)")
+@click.option("-c", "--stdout", "to_stdout", is_flag=True, help="write to standard output (as -o -)")
 @click.option("--model", default=None,
               help="shipped model name or path (default: 'mnist-local' for 28x28 grey digits, 'photo' for anything else)")
 @click.option("--jobs", default=1, show_default=True, type=click.IntRange(1), help="processes for large inputs")
-@click.option("--force", is_flag=True, help="overwrite an existing output")
+@click.option("-f", "--force", is_flag=True, help="overwrite an existing output")
+@click.option("-k", "--keep", is_flag=True, help="keep the inputs (accepted for gzip's habit: bbvae never removes them)")
 @click.option("--no-verify", is_flag=True, help="skip decoding the result again before writing it")
 @click.option("--particles", default=1, show_default=True, type=click.IntRange(1, 64),
               help="importance samples per image: K > 1 codes near the IWAE bound instead of the ELBO, K times slower")
-@click.option("--quiet", is_flag=True, help="no progress bar, no summary")
+@click.option("--skip-unsupported", is_flag=True, help="leave out the files of input folders that are not images bbvae reads")
+@click.option("--max-pixels", default=MAX_PIXELS, show_default=True, type=click.IntRange(1),
+              help="refuse an input image of more pixels, from its header (a small file can claim a huge image)")
+@click.option("-q", "--quiet", is_flag=True, help="no progress bar, no summary")
+@click.option("-v", "--verbose", is_flag=True, help="also say how each image is stored")
 @user_errors
-def compress(inputs, output, model, jobs, force, no_verify, particles, quiet):
+def compress(inputs, output, to_stdout, model, jobs, force, keep, no_verify, particles, skip_unsupported, max_pixels, quiet,
+             verbose):
     """Compress images (files, folders, .npy/.npz, or - for stdin) into one .bbv file."""
     from bbvae import api
     from bbvae.codecs.photos import shape_of
 
-    images, names, metadata, default_output = _read_inputs(inputs)
-    output = output or default_output
-    if output is None:
+    output = "-" if to_stdout else output
+    if output == "-":
+        _check_stdout("compressed data")
+    if output not in (None, "-"):  # before reading, which can take a while and refuse for other reasons
+        _check_output(output, force, inputs)
+    images, names, metadata, default_output = _read_inputs(inputs, skip_unsupported, max_pixels)
+    if output is None and default_output is None:
         raise UserError("several inputs: name the output file with -o")
-    if output != "-":
-        _check_output(Path(output), force, inputs)
+    if output is None and default_output != "-":
+        _check_output(default_output, force, inputs)
+    output = output or default_output
     with _progress(len(images), "compressing", quiet) as update:
         data = api.compress(images, model, names=names, metadata=metadata, particles=particles, jobs=jobs,
                             verify=not no_verify, progress=update)
-    _write(output, data)
+    _write(output, data, force)
     if not quiet and output != "-":
         samples = sum(int(np.prod(shape_of(image))) for image in images)
         click.echo(f"{len(images)} image(s) -> {output}: {len(data)} bytes, {8 * len(data) / samples:.4f} bits/dim", err=True)
+    if verbose:
+        for number, stored in enumerate(api.describe_container(data)["paths"] or []):
+            click.echo(f"image {number}: {stored['mode']}, {stored['path']}, {stored['bytes']} bytes", err=True)
 
 
 def _safe_name(name: str) -> PurePosixPath:
@@ -163,13 +208,8 @@ def _array_file(images, archive) -> bytes:
     return buffer.getvalue()
 
 
-def _write_folder(folder: Path, names: list[str], images, force: bool):
-    """Every image under its stored name, written to a staging folder first: all or nothing."""
-    import shutil
-    import tempfile
-
-    from bbvae.io.images import encode_image
-
+def _folder_outputs(folder: Path, names: list[str], force: bool) -> list[PurePosixPath]:
+    """The stored names as paths under `folder`, checked before anything is decoded or written."""
     relative = [_safe_name(name) for name in names]
     if len(set(relative)) != len(relative):
         raise UserError("the file holds two images with the same name")
@@ -180,7 +220,20 @@ def _write_folder(folder: Path, names: list[str], images, force: bool):
         if (folder / parent).exists() and not (folder / parent).is_dir():
             raise UserError(f"{folder / parent} exists and is not a folder")
     for path in relative:
-        _check_output(folder / path, force)
+        if (folder / path).exists() and not force:
+            raise UserError(f"{folder / path} exists (use --force to overwrite)")
+        if (folder / path).is_dir():
+            raise UserError(f"{folder / path} is a folder")
+    return relative
+
+
+def _write_folder(folder: Path, relative: list[PurePosixPath], images):
+    """Every image under its stored name, written to a staging folder first: all or nothing."""
+    import shutil
+    import tempfile
+
+    from bbvae.io.images import encode_image
+
     folder.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=".bbvae-", dir=folder))
     try:
@@ -195,14 +248,16 @@ def _write_folder(folder: Path, names: list[str], images, force: bool):
 
 
 @click.command()
-@click.argument("source")
-@click.option("-o", "--output", help="output file or folder ('-' for stdout); default SOURCE without .bbv")
+@click.argument("source", type=click.Path())
+@click.option("-o", "--output", type=click.Path(), help="output file or folder ('-' for stdout); default SOURCE without .bbv")
+@click.option("-c", "--stdout", "to_stdout", is_flag=True, help="write to standard output (as -o -)")
 @click.option("--model", default=None, help="model path, when the file's model is not a shipped one")
 @click.option("--jobs", default=1, show_default=True, type=click.IntRange(1))
-@click.option("--force", is_flag=True, help="overwrite existing outputs")
-@click.option("--quiet", is_flag=True)
+@click.option("-f", "--force", is_flag=True, help="overwrite existing outputs")
+@click.option("-k", "--keep", is_flag=True, help="keep the .bbv file (accepted for gzip's habit: bbvae never removes it)")
+@click.option("-q", "--quiet", is_flag=True)
 @user_errors
-def decompress(source, output, model, jobs, force, quiet):
+def decompress(source, output, to_stdout, model, jobs, force, keep, quiet):
     """Restore the exact images of a .bbv file (SOURCE, or - for stdin)."""
     from bbvae import api
     from bbvae.format import container
@@ -211,8 +266,13 @@ def decompress(source, output, model, jobs, force, quiet):
     data = sys.stdin.buffer.read() if source == "-" else Path(source).read_bytes()
     header = container.unpack(data)
     default = source[: -len(SUFFIX)] if source.endswith(SUFFIX) else source + ".png"
-    target = output or ("-" if source == "-" else default)
+    target = "-" if to_stdout else output or ("-" if source == "-" else default)
     archive = header.metadata.get("archive")
+    single = archive is not None or (len(header.shapes) == 1 and not header.names)  # a named image came from a folder
+    if single and target == "-":
+        _check_stdout("image data")
+    if single and target != "-":  # checked before decoding, which can take minutes
+        _check_output(target, force, (source,))
     names = header.names or [f"image_{i:06d}.png" for i in range(len(header.shapes))]
     if archive is None:  # refuse formats that cannot hold the pixels before decoding anything
         outputs = [target] if len(names) == 1 else names
@@ -222,18 +282,18 @@ def decompress(source, output, model, jobs, force, quiet):
         for name, kind in zip(outputs, kinds):
             if name != "-":
                 check_exact(name, kind)
-    with _progress(len(header.shapes), "decompressing", quiet) as update:
-        _, images = api.decompress_container(data, model, jobs=jobs, progress=update)
-    if archive or len(images) == 1:
-        if target != "-":
-            _check_output(Path(target), force, (source,))
-        _write(target, _array_file(images, archive) if archive else encode_image(images[0], target))
-    else:
+    if not single:
         if target == "-":
-            raise UserError(f"the file holds {len(images)} images: name an output folder with -o")
+            raise UserError(f"the file holds {len(header.shapes)} images: name an output folder with -o")
         if Path(target).exists() and not Path(target).is_dir():
             raise UserError(f"{target} exists and is not a folder")
-        _write_folder(Path(target), names, images, force)
+        relative = _folder_outputs(Path(target), names, force)
+    with _progress(len(header.shapes), "decompressing", quiet) as update:
+        _, images = api.decompress_container(data, model, jobs=jobs, progress=update)
+    if single:
+        _write(target, _array_file(images, archive) if archive else encode_image(images[0], target), force)
+    else:
+        _write_folder(Path(target), relative, images)
     if not quiet and target != "-":
         click.echo(f"{len(images)} image(s) restored to {target}", err=True)
 

@@ -281,3 +281,28 @@ def test_outputs_in_formats_that_cannot_hold_the_pixels_are_refused_before_decod
     result = run_cli("decompress", str(packed), "-o", str(tmp_path / "grey.webp"))
     assert result.returncode == 1 and "use .png" in result.stderr
     assert not (tmp_path / "grey.webp").exists()
+
+
+def test_the_api_takes_what_people_pass_it(tmp_path):
+    """One (H, W, 3) array is one image (not H grey ones); so are an RGB Pillow image, a path and a file
+    object; decompress takes any bytes-like object and gives the stored names back."""
+    rgb = np.random.default_rng(3).integers(0, 256, (10, 7, 3), dtype=np.uint8)
+    Image.fromarray(rgb).save(tmp_path / "rgb.png")
+    with open(tmp_path / "rgb.png", "rb") as file:
+        inputs = [rgb, Image.fromarray(rgb), tmp_path / "rgb.png", str(tmp_path / "rgb.png"), file]
+        for given in inputs:
+            data = bbvae.compress(given)
+            assert bbvae.describe(data)["images"] == 1
+            (back,) = bbvae.decompress(memoryview(data))
+            assert np.array_equal(back, rgb)
+    named = bbvae.decompress(bytearray(bbvae.compress([rgb, rgb[:5]], names=["a.png", "b.png"])))
+    assert named.names == ["a.png", "b.png"] and np.array_equal(named[1], rgb[:5])
+    with pytest.raises(bbvae.BbvaeError, match="mode CMYK"):
+        bbvae.compress(Image.fromarray(rgb).convert("CMYK"))
+
+
+def test_the_package_shows_its_api():
+    names = dir(bbvae)
+    assert {"compress", "decompress", "describe", "Images", "BbvaeError", "ContainerError", "ImageError"} <= set(names)
+    assert "os" not in names and issubclass(bbvae.CompressionError, bbvae.BbvaeError)
+    assert (Path(bbvae.__file__).parent / "py.typed").exists()

@@ -41,8 +41,20 @@ def shape_of(image) -> tuple[int, int, int]:
 
 
 def pixels_of(image) -> np.ndarray:
-    """What the pixel checksum covers: the array, or a Pillow image's indices / bits as uint8."""
+    """The array, or a Pillow image's indices / bits as uint8."""
     return np.asarray(image, dtype=np.uint8) if hasattr(image, "mode") else image
+
+
+def restored_crc(images, version: int) -> int:
+    """The checksum of what decoding restores: the pixels, and from format 4 on also a palette image's palette and
+    transparency (the checksums of older files cover the pixels only)."""
+    parts = []
+    for image in images:
+        parts.append(pixels_of(image))
+        if version >= container.PHOTO_CODING_VERSION and getattr(image, "mode", None) == "P":
+            extra = bytes(image.getpalette() or []) + repr(image.info.get("transparency")).encode()
+            parts.append(np.frombuffer(extra, dtype=np.uint8))
+    return container.pixel_crc(parts)
 
 
 def check_image(index: int, image) -> None:

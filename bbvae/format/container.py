@@ -196,7 +196,7 @@ def pixel_crc(images) -> int:
     return crc
 
 
-def _version(box: Container) -> int:
+def version_of(box: Container) -> int:
     """The lowest format version that can read the container (legacy ones: as bbvae wrote them before)."""
     if box.arithmetic == LEGACY_ARITHMETIC:
         shifted = box.photos and any(PhotoRecord.scale_shifted(segment.payload) for segment in box.segments)
@@ -205,7 +205,7 @@ def _version(box: Container) -> int:
 
 
 def pack(box: Container) -> bytes:
-    version = _version(box)
+    version = version_of(box)
     if (box.group_size is None) != (box.photos and version >= PHOTO_CODING_VERSION):
         raise ValueError("a group size is stored by every container but the photo containers of format 4 on")
     same = len(set(box.shapes)) == 1

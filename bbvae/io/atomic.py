@@ -1,7 +1,9 @@
-"""Write files so that a reader never sees half of one: temporary file, then rename."""
+"""Write files so that a reader never sees half of one: temporary file, then rename (or link, so as not to
+replace a file that appeared meanwhile)."""
 
 from __future__ import annotations
 
+import errno
 import os
 import tempfile
 from contextlib import contextmanager
@@ -9,8 +11,9 @@ from pathlib import Path
 
 
 @contextmanager
-def atomic_path(target: str | os.PathLike):
-    """Yield a temporary path beside `target`; rename it onto `target` only on success."""
+def atomic_path(target: str | os.PathLike, replace: bool = True):
+    """Yield a temporary path beside `target`; move it onto `target` only on success. Without `replace`, the
+    move is a hard link, which fails (FileExistsError) if `target` exists by then, e.g. from another run."""
     target = Path(target)
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
@@ -21,7 +24,10 @@ def atomic_path(target: str | os.PathLike):
     try:
         yield Path(tmp)
         os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; a written file gets the usual permissions
-        os.replace(tmp, target)
+        if replace:
+            os.replace(tmp, target)
+        else:
+            _link_new(tmp, target)
     except BaseException:
         if os.path.exists(tmp):
             os.unlink(tmp)
@@ -34,6 +40,14 @@ def _umask() -> int:
     return mask
 
 
-def write_bytes_atomic(target: str | os.PathLike, data: bytes) -> None:
-    with atomic_path(target) as tmp:
+def _link_new(tmp: str, target: Path) -> None:
+    try:
+        os.link(tmp, target)
+    except FileExistsError:
+        raise FileExistsError(errno.EEXIST, "appeared while bbvae was writing it (use --force to overwrite)", str(target)) from None
+    os.unlink(tmp)
+
+
+def write_bytes_atomic(target: str | os.PathLike, data: bytes, replace: bool = True) -> None:
+    with atomic_path(target, replace) as tmp:
         tmp.write_bytes(data)

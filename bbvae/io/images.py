@@ -11,12 +11,14 @@ from __future__ import annotations
 
 import io
 import os
+from pathlib import Path
 
 import numpy as np
 
 from bbvae.errors import BbvaeError
 
 LOSSY_FORMATS = {"JPEG", "MPO"}
+MAX_PIXELS = 100_000_000  # per input image by default: an 8000x8000 photograph fits, a 12000x12000 bomb does not
 CHANNELS_OF_MODE = {"L": 1, "LA": 2, "RGB": 3, "RGBA": 4}
 PILLOW_MODES = ("P", "1")   # kept as Pillow images
 SIXTEEN_BIT_MODES = ("I;16", "I;16B", "I;16L", "I;16N", "I", "F")
@@ -26,31 +28,60 @@ class ImageError(BbvaeError):
     """An image that cannot be read or is not coded losslessly."""
 
 
-def read_image(source: str | os.PathLike | bytes, label: str | None = None):
-    """Pixels as uint8 (H, W) for grey images, (H, W, C) otherwise; a Pillow image for P and 1."""
+def read_image(source: str | os.PathLike | bytes, label: str | None = None, max_pixels: int = MAX_PIXELS):
+    """Pixels as uint8 (H, W) for grey images, (H, W, C) otherwise; a Pillow image for P and 1.
+
+    An image of more than max_pixels is refused from its header, before its pixels are decoded (a small file
+    can claim a huge image), with bbvae's one line instead of Pillow's warning."""
+    import warnings
+
     from PIL import Image, UnidentifiedImageError
 
     label = label or str(source)
     try:
-        with Image.open(io.BytesIO(source) if isinstance(source, bytes) else source) as image:
+        raw = source if isinstance(source, bytes) else Path(source).read_bytes()
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)  # bbvae's own limit decides
+            image = Image.open(io.BytesIO(raw))
+        with image:
+            width, height = image.size
+            if width * height > max_pixels:
+                raise ImageError(f"{label}: {width}x{height} is more than {max_pixels} pixels (raise the limit with --max-pixels)")
             image.load()
-            if image.format in LOSSY_FORMATS:
-                raise ImageError(f"{label}: JPEG is already lossy; bbvae compresses lossless images (PNG, BMP, TIFF, PPM, WebP lossless)")
-            if image.mode in SIXTEEN_BIT_MODES:
-                raise ImageError(f"{label}: {image.mode} images have more than 8 bits per sample; bbvae codes 8-bit images only for now")
-            if image.mode == "PA":
-                raise ImageError(f"{label}: palette images with an alpha channel (PA) are not supported; save it as RGBA")
-            if image.mode in PILLOW_MODES:
-                return image.copy()
-            if image.mode not in CHANNELS_OF_MODE:
-                raise ImageError(f"{label}: image mode {image.mode} is not supported (8-bit L, LA, RGB, RGBA, P or 1)")
-            return np.asarray(image).copy()
+            if image.format in LOSSY_FORMATS or (image.format == "WEBP" and _lossy_webp(raw)):
+                raise ImageError(f"{label}: {'lossy WebP' if image.format == 'WEBP' else 'JPEG'} is already lossy; bbvae "
+                                 "compresses lossless images (PNG, BMP, TIFF, PPM, WebP lossless)")
+            return from_pillow(image, label)
     except Image.DecompressionBombError:
-        raise ImageError(f"{label}: the image has more pixels than bbvae reads (at most {2 * Image.MAX_IMAGE_PIXELS})") from None
+        raise ImageError(f"{label}: the image has more pixels than Pillow reads (at most {2 * Image.MAX_IMAGE_PIXELS})") from None
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
         if isinstance(exc, FileNotFoundError):
             raise ImageError(f"{label}: no such file") from None
         raise ImageError(f"{label}: not a readable image ({str(exc).splitlines()[0] if str(exc) else type(exc).__name__})") from None
+
+
+def _lossy_webp(data: bytes) -> bool:
+    """Whether a WebP file holds a lossy (VP8) image or frame rather than only lossless (VP8L) ones."""
+    position, found = 12, False
+    while position + 8 <= len(data):
+        fourcc, size = data[position:position + 4], int.from_bytes(data[position + 4:position + 8], "little")
+        found |= fourcc == b"VP8 " or (fourcc == b"ANMF" and data[position + 24:position + 28] == b"VP8 ")
+        position += 8 + size + (size & 1)
+    return found
+
+
+def from_pillow(image, label: str):
+    """A Pillow image as bbvae codes it: uint8 pixels, or a copy of the image itself for modes P and 1
+    (their palette and indices kept); ImageError for what bbvae does not code exactly."""
+    if image.mode in SIXTEEN_BIT_MODES:
+        raise ImageError(f"{label}: {image.mode} images have more than 8 bits per sample; bbvae codes 8-bit images only for now")
+    if image.mode == "PA":
+        raise ImageError(f"{label}: palette images with an alpha channel (PA) are not supported; save it as RGBA")
+    if image.mode in PILLOW_MODES:
+        return image.copy()
+    if image.mode not in CHANNELS_OF_MODE:
+        raise ImageError(f"{label}: image mode {image.mode} is not supported (8-bit L, LA, RGB, RGBA, P or 1)")
+    return np.asarray(image).copy()
 
 
 FORMAT_OF_SUFFIX = {".png": "PNG", ".bmp": "BMP", ".tif": "TIFF", ".tiff": "TIFF", ".ppm": "PPM",
@@ -77,6 +108,9 @@ def exact_format(name: str, kind: str | int) -> str | None:
 
 def check_exact(name: str, kind: str | int) -> str:
     """The format for `name`, or ImageError when it cannot hold such an image (kind_of) exactly."""
+    suffix = os.path.splitext(name)[1].lower()
+    if suffix and suffix not in FORMAT_OF_SUFFIX:
+        raise ImageError(f"{name}: bbvae does not write {suffix} files; name it {', '.join(sorted(FORMAT_OF_SUFFIX))}")
     image_format = exact_format(name, kind)
     if image_format is None:
         what = f"{kind} images" if isinstance(kind, str) else f"{kind}-channel pixels"

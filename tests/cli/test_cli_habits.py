@@ -73,3 +73,10 @@ def test_a_model_with_nan_weights_is_refused_in_one_line(tmp_path):
         result = run_cli(*args, cwd=tmp_path)
         assert result.returncode == 1 and result.stdout == ""
         assert "NaN or infinite" in result.stderr and len(result.stderr.strip().splitlines()) == 1, result.stderr
+
+
+def test_the_train_prior_choices_are_the_registry_s():
+    from bbvae.cli.main import TRAIN_PRIORS
+    from bbvae.models.priors import PRIORS
+
+    assert TRAIN_PRIORS == [name for name, prior in PRIORS.items() if prior.train_option]

@@ -20,6 +20,7 @@ from bbvae.api import CompressionError
 from bbvae.codecs import classical as fallback
 from bbvae.codecs import photos as photo_api
 from bbvae.codecs.build import codec_for
+from bbvae.errors import BbvaeError
 from bbvae.format import container
 from bbvae.format.container import ContainerError
 from bbvae.format.precisions import GROUP_SIZE, PHOTOS
@@ -143,13 +144,13 @@ def test_model_choice():
 
 
 @pytest.mark.parametrize("bad,message", [
-    (Image.new("RGB", (4, 4)), "modes P and 1 only"),
+    (Image.new("CMYK", (4, 4)), "mode CMYK is not supported"),
     (np.zeros((4, 4), np.uint16), "uint8"),
     (np.zeros((4, 4, 5), np.uint8), "uint8"),
     (np.zeros((0, 4), np.uint8), "outside"),
 ])
 def test_images_a_photo_container_cannot_hold_are_refused(photo_env, bad, message):
-    with pytest.raises(CompressionError, match=message):
+    with pytest.raises(BbvaeError, match=message):
         bbvae.compress([bad])
 
 
@@ -382,3 +383,17 @@ def test_scale_shifts_where_they_cannot_be_are_refused(photo_env, images):
     data[3] = 1
     with pytest.raises(ContainerError, match="scale shifts in a file of format version 1"):
         container.unpack(with_fixed_crc(bytes(data)))
+
+
+def test_the_checksum_covers_the_palette(photo_env, images):
+    """A palette image's stored PNG with other colours, and the file's own checksum recomputed: refused, because
+    the checksum of what is restored covers the palette and transparency too (format 4 on)."""
+    box = container.unpack(bbvae.compress([images["P"]]))
+    record = container.PhotoRecord.from_bytes(box.segments[0].payload, 1)
+    recoloured = Image.open(io.BytesIO(record.body))
+    recoloured.putpalette([255 - value for value in recoloured.getpalette()])
+    stored = io.BytesIO()
+    recoloured.save(stored, format="PNG")
+    box.segments[0].payload = container.PhotoRecord("P", "png", stored.getvalue()).to_bytes()
+    with pytest.raises(ContainerError, match="decoded pixels fail their checksum"):
+        bbvae.decompress(container.pack(box))
