@@ -11,7 +11,7 @@ from bbvae import __version__
 from bbvae.cli.coding import compress, decompress, info, test_files
 from bbvae.cli.errors import debug_option, user_errors
 from bbvae.cli.progress import LossBar
-from bbvae.cli.tools import allocate, card, downscale, photos
+from bbvae.cli.tools import allocate, card, downscale, photos, photoset
 
 TRAIN_PRIORS = ["normal", "mog", "vamp"]  # the registry's Prior.train_option ones, without importing torch (a test checks)
 
@@ -54,6 +54,7 @@ cli.add_command(allocate)
 cli.add_command(card)
 cli.add_command(photos)
 cli.add_command(downscale)
+cli.add_command(photoset)
 
 
 @cli.command()

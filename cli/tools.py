@@ -1,4 +1,4 @@
-"""`bbvae allocate`, `card`, `photos` and `downscale`: the tools that make and document the shipped codecs."""
+"""`bbvae allocate`, `card`, `photos`, `downscale` and `photoset`: the tools that make and document the shipped codecs."""
 
 from __future__ import annotations
 
@@ -58,3 +58,20 @@ def downscale(source, folder, factor):
     for path, (width, height) in downscale_folder(source, folder, factor):
         click.echo(f"{path} {width}x{height}")
 
+
+
+@click.command()
+@click.argument("folder", metavar="OUT", type=click.Path(file_okay=False, path_type=Path))
+@click.option("--cache", type=click.Path(file_okay=False, path_type=Path), help="where downloaded .deb files stay  [default: OUT/.cache]")
+@click.option("--packages", help="comma-separated Debian packages to use (none: '')  [default: every reviewed one, docs/DATASETS.md]")
+@user_errors
+def photoset(folder, cache, packages):
+    """Write train, validation and test splits of whole photographs in OUT (OUT/<split>/*.png, OUT/manifest.json)
+    from scikit-image and Debian's wallpaper packages (apt-get download)."""
+    from bbvae.datasets.photoset import build, summary
+
+    chosen = None if packages is None else [name.strip() for name in packages.split(",") if name.strip()]
+    manifest = build(folder, cache, chosen, say=click.echo)
+    for line in summary(manifest):
+        click.echo(line)
+    click.echo(f"wrote {folder / 'manifest.json'}")

@@ -105,12 +105,27 @@ def is_test_file(path: Path, test_percent: int = 10) -> bool:
     return digest[0] * 100 // 256 < test_percent
 
 
+def has_split_folders(folder: str) -> bool:
+    """Whether a folder keeps its splits in train/ and test/ (and validation/) subfolders, as `bbvae photoset`
+    writes them; other folders are split by file name (is_test_file)."""
+    return (Path(folder) / "train").is_dir() and (Path(folder) / "test").is_dir()
+
+
+def _split_files(folder: str, split: str) -> list[Path]:
+    if has_split_folders(folder):
+        return folder_files(str(Path(folder) / split))
+    if split == "validation":
+        raise DataError(f"{folder} has no validation split: that needs train/, validation/ and test/ subfolders "
+                        "(bbvae photoset writes them)")
+    return [p for p in folder_files(folder) if is_test_file(p) == (split == "test")]
+
+
 def _folder_split(folder: str, split: str, keep_modes: bool = False) -> list:
-    """The images of a folder's split (deterministic by file name), as uint8 (H, W) or (H, W, C) arrays
-    (as Pillow images with keep_modes)."""
+    """The images of a folder's split (its split subfolder, else deterministic by file name), as uint8 (H, W) or
+    (H, W, C) arrays (as Pillow images with keep_modes)."""
     from PIL import Image
 
-    chosen = [p for p in folder_files(folder) if is_test_file(p) == (split == "test")]
+    chosen = _split_files(folder, split)
     if not chosen:
         raise DataError(f"the {split} split of {folder} is empty: add more images")
     arrays = []
@@ -128,10 +143,14 @@ def _folder_split(folder: str, split: str, keep_modes: bool = False) -> list:
 
 
 def load_photos(name: str, split: str) -> list[np.ndarray]:
-    """Photographs of any size for patch models: the shipped set 'photos' or a folder, grey or RGB."""
+    """Photographs of any size for patch models: the shipped set 'photos' or a folder, grey or RGB; split 'train',
+    'test', or 'validation' for a folder with split subfolders."""
     from bbvae.datasets.photos import load_shipped
 
     if name == "photos":
+        if split not in ("train", "test"):
+            raise DataError(f"the shipped photo set has no {split} split: use 'train' or 'test', or a folder that "
+                            "`bbvae photoset` wrote")
         return load_shipped(split)
     if not os.path.isdir(name):
         raise DataError(f"unknown photo dataset {name!r}: use 'photos' or a folder of photographs")

@@ -64,7 +64,9 @@ class PatchSet:
         if extra_photos:
             photos += data.load_all_photos(extra_photos)
         self.sampler = PatchSampler(photos, patch, augment=True)
-        test = PatchSampler(data.load_photos(dataset, "test"), patch).grid()
+        # per-epoch figures on validation where the set has one (bbvae photoset): test is for final figures only
+        self.held_out = "validation" if dataset != "photos" and data.has_split_folders(dataset) else "test"
+        test = PatchSampler(data.load_photos(dataset, self.held_out), patch).grid()
         self.test = (test[0][:test_limit], test[1][:test_limit])
         self.patch, self.epoch_patches, self.seed = patch, epoch_patches, seed
 
@@ -74,7 +76,7 @@ class PatchSet:
 
     def describe(self) -> str:
         return (f"{len(self.sampler.photos) // 4} training photographs (x4 mirrored/transposed), {self.epoch_patches} random {self.patch}x{self.patch} "
-                f"patches per epoch; {len(self.test[0])} held-out test patches")
+                f"patches per epoch; {len(self.test[0])} held-out {self.held_out} patches")
 
     def steps(self, batch: int) -> int:
         return self.epoch_patches // batch
