@@ -3,6 +3,11 @@
     data = bbvae.compress(image)           # one image: an (H, W[, C]) uint8 array, a Pillow image, a path or a file
     data = bbvae.compress(images)          # many: a list of those, or an (N, H, W[, C]) uint8 array
     images = bbvae.decompress(data)        # a list of the images, exactly the input pixels; images.names
+    images.info                            # per image: its ICC profile, EXIF, DPI and PNG text, as read
+
+Files and Pillow images keep their metadata (ICC colour profile, EXIF, DPI, PNG text chunks: see
+bbvae/io/images.py metadata_of), stored with the images (bbvae/format/image_info.py, docs/FORMAT.md);
+compress(..., strip=True) leaves it out.
 
 Grey images come back as (H, W), others as (H, W, C), palette and bilevel images as
 Pillow images. Without a model named,
@@ -27,9 +32,9 @@ from bbvae.codecs import photos as photo_records
 from bbvae.codecs.build import codec_for
 from bbvae.coder import Message
 from bbvae.errors import BbvaeError
-from bbvae.format import container
+from bbvae.format import container, image_info
 from bbvae.format.precisions import GROUP_SIZE, LANES, PHOTOS, Precisions
-from bbvae.io.images import from_pillow, read_image, same_image
+from bbvae.io.images import from_pillow, metadata_of, read_image_and_metadata, same_image
 from bbvae.models.arithmetic import LEGACY, PORTABLE
 from bbvae.models.arithmetic import NAMES as ARITHMETIC_NAMES
 from bbvae.models.modelfile import DEFAULT_MODEL, PHOTO_MODEL, WEIGHTS_NAME, cached_model, model_folders, resolve, stated_fingerprint
@@ -41,8 +46,9 @@ class CompressionError(BbvaeError):
     """The images cannot be coded, or decoded pixels fail their checks."""
 
 
-LEGACY_MISMATCH = ("this file predates portable coding and was made on a machine whose arithmetic differs from this one's "
-                   "(CPU, thread count or torch release): decompress it where it was made")
+LEGACY_MISMATCH = ("this file predates portable coding and its checksum holds, so it was most likely made on a machine whose "
+                   "arithmetic differs from this one's (CPU, thread count or torch release): decompress it where it was made "
+                   "(otherwise it was altered after its checksum was written)")
 
 
 def _decoding_failed(box: container.Container, reason: str) -> Exception:
@@ -58,37 +64,48 @@ def _user_layout(image: np.ndarray) -> np.ndarray:
 
 
 class Images(list):
-    """The images of a .bbv file, in order, with the names stored with them (`names`, None if none)."""
+    """The images of a .bbv file, in order, with the names stored with them (`names`, None if none) and each
+    image's metadata (`info`: one dict per image, as bbvae.io.images.metadata_of returns it, {} if none)."""
 
-    def __init__(self, images, names: list[str] | None = None):
+    def __init__(self, images, names: list[str] | None = None, info: list[dict] | None = None):
         super().__init__(images)
         self.names = names
+        self.info = info if info is not None else [{} for _ in self]
 
 
 def as_images(images) -> list:
     """The images a caller passes, each as bbvae codes it (uint8 array, or a Pillow image of mode P or 1).
+    as_images_and_info also gives each image's metadata.
 
     One image: an (H, W) array, an (H, W, C) array with C <= 4, a Pillow image of any mode bbvae codes
-    exactly, a path or a binary file object. Many: a list or tuple of those, or an (N, H, W[, C]) array
+    exactly, a path, a binary file object or the bytes of an image file. Many: a list or tuple of those, or an (N, H, W[, C]) array
     (an (N, H, W) stack needs W > 4 to be told from one (H, W, C) image; pass a list otherwise).
     """
+    return as_images_and_info(images)[0]
+
+
+def as_images_and_info(images) -> tuple[list, list[dict]]:
+    """(as_images's images, each one's metadata: what a file or Pillow image has, {} for an array)."""
     if isinstance(images, (list, tuple)):
         items = list(images)
     elif isinstance(images, np.ndarray) and (images.ndim == 4 or (images.ndim == 3 and images.shape[-1] > 4)):
         items = list(images)
     else:
         items = [images]
-    return [_one_image(item, index) for index, item in enumerate(items)]
+    pairs = [_one_image(item, index) for index, item in enumerate(items)]
+    return [image for image, _ in pairs], [info for _, info in pairs]
 
 
 def _one_image(item, index: int):
     if hasattr(item, "read"):  # before `mode`: a file object has one too ("rb")
-        return read_image(item.read(), f"image {index}")
+        return read_image_and_metadata(item.read(), f"image {index}")
+    if isinstance(item, (bytes, bytearray, memoryview)):
+        return read_image_and_metadata(bytes(item), f"image {index}")
     if isinstance(item, (str, os.PathLike)):
-        return read_image(item)
+        return read_image_and_metadata(item)
     if hasattr(item, "mode"):
-        return from_pillow(item, f"image {index}")
-    return _user_layout(np.asarray(item))
+        return from_pillow(item, f"image {index}"), metadata_of(item)
+    return _user_layout(np.asarray(item)), {}
 
 
 def _describe_model(cfg) -> str:
@@ -102,8 +119,23 @@ def choose_model(images) -> str:
     return DEFAULT_MODEL if digits and len(images) else PHOTO_MODEL
 
 
+def progress_total(images, model: str | os.PathLike | None = None) -> int:
+    """What compress's progress callback counts up to: pixel rows for a patch (photo) model, so that one large
+    photograph shows progress too, images for a whole-image model."""
+    images = as_images(images)
+    path = str(resolve(model if model is not None else choose_model(images)))
+    patches = cached_model(path)[1].config.patches
+    return sum(photo_records.shape_of(image)[0] for image in images) if patches else len(images)
+
+
+def container_progress_total(box: container.Container) -> int:
+    """What decompress_container's progress callback counts up to (progress_total's units)."""
+    return sum(shape[0] for shape in box.shapes) if box.photos else len(box.shapes)
+
+
 def compress(images, model: str | os.PathLike | None = None, *, names: list[str] | None = None,
-             metadata: dict | None = None, precisions: Precisions | None = None, group_size: int = GROUP_SIZE,
+             metadata: dict | None = None, info: list[dict] | None = None, strip: bool = False,
+             precisions: Precisions | None = None, group_size: int = GROUP_SIZE,
              particles: int = 1, jobs: int = 1, verify: bool = True, progress=None) -> bytes:
     """Code one image or many (as_images says which is which) into .bbv bytes. With verify (the default) the
     bytes are decoded again and compared.
@@ -111,22 +143,30 @@ def compress(images, model: str | os.PathLike | None = None, *, names: list[str]
     model: a shipped name or path; None picks one (choose_model). precisions default to
     Precisions.for_images(number of images) for whole-image models and PHOTOS for patch
     models. jobs > 1 codes segments in spawned worker processes, so a script calling it
-    needs the usual `if __name__ == "__main__":`.
+    needs the usual `if __name__ == "__main__":`. progress(n) is called as work is done, in
+    progress_total's units.
+
+    Each image's metadata (ICC profile, EXIF, DPI, PNG text) is stored with it: what its file or Pillow image
+    has, or `info` (one dict per image, as bbvae.io.images.metadata_of returns them) for images read
+    elsewhere; strip=True stores none.
     """
-    images = as_images(images)
+    images, found = as_images_and_info(images)
     if not images:
         raise CompressionError("no images to compress")
     if names is not None and len(names) != len(images):
         raise CompressionError("one name per image")
+    if info is not None and len(info) != len(images):
+        raise CompressionError("one info dict per image")
+    header = dict(names=names, metadata=metadata or {},
+                  image_info=None if strip else _checked_info(info if info is not None else found))
     path = str(resolve(model if model is not None else choose_model(images)))
-    _, info = cached_model(path)
-    header = dict(names=names, metadata=metadata or {})
-    if info.config.patches:
+    _, model_info = cached_model(path)
+    if model_info.config.patches:
         if particles > 1:
             raise CompressionError("importance-weighted coding (--particles) is for whole-image models, not photographs")
-        box = _photo_container(images, path, info, header, jobs, progress)
+        box = _photo_container(images, path, model_info, header, jobs, progress)
     else:
-        box = _image_set_container(images, path, info, header, precisions, group_size, particles, jobs, progress)
+        box = _image_set_container(images, path, model_info, header, precisions, group_size, particles, jobs, progress)
         if model is None and len(images) <= MAX_DIGITS_COMPARED:  # an odd digit may be smaller as PNG or WebP
             box = min(box, _photo_container(images, None, None, header, jobs, None), key=lambda b: len(container.pack(b)))
     data = container.pack(box)
@@ -135,13 +175,25 @@ def compress(images, model: str | os.PathLike | None = None, *, names: list[str]
     return data
 
 
+def _checked_info(infos: list[dict]) -> list[dict] | None:
+    """The images' metadata as the container stores it (None when no image has any); CompressionError if unstorable."""
+    if not any(infos):
+        return None
+    try:
+        for info in infos:
+            image_info.entries(info)
+    except (ValueError, TypeError, IndexError, KeyError, AttributeError) as exc:
+        raise CompressionError(f"image metadata: {exc}") from None
+    return [dict(info) for info in infos]
+
+
 def _assemble(info, images, header: dict, segments: list[container.Segment], **coding) -> container.Container:
     """The one container assembly: the model (None: classical records only), the images' geometry and checksum."""
     box = container.Container(
         fingerprint=bytes.fromhex(info.fingerprint)[:container.FINGERPRINT_BYTES] if info else bytes(container.FINGERPRINT_BYTES),
         model_name=info.path.parent.name if info else "", shapes=[photo_records.shape_of(image) for image in images],
         segments=segments, pixel_crc=0, arithmetic=PORTABLE, lanes=LANES, **header, **coding)
-    box.pixel_crc = photo_records.restored_crc(images, container.version_of(box))
+    box.pixel_crc = photo_records.restored_crc(images, container.version_of(box), box.image_info)
     return box
 
 
@@ -178,7 +230,8 @@ def _photo_container(images, path, info, header, jobs, progress) -> container.Co
             photo_records.check_image(index, image)
     except photo_records.PhotoError as exc:
         raise CompressionError(str(exc)) from None
-    payloads = _run(_encode_photo, [(path, image) for image in images], [1] * len(images), jobs, progress)
+    payloads = _run(_encode_photo, [(path, image) for image in images], [photo_records.shape_of(image)[0] for image in images],
+                    jobs, progress)
     return _assemble(info, images, header, [container.Segment(1, payload) for payload in payloads],
                      precisions=PHOTOS, group_size=None, photos=True)
 
@@ -195,7 +248,7 @@ def _encode_segment(coding: tuple, batch: np.ndarray, progress=None) -> bytes:
 
 
 def _encode_photo(model_path: str | None, image, progress=None) -> bytes:
-    return photo_records.encode_record(image, model_path).to_bytes()
+    return photo_records.encode_record(image, model_path, progress).to_bytes()
 
 
 def _decode_segment(box_coding: tuple, payload: bytes, count_or_shape, progress=None) -> list:
@@ -204,7 +257,7 @@ def _decode_segment(box_coding: tuple, payload: bytes, count_or_shape, progress=
     if photos:
         shape = count_or_shape
         record = container.PhotoRecord.from_bytes(payload, shape[2])
-        return [photo_records.decode_record(record, shape, path, (precisions, lanes, arithmetic))]
+        return [photo_records.decode_record(record, shape, path, (precisions, lanes, arithmetic), progress)]
     message = Message.from_bytes(payload)
     if message.lanes != lanes:
         raise ValueError("the payload's lanes differ from the header's")
@@ -258,22 +311,23 @@ def decompress_container(data: bytes | bytearray | memoryview, model: str | os.P
     coding = (path, box.precisions, box.arithmetic, box.group_size, box.particles, box.lanes, box.photos)
     calls = [(coding, segment.payload, shape if box.photos else segment.count)
              for segment, shape in zip(box.segments, box.shapes if box.photos else box.segments)]
-    sizes = [segment.count for segment in box.segments]
+    sizes = [shape[0] for shape in box.shapes] if box.photos else [segment.count for segment in box.segments]
     try:
         images = [image for part in _run(_decode_segment, calls, sizes, jobs, progress) for image in part]
     except (OSError, SyntaxError) as exc:  # Pillow reports some damaged files as SyntaxError
         raise container.ContainerError(f"the file is corrupt ({str(exc).splitlines()[0]})") from None
     except (ValueError, IndexError) as exc:
         raise _decoding_failed(box, str(exc).splitlines()[0]) from None
-    if photo_records.restored_crc(images, data[3]) != box.pixel_crc:
+    if photo_records.restored_crc(images, data[3], box.image_info) != box.pixel_crc:
         raise _decoding_failed(box, "decoded pixels fail their checksum")
     return box, images
 
 
 def decompress(data: bytes | bytearray | memoryview, model: str | os.PathLike | None = None, *, jobs: int = 1) -> Images:
-    """The images of .bbv bytes, exactly as they were compressed, with their stored names (`.names`)."""
+    """The images of .bbv bytes, exactly as they were compressed, with their stored names (`.names`) and
+    metadata (`.info`)."""
     box, images = decompress_container(data, model, jobs=jobs)
-    return Images(images, box.names)
+    return Images(images, box.names, box.image_info)
 
 
 def describe_container(data: bytes | bytearray | memoryview) -> dict:
@@ -289,6 +343,8 @@ def describe_container(data: bytes | bytearray | memoryview) -> dict:
         "bits_per_dim": 8 * len(data) / box.samples, "samples": box.samples,
         "precisions": {"latent": box.precisions.latent, "posterior": box.precisions.posterior, "pixels": box.precisions.pixels},
         "lanes": box.lanes, "group_size": box.group_size, "particles": box.particles, "segments": len(box.segments), "metadata": box.metadata,
+        "image_metadata": [sorted(info) for info in box.image_info] if box.image_info else None,
+        "image_metadata_bytes": len(image_info.pack(box.image_info)) if box.image_info else 0,
         "paths": [{"mode": r.mode, "path": r.path, "bytes": len(s.payload), "scale_shifts": r.scale_shifts}
                   for r, s in zip(box.records(), box.segments)]
         if box.photos else None,

@@ -19,10 +19,21 @@ from bbvae.io.images import MAX_PIXELS
 SUFFIX = ".bbv"
 
 
+def _say_if_compiling(quiet: bool) -> None:
+    """One line before the first coding after an install, which compiles the coder's kernels in silence."""
+    from bbvae.coder.kernel_cache import kernels_compiled
+
+    if not quiet and not kernels_compiled():
+        click.echo("bbvae: compiling coder kernels, once (about 15 s; later runs reuse them)", err=True)
+
+
+BAR_IMAGES, BAR_SAMPLES = 64, 1 << 22  # a bar for this many images, or this many samples (one 1400x1000 RGB photo)
+
+
 @contextlib.contextmanager
-def _progress(total: int, label: str, quiet: bool):
-    """A progress callback taking counts (None when quiet or for a handful of images)."""
-    if quiet or total < 64:
+def _progress(total: int, label: str, quiet: bool, images: int, samples: int):
+    """A progress callback taking counts up to total (None when quiet or for a few small images)."""
+    if quiet or (images < BAR_IMAGES and samples < BAR_SAMPLES):
         yield None
         return
     with click.progressbar(length=total, label=label, file=sys.stderr) as bar:
@@ -50,22 +61,28 @@ def _check_left_out(folder: Path, readable: list[Path], skip: bool) -> None:
 
 
 def _read_inputs(inputs: tuple[str, ...], skip_unsupported: bool = False, max_pixels: int = MAX_PIXELS):
-    """(images, names, metadata, default output) from image files, folders, .npy/.npz or '-'."""
+    """(images, names, metadata, default output, each image's own metadata) from image files, folders,
+    .npy/.npz or '-'."""
     from bbvae.datasets.sources import folder_files
-    from bbvae.io.images import read_image
+    from bbvae.io.images import read_image_and_metadata
 
-    read = functools.partial(read_image, max_pixels=max_pixels)
+    infos = []
+
+    def read(source, label=None):
+        image, info = read_image_and_metadata(source, label, max_pixels=max_pixels)
+        infos.append(info)
+        return image
 
     if any(Path(i).suffix in (".npy", ".npz") for i in inputs):
         if len(inputs) != 1:
             raise UserError("an .npy/.npz input must be the only input")
-        return _read_array_file(Path(inputs[0]))
+        return (*_read_array_file(Path(inputs[0])), None)
     images, names = [], []
     for item in inputs:
         if item == "-":
             if len(inputs) != 1:
                 raise UserError("'-' (stdin) must be the only input")
-            return [read(sys.stdin.buffer.read(), "stdin")], None, {}, "-"
+            return [read(sys.stdin.buffer.read(), "stdin")], None, {}, "-", infos
         path = Path(item)
         if path.is_dir():
             _check_left_out(path, folder_files(str(path)), skip_unsupported)
@@ -78,10 +95,10 @@ def _read_inputs(inputs: tuple[str, ...], skip_unsupported: bool = False, max_pi
     if len(set(names)) != len(names):
         raise UserError("two inputs have the same name; they would overwrite each other on decompression")
     if len(inputs) == 1 and not Path(inputs[0]).is_dir():
-        return images, None, {}, inputs[0] + SUFFIX  # one image: decompression names it after the .bbv file
+        return images, None, {}, inputs[0] + SUFFIX, infos  # one image: decompression names it after the .bbv file
     if len(inputs) == 1:  # a folder: the archive is named after it, as tar and zip users expect
-        return images, names, {}, str(Path(inputs[0])) + SUFFIX
-    return images, names, {}, None
+        return images, names, {}, str(Path(inputs[0])) + SUFFIX, infos
+    return images, names, {}, None, infos
 
 
 def _read_array_file(path: Path):
@@ -148,11 +165,12 @@ def _write(path: str, data: bytes, force: bool):
 @click.option("--skip-unsupported", is_flag=True, help="leave out the files of input folders that are not images bbvae reads")
 @click.option("--max-pixels", default=MAX_PIXELS, show_default=True, type=click.IntRange(1),
               help="refuse an input image of more pixels, from its header (a small file can claim a huge image)")
+@click.option("--strip", is_flag=True, help="leave out the images' metadata (ICC profile, EXIF, DPI, PNG text)")
 @click.option("-q", "--quiet", is_flag=True, help="no progress bar, no summary")
 @click.option("-v", "--verbose", is_flag=True, help="also say how each image is stored")
 @user_errors
-def compress(inputs, output, to_stdout, model, jobs, force, keep, no_verify, particles, skip_unsupported, max_pixels, quiet,
-             verbose):
+def compress(inputs, output, to_stdout, model, jobs, force, keep, no_verify, particles, skip_unsupported, max_pixels, strip,
+             quiet, verbose):
     """Compress images (files, folders, .npy/.npz, or - for stdin) into one .bbv file."""
     from bbvae import api
     from bbvae.codecs.photos import shape_of
@@ -162,18 +180,19 @@ def compress(inputs, output, to_stdout, model, jobs, force, keep, no_verify, par
         _check_stdout("compressed data")
     if output not in (None, "-"):  # before reading, which can take a while and refuse for other reasons
         _check_output(output, force, inputs)
-    images, names, metadata, default_output = _read_inputs(inputs, skip_unsupported, max_pixels)
+    images, names, metadata, default_output, infos = _read_inputs(inputs, skip_unsupported, max_pixels)
     if output is None and default_output is None:
         raise UserError("several inputs: name the output file with -o")
     if output is None and default_output != "-":
         _check_output(default_output, force, inputs)
     output = output or default_output
-    with _progress(len(images), "compressing", quiet) as update:
-        data = api.compress(images, model, names=names, metadata=metadata, particles=particles, jobs=jobs,
-                            verify=not no_verify, progress=update)
+    samples = sum(int(np.prod(shape_of(image))) for image in images)
+    _say_if_compiling(quiet)
+    with _progress(api.progress_total(images, model), "compressing", quiet, len(images), samples) as update:
+        data = api.compress(images, model, names=names, metadata=metadata, info=infos, strip=strip, particles=particles,
+                            jobs=jobs, verify=not no_verify, progress=update)
     _write(output, data, force)
     if not quiet and output != "-":
-        samples = sum(int(np.prod(shape_of(image))) for image in images)
         click.echo(f"{len(images)} image(s) -> {output}: {len(data)} bytes, {8 * len(data) / samples:.4f} bits/dim", err=True)
     if verbose:
         for number, stored in enumerate(api.describe_container(data)["paths"] or []):
@@ -227,7 +246,7 @@ def _folder_outputs(folder: Path, names: list[str], force: bool) -> list[PurePos
     return relative
 
 
-def _write_folder(folder: Path, relative: list[PurePosixPath], images):
+def _write_folder(folder: Path, relative: list[PurePosixPath], images, infos: list[dict]):
     """Every image under its stored name, written to a staging folder first: all or nothing."""
     import shutil
     import tempfile
@@ -237,9 +256,9 @@ def _write_folder(folder: Path, relative: list[PurePosixPath], images):
     folder.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=".bbvae-", dir=folder))
     try:
-        for path, image in zip(relative, images):
+        for path, image, info in zip(relative, images, infos):
             (staging / path).parent.mkdir(parents=True, exist_ok=True)
-            (staging / path).write_bytes(encode_image(image, path.name))
+            (staging / path).write_bytes(encode_image(image, path.name, info))
         for path in relative:
             (folder / path).parent.mkdir(parents=True, exist_ok=True)
             os.replace(staging / path, folder / path)
@@ -261,7 +280,7 @@ def decompress(source, output, to_stdout, model, jobs, force, keep, quiet):
     """Restore the exact images of a .bbv file (SOURCE, or - for stdin)."""
     from bbvae import api
     from bbvae.format import container
-    from bbvae.io.images import check_exact, encode_image
+    from bbvae.io.images import check_exact, encode_image, metadata_left_out
 
     data = sys.stdin.buffer.read() if source == "-" else Path(source).read_bytes()
     header = container.unpack(data)
@@ -282,18 +301,24 @@ def decompress(source, output, to_stdout, model, jobs, force, keep, quiet):
         for name, kind in zip(outputs, kinds):
             if name != "-":
                 check_exact(name, kind)
+        for name, info in zip(outputs, header.image_info or []):
+            left_out = metadata_left_out(name, info)
+            if left_out and not quiet:
+                click.echo(f"bbvae: warning: {name} cannot hold its {', '.join(left_out)}: name it .png to keep them", err=True)
     if not single:
         if target == "-":
             raise UserError(f"the file holds {len(header.shapes)} images: name an output folder with -o")
         if Path(target).exists() and not Path(target).is_dir():
             raise UserError(f"{target} exists and is not a folder")
         relative = _folder_outputs(Path(target), names, force)
-    with _progress(len(header.shapes), "decompressing", quiet) as update:
-        _, images = api.decompress_container(data, model, jobs=jobs, progress=update)
+    _say_if_compiling(quiet)
+    with _progress(api.container_progress_total(header), "decompressing", quiet, len(header.shapes), header.samples) as update:
+        box, images = api.decompress_container(data, model, jobs=jobs, progress=update)
+    infos = box.image_info or [{} for _ in images]
     if single:
-        _write(target, _array_file(images, archive) if archive else encode_image(images[0], target), force)
+        _write(target, _array_file(images, archive) if archive else encode_image(images[0], target, infos[0]), force)
     else:
-        _write_folder(Path(target), relative, images)
+        _write_folder(Path(target), relative, images, infos)
     if not quiet and target != "-":
         click.echo(f"{len(images)} image(s) restored to {target}", err=True)
 

@@ -25,11 +25,12 @@ GOLDEN_ARCHIVE_DIGITS = 40  # the checked-in archive stays small
 
 
 PARTICLES_DIGITS = 160  # importance sampling starts at image particles x group size (bbvae/codecs/images.py)
+DESCRIBED_INFO = {"icc_profile": bytes(range(256)) * 2, "dpi": (300.0, 300.0), "text": {"Comment": "golden"}}
 
 
 def cases(archive: int = ARCHIVE_DIGITS, mixture_model: str | None = None) -> dict[str, tuple[list[np.ndarray], dict]]:
     """name -> the images of one .bbv file and the options of api.compress: a digit, an archive of digits, digits
-    coded with two importance samples, an RGB and a grey photograph; with mixture_model (a model file with a
+    coded with two importance samples, an RGB and a grey photograph, the RGB one with metadata (format 5); with mixture_model (a model file with a
     mixture prior, for 8x8 grey images), blobs coded with it."""
     from helpers import blob_images
 
@@ -39,7 +40,7 @@ def cases(archive: int = ARCHIVE_DIGITS, mixture_model: str | None = None) -> di
     coffee = np.asarray(Image.open(DATA / "coffee_50x40.png").convert("RGB"))
     return {"digit": ([digits[0]], {}), "archive": (list(digits[:archive]), {}),
             "particles": (list(digits[-PARTICLES_DIGITS:]), {"particles": 2}), "photo": ([coffee], {}),
-            "grey": ([np.ascontiguousarray(coffee[:, :, 1])], {}),
+            "grey": ([np.ascontiguousarray(coffee[:, :, 1])], {}), "described": ([coffee], {"info": [DESCRIBED_INFO]}),
             **({"mixture": (list(blob_images(40)[:, 0]), {"model": mixture_model})} if mixture_model else {})}
 
 

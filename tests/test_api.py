@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import sys
 from pathlib import Path
@@ -289,7 +290,8 @@ def test_the_api_takes_what_people_pass_it(tmp_path):
     rgb = np.random.default_rng(3).integers(0, 256, (10, 7, 3), dtype=np.uint8)
     Image.fromarray(rgb).save(tmp_path / "rgb.png")
     with open(tmp_path / "rgb.png", "rb") as file:
-        inputs = [rgb, Image.fromarray(rgb), tmp_path / "rgb.png", str(tmp_path / "rgb.png"), file]
+        inputs = [rgb, Image.fromarray(rgb), tmp_path / "rgb.png", str(tmp_path / "rgb.png"), file,
+                  (tmp_path / "rgb.png").read_bytes()]
         for given in inputs:
             data = bbvae.compress(given)
             assert bbvae.describe(data)["images"] == 1
@@ -299,6 +301,18 @@ def test_the_api_takes_what_people_pass_it(tmp_path):
     assert named.names == ["a.png", "b.png"] and np.array_equal(named[1], rgb[:5])
     with pytest.raises(bbvae.BbvaeError, match="mode CMYK"):
         bbvae.compress(Image.fromarray(rgb).convert("CMYK"))
+    with pytest.raises(bbvae.BbvaeError) as unreadable:
+        bbvae.compress(io.BytesIO(b"not an image"))
+    assert str(unreadable.value) == "image 0: not a readable image (cannot identify image file)"  # no object address
+
+
+def test_a_pillow_image_keeps_its_metadata_unless_stripped():
+    image = Image.fromarray(np.random.default_rng(4).integers(0, 256, (9, 8, 3), dtype=np.uint8))
+    image.info.update(icc_profile=b"profile bytes", dpi=(96.0, 96.0))
+    assert bbvae.decompress(bbvae.compress(image)).info == [{"icc_profile": b"profile bytes", "dpi": (96.0, 96.0)}]
+    assert bbvae.decompress(bbvae.compress(image, strip=True)).info == [{}]
+    described = bbvae.compress(np.asarray(image), info=[{"text": {"Title": "t"}}])
+    assert bbvae.decompress(described).info == [{"text": {"Title": "t"}}]
 
 
 def test_the_package_shows_its_api():

@@ -144,4 +144,5 @@ class _Strips:
         return self.context[positions[:, 0] + CONTEXT, positions[:, 1] + CONTEXT, channels].astype(np.int64)
 
     def size(self, unit: int) -> int:
-        return 1
+        top, bottom, _, _ = self.codec._strip(self.context, self.last - unit)
+        return bottom - top  # pixel rows: progress on a single large photograph

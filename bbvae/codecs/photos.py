@@ -18,7 +18,7 @@ from bbvae.codecs import classical
 from bbvae.codecs.build import codec_for
 from bbvae.coder import Message
 from bbvae.errors import BbvaeError
-from bbvae.format import container
+from bbvae.format import container, image_info
 from bbvae.format.precisions import LANES, PHOTOS, Precisions
 from bbvae.io.images import CHANNELS_OF_MODE
 from bbvae.models.arithmetic import PORTABLE
@@ -45,15 +45,17 @@ def pixels_of(image) -> np.ndarray:
     return np.asarray(image, dtype=np.uint8) if hasattr(image, "mode") else image
 
 
-def restored_crc(images, version: int) -> int:
-    """The checksum of what decoding restores: the pixels, and from format 4 on also a palette image's palette and
-    transparency (the checksums of older files cover the pixels only)."""
+def restored_crc(images, version: int, infos: list[dict] | None = None) -> int:
+    """The checksum of what decoding restores: the pixels, from format 4 on also a palette image's palette and
+    transparency, and from format 5 on each image's metadata (the checksums of older files cover the pixels only)."""
     parts = []
-    for image in images:
+    for index, image in enumerate(images):
         parts.append(pixels_of(image))
         if version >= container.PHOTO_CODING_VERSION and getattr(image, "mode", None) == "P":
             extra = bytes(image.getpalette() or []) + repr(image.info.get("transparency")).encode()
             parts.append(np.frombuffer(extra, dtype=np.uint8))
+        if version >= container.IMAGE_INFO_VERSION and infos:
+            parts.append(np.frombuffer(image_info.entries(infos[index]), dtype=np.uint8))
     return container.pixel_crc(parts)
 
 
@@ -73,26 +75,31 @@ def check_image(index: int, image) -> None:
         raise PhotoError(f"image {index}: {width}x{height} pixels is more than bbvae codes in one file")
 
 
-def model_record(image: np.ndarray, model_path: str, scale_shifts: bool = True) -> container.PhotoRecord:
-    """The image on the model path; without scale_shifts, at the rate of the model as trained (bbvae bench)."""
+def model_record(image: np.ndarray, model_path: str, scale_shifts: bool = True, progress=None) -> container.PhotoRecord:
+    """The image on the model path; without scale_shifts, at the rate of the model as trained (bbvae bench).
+    progress(rows) is called as strips of pixel rows are coded."""
     mode = mode_of(image)
     colour = image if mode in ("L", "RGB") else (image[:, :, 0] if mode == "LA" else image[:, :, :3])
     alpha = classical.encode_png(image[:, :, -1]) if mode.endswith("A") else b""
     codec = codec_for(model_path, PHOTOS, PORTABLE, scale_shifts=scale_shifts)
-    return container.PhotoRecord(mode, "model", codec.encode(np.ascontiguousarray(colour)).to_bytes(), alpha,
+    return container.PhotoRecord(mode, "model", codec.encode(np.ascontiguousarray(colour), progress=progress).to_bytes(), alpha,
                                  codec.scale_shifts)
 
 
-def encode_record(image, model_path: str | None) -> container.PhotoRecord:
+def encode_record(image, model_path: str | None, progress=None) -> container.PhotoRecord:
     """The smallest record for one image: the model path (when there is a model) against PNG and WebP.
 
-    The classical encoders run in a thread beside the model (both release the GIL).
+    The classical encoders run in a thread beside the model (both release the GIL). progress(rows): the
+    image's pixel rows, as the model codes them (all at once without one).
     """
     mode = mode_of(image)
     with ThreadPoolExecutor(max_workers=1) as pool:
         stored = pool.submit(classical.encodings, image)
-        candidates = [model_record(image, model_path)] if model_path is not None and mode not in ("P", "1") else []
+        on_model = model_path is not None and mode not in ("P", "1")
+        candidates = [model_record(image, model_path, progress=progress)] if on_model else []
         candidates += [container.PhotoRecord(mode, path, data) for path, data in stored.result().items()]
+    if progress and not on_model:
+        progress(shape_of(image)[0])
     return min(candidates, key=lambda record: len(record.to_bytes()))
 
 
@@ -100,13 +107,16 @@ MAX_PHOTO_DEBT = 1024  # words an encoder may borrow; it codes the first patch d
 
 
 def decode_record(record: container.PhotoRecord, shape: tuple[int, int, int], model_path: str | None,
-                  coding: tuple[Precisions, int, int] = (PHOTOS, LANES, PORTABLE)):
-    """One image of a photo container; coding: the header's precisions, lanes and arithmetic."""
+                  coding: tuple[Precisions, int, int] = (PHOTOS, LANES, PORTABLE), progress=None):
+    """One image of a photo container; coding: the header's precisions, lanes and arithmetic; progress(rows)
+    as encode_record calls it."""
     height, width, channels = shape
     if record.path != "model":
         image = classical.decode(record.path, record.body, record.mode, (width, height))
         if shape_of(image) != shape or mode_of(image) != record.mode:
             raise container.ContainerError("corrupt file: a stored image does not match its header")
+        if progress:
+            progress(height)
         return image
     if height * width * 3 > container.MAX_PIXELS:  # the patch codec keeps three channels even for grey
         raise container.ContainerError("the file claims more pixels than bbvae decodes")
@@ -115,7 +125,7 @@ def decode_record(record: container.PhotoRecord, shape: tuple[int, int, int], mo
     message = Message.from_bytes(record.body)
     if message.lanes != lanes or message.debt > MAX_PHOTO_DEBT:
         raise container.ContainerError("corrupt file: the message does not match its header")
-    colour = codec.decode(message, height, width, 1 if record.mode in ("L", "LA") else 3)
+    colour = codec.decode(message, height, width, 1 if record.mode in ("L", "LA") else 3, progress=progress)
     if not record.alpha:
         return colour
     return np.dstack([colour, classical.decode("png", record.alpha, "L", (width, height))])

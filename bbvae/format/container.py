@@ -17,14 +17,16 @@ import numpy as np
 
 from bbvae.coder import varint
 from bbvae.errors import BbvaeError
+from bbvae.format import image_info
 from bbvae.format.precisions import GROUP_SIZE, LANES, MAX_GROUP, PHOTOS, Precisions
 
 MAGIC = b"BBV"
-FORMAT_VERSION = 4          # the newest this reads; a file carries the lowest version that can read it
+FORMAT_VERSION = 5          # the newest this reads; a file carries the lowest version that can read it
 FIRST_VERSION = 1
 SCALE_SHIFTS_VERSION = 2    # photo records with per-patch scale shifts (bbvae/codecs/scale_shifts.py)
 PORTABLE_VERSION = 3        # an arithmetic byte after the flags (bbvae/models/arithmetic.py); earlier files are LEGACY
 PHOTO_CODING_VERSION = 4    # photo containers: coding defaults of their own and no group size (format/precisions.py)
+IMAGE_INFO_VERSION = 5      # the images' own metadata (flag bit 7, bbvae/format/image_info.py)
 LEGACY_ARITHMETIC, PORTABLE_ARITHMETIC = 0, 1  # what the arithmetic byte says (bbvae/models/arithmetic.py)
 KNOWN_ARITHMETICS = (PORTABLE_ARITHMETIC,)
 FINGERPRINT_BYTES = 4   # a prefix of the model's SHA-256: enough to tell models apart and refuse a wrong one
@@ -35,7 +37,8 @@ MAX_LANES = 255
 MAX_PARTICLES = 64          # importance samples per image (flag bit 6)
 FLAG_NAMES, FLAG_SAME_SHAPE, FLAG_METADATA, FLAG_CUSTOM_CODING, FLAG_SEGMENTS, FLAG_PHOTOS = 1, 2, 4, 8, 16, 32
 FLAG_PARTICLES = 64  # importance-weighted bits-back with K particles (bbvae/coder/importance.py)
-KNOWN_FLAGS = 127
+FLAG_IMAGE_INFO = 128  # ICC profiles, EXIF, DPI, PNG text (bbvae/format/image_info.py)
+KNOWN_FLAGS = 255
 # FLAG_PHOTOS: one segment per image, each a photo record (PhotoRecord.to_bytes)
 MODES = ("L", "LA", "RGB", "RGBA", "P", "1")
 PATHS = ("model", "png", "webp")    # how a photo's pixels are stored: bits-back, or a classical file
@@ -130,6 +133,7 @@ class Container:
     photos: bool = False                # segments are PhotoRecords, one per image
     particles: int = 1                  # importance samples per image of the bits-back groups
     arithmetic: int = PORTABLE_ARITHMETIC  # how the coded numbers were computed (bbvae/models/arithmetic.py)
+    image_info: list[dict] | None = None   # each image's own metadata (image_info.py); None: no image has any
 
     def records(self) -> list[PhotoRecord]:
         return [PhotoRecord.from_bytes(segment.payload, shape[2]) for segment, shape in zip(self.segments, self.shapes)]
@@ -189,6 +193,13 @@ def _metadata(text: str, count: int) -> dict:
     return metadata
 
 
+def _image_info(block: bytes, count: int) -> list[dict]:
+    try:
+        return image_info.unpack(block, count)
+    except ValueError as exc:
+        raise ContainerError(f"corrupt file: {exc}") from None
+
+
 def pixel_crc(images) -> int:
     crc = 0
     for image in images:
@@ -201,6 +212,8 @@ def version_of(box: Container) -> int:
     if box.arithmetic == LEGACY_ARITHMETIC:
         shifted = box.photos and any(PhotoRecord.scale_shifted(segment.payload) for segment in box.segments)
         return SCALE_SHIFTS_VERSION if shifted else FIRST_VERSION
+    if box.image_info:
+        return IMAGE_INFO_VERSION
     return PHOTO_CODING_VERSION if box.photos else PORTABLE_VERSION
 
 
@@ -214,7 +227,7 @@ def pack(box: Container) -> bytes:
     flags = ((FLAG_NAMES if box.names is not None else 0) | (FLAG_SAME_SHAPE if same else 0)
              | (FLAG_METADATA if box.metadata else 0) | (FLAG_CUSTOM_CODING if custom else 0)
              | (FLAG_SEGMENTS if several else 0) | (FLAG_PHOTOS if box.photos else 0)
-             | (FLAG_PARTICLES if box.particles > 1 else 0))
+             | (FLAG_PARTICLES if box.particles > 1 else 0) | (FLAG_IMAGE_INFO if box.image_info else 0))
     name = box.model_name.encode()
     out = bytearray(MAGIC + bytes([version, flags]))
     if version >= PORTABLE_VERSION:
@@ -237,6 +250,9 @@ def pack(box: Container) -> bytes:
     if box.metadata:
         encoded = json.dumps(box.metadata, separators=(",", ":")).encode()
         out += varint.encode(len(encoded)) + encoded
+    if box.image_info:
+        block = image_info.pack(box.image_info)
+        out += varint.encode(len(block)) + block
     if several:
         out += varint.encode(len(box.segments))
         for segment in box.segments:
@@ -262,7 +278,7 @@ def unpack(data: bytes) -> Container:
     reader = _Reader(data[:-8])
     reader.take(4)
     flags = reader.take(1)[0]
-    if flags & ~KNOWN_FLAGS:
+    if flags & ~(KNOWN_FLAGS if data[3] >= IMAGE_INFO_VERSION else KNOWN_FLAGS & ~FLAG_IMAGE_INFO):
         raise ContainerError("corrupt or unsupported file: unknown flags")
     arithmetic = reader.take(1)[0] if data[3] >= PORTABLE_VERSION else LEGACY_ARITHMETIC
     if data[3] >= PORTABLE_VERSION and arithmetic not in KNOWN_ARITHMETICS:
@@ -293,6 +309,7 @@ def unpack(data: bytes) -> Container:
     shapes = stored * repeat
     names = [reader.text() for _ in range(count)] if flags & FLAG_NAMES else None
     metadata = _metadata(reader.text(), count) if flags & FLAG_METADATA else {}
+    infos = _image_info(reader.take(reader.varint(len(data))), count) if flags & FLAG_IMAGE_INFO else None
     segments = []
     if flags & FLAG_SEGMENTS:
         for _ in range(reader.varint(count)):  # at most one segment per image, none of them empty
@@ -307,7 +324,7 @@ def unpack(data: bytes) -> Container:
     if photos and len(segments) != count:
         raise ContainerError("corrupt file: a photo container needs one segment per image")
     box = Container(fingerprint, model_name, precisions, lanes, group_size, shapes, names, metadata,
-                    segments, int.from_bytes(data[-4:], "little"), photos, particles, arithmetic)
+                    segments, int.from_bytes(data[-4:], "little"), photos, particles, arithmetic, infos)
     if photos:
         if any(record.scale_shifts for record in box.records()) and data[3] < SCALE_SHIFTS_VERSION:  # also checks them
             raise ContainerError(f"corrupt file: scale shifts in a file of format version {data[3]}")

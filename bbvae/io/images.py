@@ -4,13 +4,19 @@ Only what bbvae codes exactly is accepted; anything else gets a one-line reason
 (ImageError) instead of a silently different result. Grey, grey+alpha, RGB and
 RGBA images become uint8 arrays; palette (P) and bilevel (1) images stay Pillow
 images, so that their palette and indices come back exactly (they are stored
-with the classical path, bbvae/codecs/classical.py).
+with the classical path, bbvae/codecs/classical.py). Multi-frame images (animated GIF, APNG or WebP,
+multi-page TIFF) are refused rather than cut to their first frame.
+
+What a file says about its pixels besides them (ICC colour profile, EXIF, DPI, PNG text chunks) is read
+with them (read_image_and_metadata, metadata_of), stored with them (bbvae/format/image_info.py) and
+written back with the pixels (encode_image's `metadata`).
 """
 
 from __future__ import annotations
 
 import io
 import os
+import re
 from pathlib import Path
 
 import numpy as np
@@ -33,6 +39,11 @@ def read_image(source: str | os.PathLike | bytes, label: str | None = None, max_
 
     An image of more than max_pixels is refused from its header, before its pixels are decoded (a small file
     can claim a huge image), with bbvae's one line instead of Pillow's warning."""
+    return read_image_and_metadata(source, label, max_pixels)[0]
+
+
+def read_image_and_metadata(source: str | os.PathLike | bytes, label: str | None = None, max_pixels: int = MAX_PIXELS):
+    """(pixels as read_image returns them, the file's metadata as metadata_of returns it)."""
     import warnings
 
     from PIL import Image, UnidentifiedImageError
@@ -47,17 +58,73 @@ def read_image(source: str | os.PathLike | bytes, label: str | None = None, max_
             width, height = image.size
             if width * height > max_pixels:
                 raise ImageError(f"{label}: {width}x{height} is more than {max_pixels} pixels (raise the limit with --max-pixels)")
+            _check_single_frame(image, label)
             image.load()
             if image.format in LOSSY_FORMATS or (image.format == "WEBP" and _lossy_webp(raw)):
                 raise ImageError(f"{label}: {'lossy WebP' if image.format == 'WEBP' else 'JPEG'} is already lossy; bbvae "
                                  "compresses lossless images (PNG, BMP, TIFF, PPM, WebP lossless)")
-            return from_pillow(image, label)
+            return from_pillow(image, label), metadata_of(image)
     except Image.DecompressionBombError:
         raise ImageError(f"{label}: the image has more pixels than Pillow reads (at most {2 * Image.MAX_IMAGE_PIXELS})") from None
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
         if isinstance(exc, FileNotFoundError):
             raise ImageError(f"{label}: no such file") from None
-        raise ImageError(f"{label}: not a readable image ({str(exc).splitlines()[0] if str(exc) else type(exc).__name__})") from None
+        raise ImageError(f"{label}: not a readable image ({_reason(exc)})") from None
+
+
+def _reason(exc: Exception) -> str:
+    """Pillow's reason in one line, without the object reprs ("<_io.BytesIO object at 0x...>") it names files by."""
+    reason = re.sub(r"\s*<[^<>]* at 0x[0-9a-fA-F]+>", "", str(exc).splitlines()[0] if str(exc) else "").strip()
+    return reason or type(exc).__name__
+
+
+def _check_single_frame(image, label: str) -> None:
+    """ImageError for an animation or a multi-page file: coding its first frame alone would lose the others."""
+    frames = getattr(image, "n_frames", 1)
+    if frames > 1:
+        raise ImageError(f"{label}: {frames} frames; bbvae codes single-frame images only (save each frame as its own file)")
+
+
+def metadata_of(image) -> dict:
+    """The metadata of a Pillow image that bbvae keeps, only what it has: `icc_profile` and `exif` (bytes),
+    `dpi` ((x, y) floats) and `text` (a PNG's text chunks, {key: value})."""
+    info = getattr(image, "info", None) or {}
+    found = {}
+    for key in ("icc_profile", "exif"):
+        if isinstance(info.get(key), bytes) and info[key]:
+            found[key] = bytes(info[key])
+    dpi = info.get("dpi")
+    if isinstance(dpi, tuple) and len(dpi) == 2:
+        try:
+            found["dpi"] = (float(dpi[0]), float(dpi[1]))
+        except (TypeError, ValueError, ZeroDivisionError):
+            pass
+    text = getattr(image, "text", None) if getattr(image, "format", None) == "PNG" else None
+    if text:
+        found["text"] = {str(key): str(value) for key, value in text.items()}
+    return found
+
+
+METADATA_WRITTEN = {"PNG": ("icc_profile", "exif", "dpi", "text"), "TIFF": ("icc_profile", "dpi")}  # what each format holds
+
+
+def metadata_left_out(name: str, metadata: dict | None) -> list[str]:
+    """The kinds of metadata an image file of this name cannot hold (encode_image leaves them out)."""
+    kept = METADATA_WRITTEN.get(FORMAT_OF_SUFFIX.get(os.path.splitext(name)[1].lower(), "PNG"), ())
+    return sorted(key for key in (metadata or {}) if key not in kept)
+
+
+def _save_options(image_format: str, metadata: dict | None) -> dict:
+    """Pillow's save options that write back the metadata the format holds (METADATA_WRITTEN)."""
+    kept = {key: value for key, value in (metadata or {}).items() if key in METADATA_WRITTEN.get(image_format, ())}
+    if "text" in kept:
+        from PIL.PngImagePlugin import PngInfo
+
+        chunks = PngInfo()
+        for key, value in kept.pop("text").items():
+            chunks.add_text(key, value)
+        kept["pnginfo"] = chunks
+    return kept
 
 
 def _lossy_webp(data: bytes) -> bool:
@@ -72,7 +139,8 @@ def _lossy_webp(data: bytes) -> bool:
 
 def from_pillow(image, label: str):
     """A Pillow image as bbvae codes it: uint8 pixels, or a copy of the image itself for modes P and 1
-    (their palette and indices kept); ImageError for what bbvae does not code exactly."""
+    (their palette and indices kept); ImageError for what bbvae does not code exactly, a multi-frame image too."""
+    _check_single_frame(image, label)
     if image.mode in SIXTEEN_BIT_MODES:
         raise ImageError(f"{label}: {image.mode} images have more than 8 bits per sample; bbvae codes 8-bit images only for now")
     if image.mode == "PA":
@@ -118,15 +186,17 @@ def check_exact(name: str, kind: str | int) -> str:
     return image_format
 
 
-def encode_image(image, name: str = "") -> bytes:
-    """An array or Pillow image as an image file in the format the name asks for."""
+def encode_image(image, name: str = "", metadata: dict | None = None) -> bytes:
+    """An array or Pillow image as an image file in the format the name asks for, with the metadata (as
+    metadata_of returns it) that the format holds (METADATA_WRITTEN; metadata_left_out says what it cannot)."""
     from PIL import Image
 
     image_format = check_exact(name, kind_of(image))
     if image_format == "WEBP":
         return encode_webp(image, method=6)  # a file the user asked for, written once: WebP's smallest
     buffer = io.BytesIO()
-    (image if isinstance(image, Image.Image) else Image.fromarray(image)).save(buffer, format=image_format)
+    (image if isinstance(image, Image.Image) else Image.fromarray(image)).save(buffer, format=image_format,
+                                                                                **_save_options(image_format, metadata))
     return buffer.getvalue()
 
 

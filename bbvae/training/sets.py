@@ -23,6 +23,8 @@ class ImageSet:
     (N, C, H + 2, W + 4; bbvae/models/context.py), so a whole image is modelled as it is coded.
     """
 
+    held_out = "test"  # the split of the per-epoch figures: the digit sets ship train and test only
+
     def __init__(self, dataset: str, seed: int, test_limit: int | None, context: bool = False):
         self.train = data.load(dataset, "train")
         self.test = data.load(dataset, "test")[:test_limit]

@@ -265,13 +265,15 @@ def train(opts: TrainOptions, say: Callable[[str], None] = print, progress=None)
         epoch, batches_done = epoch + 1, 0
         if ddp.is_main:
             test_bpd = evaluate_elbo(model, *source.test_set())
-            record = {"epoch": epoch, "train_bpd": running / max(seen, 1), "test_elbo_bpd": test_bpd, "skipped_batches": skipped,
+            record = {"epoch": epoch, "train_bpd": running / max(seen, 1), "test_elbo_bpd": test_bpd,
+                      "held_out": source.held_out, "skipped_batches": skipped,
                       "seconds": round(elapsed, 1), "lr": optimizer.param_groups[0]["lr"]}
             _save_checkpoint(out, model, optimizer, {"epoch": epoch, "batches_done": 0, "seconds": elapsed})
             table = allocation.fit(model.eval(), *source.allocation_set())
             model.train()
             save_model(out / WEIGHTS_NAME, model, codec={allocation.TABLE_NAME: table}, info={
                 "dataset": opts.dataset, "extra_photos": opts.extra_photos, "epochs": epoch, "test_elbo_bpd": test_bpd,
+                "held_out": source.held_out,
                 "train_seconds": round(elapsed, 1), "device": device.type, "processes": ddp.world,
                 "batch_size": opts.batch_size, "lr": opts.lr, "seed": opts.seed, "patch": opts.patch,
                 "objective": opts.objective, "iwae_train_samples": opts.iwae_train_samples if opts.objective == "iwae" else None,
@@ -280,7 +282,7 @@ def train(opts: TrainOptions, say: Callable[[str], None] = print, progress=None)
             })
             with open(out / LOG_NAME, "a") as log:  # last: a logged epoch has its model file
                 log.write(json.dumps(record) + "\n")
-            say(f"epoch {epoch}: train {record['train_bpd']:.4f} bits/dim, test -ELBO {test_bpd:.4f} bits/dim, {elapsed / 60:.1f} min")
+            say(f"epoch {epoch}: train {record['train_bpd']:.4f} bits/dim, {source.held_out} -ELBO {test_bpd:.4f} bits/dim, {elapsed / 60:.1f} min")
     if ddp.world > 1:
         dist.barrier()  # rank 0 may still be evaluating and saving the last epoch
         dist.destroy_process_group()

@@ -397,3 +397,14 @@ def test_the_checksum_covers_the_palette(photo_env, images):
     box.segments[0].payload = container.PhotoRecord("P", "png", stored.getvalue()).to_bytes()
     with pytest.raises(ContainerError, match="decoded pixels fail their checksum"):
         bbvae.decompress(container.pack(box))
+
+
+def test_one_photograph_reports_progress_strip_by_strip(photo_env, images):
+    """Progress counts pixel rows, so that a single large photograph shows a moving bar (issue #18)."""
+    image, noise = images["RGB"], images["noise RGB"]  # 24 rows in strips of the tiny model's 8, and a classical image
+    assert api.progress_total([image, noise]) == 24 + 7
+    encoded, decoded = [], []
+    data = api.compress([image, noise], progress=encoded.append)
+    box, restored = api.decompress_container(data, progress=decoded.append)
+    assert encoded == decoded == [8, 8, 8, 7]  # three strips of the model path, then the classical image at once
+    assert api.container_progress_total(box) == sum(decoded) and np.array_equal(restored[0], image)
