@@ -30,6 +30,8 @@ import numpy as np
 from bbvae import parallel
 from bbvae.codecs import photos as photo_records
 from bbvae.codecs.build import codec_for
+from bbvae.codecs.effort import DEFAULT_EFFORT, Effort
+from bbvae.codecs.effort import effort as effort_settings
 from bbvae.coder import Message
 from bbvae.errors import BbvaeError
 from bbvae.format import container, image_info
@@ -136,7 +138,7 @@ def container_progress_total(box: container.Container) -> int:
 def compress(images, model: str | os.PathLike | None = None, *, names: list[str] | None = None,
              metadata: dict | None = None, info: list[dict] | None = None, strip: bool = False,
              precisions: Precisions | None = None, group_size: int = GROUP_SIZE,
-             particles: int = 1, jobs: int = 1, verify: bool = True, progress=None) -> bytes:
+             particles: int = 1, effort: int = DEFAULT_EFFORT, jobs: int = 1, verify: bool = True, progress=None) -> bytes:
     """Code one image or many (as_images says which is which) into .bbv bytes. With verify (the default) the
     bytes are decoded again and compared.
 
@@ -146,10 +148,15 @@ def compress(images, model: str | os.PathLike | None = None, *, names: list[str]
     needs the usual `if __name__ == "__main__":`. progress(n) is called as work is done, in
     progress_total's units.
 
+    effort (1 or 2, bbvae/codecs/effort.py) trades encoding time for size; decoding takes the same time whatever it was.
     Each image's metadata (ICC profile, EXIF, DPI, PNG text) is stored with it: what its file or Pillow image
     has, or `info` (one dict per image, as bbvae.io.images.metadata_of returns them) for images read
     elsewhere; strip=True stores none.
     """
+    try:
+        search = effort_settings(effort)
+    except ValueError as exc:
+        raise CompressionError(str(exc)) from None
     images, found = as_images_and_info(images)
     if not images:
         raise CompressionError("no images to compress")
@@ -164,11 +171,11 @@ def compress(images, model: str | os.PathLike | None = None, *, names: list[str]
     if model_info.config.patches:
         if particles > 1:
             raise CompressionError("importance-weighted coding (--particles) is for whole-image models, not photographs")
-        box = _photo_container(images, path, model_info, header, jobs, progress)
+        box = _photo_container(images, path, model_info, header, jobs, progress, search)
     else:
         box = _image_set_container(images, path, model_info, header, precisions, group_size, particles, jobs, progress)
         if model is None and len(images) <= MAX_DIGITS_COMPARED:  # an odd digit may be smaller as PNG or WebP
-            box = min(box, _photo_container(images, None, None, header, jobs, None), key=lambda b: len(container.pack(b)))
+            box = min(box, _photo_container(images, None, None, header, jobs, None, search), key=lambda b: len(container.pack(b)))
     data = container.pack(box)
     if verify and not all(same_image(a, b) for a, b in zip(images, decompress_container(data, path, jobs=jobs)[1])):
         raise CompressionError("verification failed: the decoded pixels differ from the input (nothing written)")
@@ -223,14 +230,14 @@ def _image_set_container(images, path, info, header, precisions, group_size, par
                      precisions=precisions, group_size=group_size, particles=particles)
 
 
-def _photo_container(images, path, info, header, jobs, progress) -> container.Container:
+def _photo_container(images, path, info, header, jobs, progress, search: Effort) -> container.Container:
     """Every image as its own photo record; path/info None: classical records only (no model needed)."""
     try:
         for index, image in enumerate(images):
             photo_records.check_image(index, image)
     except photo_records.PhotoError as exc:
         raise CompressionError(str(exc)) from None
-    payloads = _run(_encode_photo, [(path, image) for image in images], [photo_records.shape_of(image)[0] for image in images],
+    payloads = _run(_encode_photo, [(path, image, search) for image in images], [photo_records.shape_of(image)[0] for image in images],
                     jobs, progress)
     return _assemble(info, images, header, [container.Segment(1, payload) for payload in payloads],
                      precisions=PHOTOS, group_size=None, photos=True)
@@ -247,8 +254,8 @@ def _encode_segment(coding: tuple, batch: np.ndarray, progress=None) -> bytes:
     return codec_for(*coding).encode(batch, progress=progress).to_bytes()
 
 
-def _encode_photo(model_path: str | None, image, progress=None) -> bytes:
-    return photo_records.encode_record(image, model_path, progress).to_bytes()
+def _encode_photo(model_path: str | None, image, search: Effort, progress=None) -> bytes:
+    return photo_records.encode_record(image, model_path, progress, search).to_bytes()
 
 
 def _decode_segment(box_coding: tuple, payload: bytes, count_or_shape, progress=None) -> list:

@@ -14,8 +14,9 @@ from __future__ import annotations
 import numpy as np
 
 from bbvae import api
+from bbvae.bench.charts import bar_chart
 from bbvae.bench.digits import measure
-from bbvae.bench.report import bar_chart, dataset_label, markdown_table, results_dir, write_results
+from bbvae.bench.report import dataset_label, markdown_table, results_dir, write_results
 from bbvae.datasets import sources as data
 from bbvae.errors import ConfigError
 from bbvae.models.evaluate import evaluate

@@ -9,7 +9,8 @@ from __future__ import annotations
 import numpy as np
 
 from bbvae import api
-from bbvae.bench.report import bar_chart, best_time, dataset_label, markdown_table, results_dir, write_results
+from bbvae.bench.charts import bar_chart
+from bbvae.bench.report import best_time, dataset_label, markdown_table, results_dir, write_results
 from bbvae.coder import Message
 from bbvae.datasets import sources as data
 from bbvae.format import container

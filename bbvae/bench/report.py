@@ -1,4 +1,4 @@
-"""Benchmark plumbing: timing, and results written to benchmarks/results/ (JSON, table, chart; results_dir)."""
+"""Benchmark plumbing: timing, and results written to benchmarks/results/ (JSON and table; results_dir; charts in charts.py)."""
 
 from __future__ import annotations
 
@@ -59,22 +59,3 @@ def write_results(name: str, summary: dict, rows: list[dict], table: str) -> Pat
     (folder / f"{name}.json").write_text(json.dumps(record, indent=2) + "\n")
     (folder / f"{name}.md").write_text(table + "\n")
     return folder / f"{name}.json"
-
-
-def bar_chart(path: Path, labels: list[str], values: list[float], title: str, highlight: int | None = None) -> Path:
-    """A horizontal bar chart as PNG (Pillow only, no plotting library)."""
-    from PIL import Image, ImageDraw
-
-    row, left, width = 26, 300, 420
-    image = Image.new("RGB", (left + width + 90, 50 + row * len(labels)), "white")
-    draw = ImageDraw.Draw(image)
-    draw.text((10, 12), title, fill="black")
-    top = max(values) if values else 1.0
-    for index, (label, value) in enumerate(zip(labels, values)):
-        y = 40 + index * row
-        colour = (214, 96, 77) if index == highlight else (67, 147, 195)
-        draw.text((10, y + 5), label, fill="black")
-        draw.rectangle([left, y + 3, left + int(width * value / top), y + row - 5], fill=colour)
-        draw.text((left + int(width * value / top) + 6, y + 5), f"{value:.3f}", fill="black")
-    image.save(path)
-    return path

@@ -6,7 +6,7 @@ import functools
 
 from bbvae.codecs.images import VAECodec
 from bbvae.codecs.patches import PatchCodec
-from bbvae.format.precisions import Precisions
+from bbvae.format.precisions import GROUP_SIZE, Precisions
 from bbvae.models.modelfile import FIRST_LATENT_BITS, cached_model
 
 
@@ -14,9 +14,9 @@ from bbvae.models.modelfile import FIRST_LATENT_BITS, cached_model
 def codec_for(model_path: str, precisions: Precisions, arithmetic: int, group_size: int | None = None,
               particles: int = 1, scale_shifts: bool = True) -> VAECodec | PatchCodec:
     """A patch model's PatchCodec (group_size and particles unused), else a VAECodec for sets of images
-    (scale_shifts unused). ValueError if the model cannot code with these settings."""
+    (scale shifts unused; group_size None: the default). ValueError if the model cannot code with these settings."""
     model, info = cached_model(model_path)
     first_bits = info.codec.get(FIRST_LATENT_BITS)
     if info.config.patches:
         return PatchCodec(model, precisions, first_bits, scale_shifts, arithmetic)
-    return VAECodec(model, precisions, group_size, first_bits, particles, arithmetic)
+    return VAECodec(model, precisions, group_size or GROUP_SIZE, first_bits, particles, arithmetic)

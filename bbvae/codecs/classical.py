@@ -17,7 +17,7 @@ from bbvae.errors import BbvaeError
 from bbvae.io import images
 
 WEBP_MAX_SIDE = 16383
-WEBP_METHOD = 5  # 6 is several times slower for ~2%; another method would change the files bbvae writes
+WEBP_METHOD = 5  # at the default effort (bbvae/codecs/effort.py): 6 is several times slower for ~2%
 
 
 def _pillow(image):
@@ -32,17 +32,17 @@ def encode_png(image) -> bytes:
     return buffer.getvalue()
 
 
-def encode_webp(image) -> bytes | None:
+def encode_webp(image, method: int = WEBP_METHOD) -> bytes | None:
     """Lossless WebP bytes, or None when WebP cannot hold the image (palette, too large)."""
     if hasattr(image, "mode") or max(image.shape[:2]) > WEBP_MAX_SIDE:
         return None
-    return images.encode_webp(image, WEBP_METHOD)
+    return images.encode_webp(image, method)
 
 
-def encodings(image) -> dict[str, bytes]:
-    """path name -> file bytes, for every classical path that can hold the image."""
+def encodings(image, webp_method: int = WEBP_METHOD) -> dict[str, bytes]:
+    """path name -> file bytes, for every classical path that can hold the image (webp_method: libwebp's effort)."""
     out = {"png": encode_png(image)}
-    webp = encode_webp(image)
+    webp = encode_webp(image, webp_method)
     if webp is not None:
         out["webp"] = webp
     return out

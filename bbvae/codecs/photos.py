@@ -16,6 +16,7 @@ import numpy as np
 
 from bbvae.codecs import classical
 from bbvae.codecs.build import codec_for
+from bbvae.codecs.effort import DEFAULT_EFFORT, EFFORTS, Effort
 from bbvae.coder import Message
 from bbvae.errors import BbvaeError
 from bbvae.format import container, image_info
@@ -86,17 +87,18 @@ def model_record(image: np.ndarray, model_path: str, scale_shifts: bool = True, 
                                  codec.scale_shifts)
 
 
-def encode_record(image, model_path: str | None, progress=None) -> container.PhotoRecord:
-    """The smallest record for one image: the model path (when there is a model) against PNG and WebP.
+def encode_record(image, model_path: str | None, progress=None, effort: Effort = EFFORTS[DEFAULT_EFFORT]) -> container.PhotoRecord:
+    """The smallest record for one image: the model path (when there is a model) against PNG and WebP,
+    each searched as hard as the effort says (bbvae/codecs/effort.py).
 
     The classical encoders run in a thread beside the model (both release the GIL). progress(rows): the
     image's pixel rows, as the model codes them (all at once without one).
     """
     mode = mode_of(image)
     with ThreadPoolExecutor(max_workers=1) as pool:
-        stored = pool.submit(classical.encodings, image)
+        stored = pool.submit(classical.encodings, image, effort.webp_method)
         on_model = model_path is not None and mode not in ("P", "1")
-        candidates = [model_record(image, model_path, progress=progress)] if on_model else []
+        candidates = [model_record(image, model_path, effort.scale_shifts, progress)] if on_model else []
         candidates += [container.PhotoRecord(mode, path, data) for path, data in stored.result().items()]
     if progress and not on_model:
         progress(shape_of(image)[0])

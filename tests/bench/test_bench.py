@@ -46,4 +46,7 @@ def test_bench_images_json_contract(tmp_path, photo_models):
     assert {row["image"] for row in record["rows"]} == {"colour.png", "grey.png"}
     assert all(row["model_decode_s"] > 0 for row in record["rows"])  # the model path is timed even when it loses
     assert all(row["unshifted_bpd"] > 0 for row in record["rows"])  # the model as trained, beside the shifted path
-    assert (tmp_path / "photo_bench.png").exists()
+    for chart in ("photo_bench.png", "photo_bench_rate_speed.png"):
+        with Image.open(tmp_path / chart) as drawn:
+            assert drawn.format == "PNG" and drawn.width >= 600
+    assert all(row["png_encode_s"] > 0 and row["jxl_e7_encode_s"] > 0 for row in record["rows"])  # every peer timed

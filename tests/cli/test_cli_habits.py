@@ -80,3 +80,13 @@ def test_the_train_prior_choices_are_the_registry_s():
     from bbvae.models.priors import PRIORS
 
     assert TRAIN_PRIORS == [name for name, prior in PRIORS.items() if prior.train_option]
+
+
+def test_the_effort_knob_takes_cjxl_s_short_flag_and_refuses_other_levels(tmp_path):
+    pixels = np.random.default_rng(5).integers(0, 256, (12, 12, 3), dtype=np.uint8)
+    Image.fromarray(pixels).save(tmp_path / "x.png")
+    quick = run_cli("compress", "-e", "1", "-q", "x.png", cwd=tmp_path)
+    assert quick.returncode == 0, quick.stderr
+    assert np.array_equal(bbvae.decompress((tmp_path / "x.png.bbv").read_bytes())[0], pixels)
+    refused = run_cli("compress", "--effort", "3", "x.png", "-o", "y.bbv", cwd=tmp_path)
+    assert refused.returncode == 2 and "3 is not in the range 1<=x<=2" in refused.stderr and not (tmp_path / "y.bbv").exists()

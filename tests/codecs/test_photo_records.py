@@ -408,3 +408,16 @@ def test_one_photograph_reports_progress_strip_by_strip(photo_env, images):
     box, restored = api.decompress_container(data, progress=decoded.append)
     assert encoded == decoded == [8, 8, 8, 7]  # three strips of the model path, then the classical image at once
     assert api.container_progress_total(box) == sum(decoded) and np.array_equal(restored[0], image)
+
+
+def test_every_effort_round_trips_and_only_the_search_differs(photo_env, images):
+    """Effort 1 codes the model as trained (no scale shifts), 2 is the default."""
+    image = images["RGB"]
+    coded = {effort: bbvae.compress([image], effort=effort) for effort in (1, 2)}
+    assert coded[2] == bbvae.compress([image])
+    for effort, data in coded.items():
+        assert np.array_equal(bbvae.decompress(data)[0], image), effort
+    shifted = {effort: container.unpack(data).records()[0].scale_shifts for effort, data in coded.items()}
+    assert shifted == {1: False, 2: True}
+    with pytest.raises(bbvae.BbvaeError, match="effort must be one of 1, 2, got 3"):
+        bbvae.compress([image], effort=3)
