@@ -26,12 +26,13 @@ def allocate(model, images):
 @click.argument("folder", metavar="MODEL_FOLDER", type=click.Path(file_okay=False, path_type=Path))
 @click.option("--iwae-samples", default=100, show_default=True, type=click.IntRange(1))
 @click.option("--command", help="the command that trained the model, for the card")
+@click.option("--limitations-only", is_flag=True, help="rewrite only the intended-use section; measure nothing")
 @user_errors
-def card(folder, iwae_samples, command):
+def card(folder, iwae_samples, command, limitations_only):
     """Measure a model on its test split and write its card (README.md beside the weights)."""
-    from bbvae.bench.modelcard import write_card
+    from bbvae.bench.modelcard import write_card, write_limitations
 
-    click.echo(write_card(folder, iwae_samples, command).read_text())
+    click.echo((write_limitations(folder) if limitations_only else write_card(folder, iwae_samples, command)).read_text())
 
 
 @click.command()

@@ -4,7 +4,8 @@
 
 The test figures are measured here, recorded in the model file's info (the
 weights and fingerprint do not change) and written into the card, so every
-number on it comes from this command.
+number on it comes from this command. `--limitations-only` rewrites only the card's
+"Intended use and limitations" section (training data counted from its sources), keeping the rest.
 """
 
 from __future__ import annotations
@@ -55,6 +56,7 @@ def write_card(folder: Path, iwae_samples: int, command: str | None) -> Path:
         f"Measured by `bbvae card {folder} --iwae-samples {iwae_samples}` "
         f"(torch {torch.__version__}).",
     ]
+    lines += ["", *intended_use(info)]
     if log:
         lines += ["", "## Training log (test negative ELBO after each epoch)", "",
                   "| epoch | train bits/dim | test -ELBO bits/dim | minutes |", "|---|---|---|---|"]
@@ -63,3 +65,71 @@ def write_card(folder: Path, iwae_samples: int, command: str | None) -> Path:
     card.write_text("\n".join(lines) + "\n")
     return card
 
+
+
+LIMITATIONS = "## Intended use and limitations"
+
+
+def _training_data(facts: dict, patches: bool) -> str:
+    """What the model was trained on, counted from the sources themselves."""
+    from bbvae.datasets import sources
+
+    dataset = facts["dataset"]
+    if not patches:
+        return f"the {len(sources.load(dataset, 'train')):,} train images of `{dataset}` ({sources.describe_source(dataset)})"
+    count = len(sources.load_photos(dataset, "train"))
+    text = f"{count} photographs: the train split of `{dataset}` ({sources.describe_source(dataset)})"
+    extra = facts.get("extra_photos")
+    if extra:
+        found = len(sources.load_all_photos(extra)) if Path(extra).is_dir() else None
+        text += f", and {found if found is not None else 'the'} photographs of `--extra-photos {extra}`"
+    return text
+
+
+def _shipped_set_caveats(dataset: str | None) -> str:
+    """What the shipped photo set's own split costs a card's figures (bbvae photoset is the honest protocol)."""
+    if dataset != "photos":
+        return ""
+    from bbvae.datasets.photos import TEST_PHOTOS, TRAIN_PHOTOS
+
+    jpegs = sum(name.endswith(".jpg") for name in TRAIN_PHOTOS)
+    return (f" {jpegs} of the training photographs are JPEG files, block artefacts included. The test figures are on "
+            f"{', '.join(name.rsplit('.', 1)[0] for name in TEST_PHOTOS)}, which also served to choose between models "
+            "during training, so they are optimistic (docs/DATASETS.md: `bbvae photoset` keeps validation and test apart).")
+
+
+def intended_use(info) -> list[str]:
+    """The card's section on what the model is for, what it was trained on and where it falls short."""
+    patches = info.config.patches
+    if patches:
+        use = ("8-bit grey and RGB photographs of any size (alpha is stored as PNG beside them); palette and bilevel "
+               "images, and any image the model would code larger, take the PNG or WebP path instead.")
+        limits = ("A small training set: rates on photographs unlike it (screenshots, drawings, scans, heavy sensor "
+                  "noise) are nearer PNG and WebP, and the file falls back to them where they are smaller."
+                  + _shipped_set_caveats(info.info.get("dataset")))
+    else:
+        shape = f"{info.config.height}x{info.config.width}"
+        use = (f"{shape} images like its training set, coded together in one file (a set of them pays the initial "
+               "bits once); any other size takes another codec.")
+        limits = "Images unlike the training set (other content, other sizes) code poorly or not at all."
+    return [LIMITATIONS, "", f"- Intended use: {use}", f"- Trained on: {_training_data(dict(info.info), patches)}.",
+            f"- Limitations: {limits}"]
+
+
+def write_limitations(folder: Path) -> Path:
+    """Replace (or add, before the training log) the card's intended-use section; nothing is re-measured."""
+    _, info = load_model(folder)
+    card = folder / "README.md"
+    text = card.read_text() if card.exists() else f"# Model card: {folder.name}\n"
+    section = "\n".join(intended_use(info)) + "\n"
+    if LIMITATIONS in text:
+        before, rest = text.split(LIMITATIONS, 1)
+        after = rest[rest.find("\n## "):] if "\n## " in rest else ""
+        text = before + section + after
+    elif "\n## Training log" in text:
+        before, after = text.split("\n## Training log", 1)
+        text = before.rstrip("\n") + "\n\n" + section + "\n## Training log" + after
+    else:
+        text = text.rstrip("\n") + "\n\n" + section
+    card.write_text(text)
+    return card

