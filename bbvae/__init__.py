@@ -11,6 +11,11 @@ import os as _os
 # with an exp that differs in the last bit. Keep libm's for them (this takes effect when bbvae is imported
 # before numba); portable files use bbvae's own exact_exp, which SVML does not touch.
 _os.environ.setdefault("NUMBA_DISABLE_INTEL_SVML", "1")
+# torch's OpenMP threads spin while they wait for each other. When another program holds a core, a spinning
+# thread waits for one that is not running: a lone digit took 0.5 s instead of 23 ms, a photograph 2.5x as long
+# (python benchmarks/threads.py). Passive waiting costs little on an idle machine and removes that; the
+# coded numbers do not depend on it (docs/ARITHMETIC.md). Takes effect when bbvae is imported before torch.
+_os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 __version__ = "0.1.0"
 

@@ -136,7 +136,8 @@ def fit_prior(model_name, dataset, out, prior_latent, epochs, batch_size, lr, se
 @click.option("--model", "model_name", default="mnist-local", show_default=True, help="shipped model name or path")
 @click.option("--dataset", default="mnist", show_default=True,
               help="mnist, fashion-mnist, or a folder of images; for a photo model: photos or a folder of photographs")
-@click.option("--split", default="test", show_default=True, type=click.Choice(["train", "test"]))
+@click.option("--split", default="test", show_default=True, type=click.Choice(["train", "validation", "test"]),
+              help="validation: of a folder that `bbvae photoset` wrote")
 @click.option("--limit", type=click.IntRange(1), help="only the first N images (patches for a photo model)")
 @click.option("--iwae-samples", default=100, show_default=True, type=click.IntRange(1))
 @click.option("--seed", default=0, show_default=True, type=int)
@@ -157,8 +158,9 @@ def eval_command(model_name, dataset, split, limit, iwae_samples, seed, float32,
     result = evaluate(model, images, iwae_samples, seed=seed, progress=None if quiet else _bar("evaluating"), coded=coded,
                       as_coded=not float32)
     result = {"model": str(info.path), "dataset": dataset, "split": split, **result}
-    click.echo(f"{result['images']} images: negative ELBO {result['elbo_bpd']:.4f} bits/dim, "
-               f"IWAE (k={iwae_samples}) {result['iwae_bpd']:.4f} bits/dim", err=as_json)
+    click.echo(f"{result['images']} images: negative ELBO {result['elbo_bpd']:.4f} bits/dim "
+               f"(the latent's KL {100 * result['kl_share']:.2f}% of it), IWAE (k={iwae_samples}) {result['iwae_bpd']:.4f} bits/dim",
+               err=as_json)
     if as_json:
         click.echo(json.dumps(result))
 

@@ -15,7 +15,8 @@ from bbvae.models.vae import VAE
 @torch.no_grad()
 def evaluate(model: VAE, images: np.ndarray, iwae_samples: int = 100, batch_size: int = 250,
              seed: int = 0, progress=None, coded: np.ndarray | None = None, as_coded: bool = False) -> dict:
-    """Negative ELBO and IWAE estimate of -log p(x) in bits/dim over all coded values of images.
+    """Negative ELBO and IWAE estimate of -log p(x) in bits/dim over all coded values of images, and the
+    ELBO's KL term (`kl_bpd`, and `kl_share` of the ELBO): how much of the rate the latent carries.
 
     as_coded: the bounds of the model as bbvae codes with it, its networks in the portable fixed-point
     arithmetic (bbvae/models/fixed_point.py); otherwise of the float32 networks as trained.
@@ -35,15 +36,20 @@ def evaluate(model: VAE, images: np.ndarray, iwae_samples: int = 100, batch_size
     torch.manual_seed(seed)
     device = next(model.parameters()).device
     model = fixed_point.coded_model(model) if as_coded else model.eval()
-    elbo = iwae = dims = 0.0
+    elbo = kl = iwae = dims = 0.0
     starts = range(0, len(images), batch_size)
     for start in (progress(starts) if progress else starts):
         batch = torch.from_numpy(images[start:start + batch_size]).to(device)
         batch_coded = None if coded is None else torch.from_numpy(coded[start:start + batch_size]).to(device)
         weights = torch.as_tensor(model.coded_dims(batch, batch_coded), dtype=torch.float32, device=device).expand(len(batch))
-        elbo += (model.negative_elbo_bpd(batch, batch_coded) * weights).sum().item()
+        with torch.random.fork_rng(devices=[device] if device.type == "cuda" else []):  # the same latent samples twice
+            batch_elbo = model.negative_elbo_bpd(batch, batch_coded)
+        reconstruction = model.negative_elbo_bpd(batch, batch_coded, beta=0.0)
+        elbo += (batch_elbo * weights).sum().item()
+        kl += ((batch_elbo - reconstruction) * weights).sum().item()
         if iwae_samples:
             iwae += (model.iwae_bpd(batch, iwae_samples, batch_coded) * weights).sum().item()
         dims += weights.sum().item()
     return {"images": len(images), "arithmetic": "portable fixed-point" if as_coded else "float32", "elbo_bpd": elbo / dims,
+            "kl_bpd": kl / dims, "kl_share": kl / elbo if elbo else None,
             "iwae_bpd": iwae / dims if iwae_samples else None, "iwae_samples": iwae_samples}

@@ -40,6 +40,7 @@ def test_train_resume_eval_and_models(tmp_path):
     assert evaluated.returncode == 0, evaluated.stderr
     result = json.loads(evaluated.stdout.strip().splitlines()[-1])
     assert result["images"] > 0 and result["iwae_bpd"] <= result["elbo_bpd"] + 0.05
+    assert 0 <= result["kl_bpd"] < result["elbo_bpd"] and result["kl_share"] == result["kl_bpd"] / result["elbo_bpd"]
 
     broken = tmp_path / "models" / "broken"
     broken.mkdir()
