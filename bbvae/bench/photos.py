@@ -10,6 +10,8 @@ JPEG XL e10, in the same process. Results: benchmarks/results/photo_bench.{json,
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 
 from bbvae import api
@@ -95,11 +97,11 @@ def run(folder: str, model: str = PHOTO_MODEL, jobs: int = 1, say=print) -> dict
     labels = ["bbvae (file)", "bbvae model path", "PNG", "WebP lossless", "JPEG XL e7", "JPEG XL e10"]
     keys = ["bbvae_bpd", "model_path_bpd", "png_bpd", "webp_bpd", "jxl_e7_bpd", "jxl_e10_bpd"]
     bar_chart(results_dir() / "photo_bench.png", labels, [summary[k] for k in keys],
-              f"bits/dim on {len(rows)} photographs of {folder}", highlight=0)
+              f"bits/dim on {len(rows)} photographs of {Path(folder).name}", highlight=0)
     speeds = {"bbvae": "bbvae_encode_s", "bbvae model path": "model_encode_s",
               **{peer: KEY_OF_PEER[peer].removesuffix("_bpd") + "_encode_s" for peer in PEERS}}
     rates = dict(zip(speeds, ["bbvae_bpd", "model_path_bpd", *KEY_OF_PEER.values()]))
     rate_speed_chart(results_dir() / "photo_bench_rate_speed.png",
                      {label: (mpix_s(key), summary[rates[label]]) for label, key in speeds.items()},
-                     f"rate against encode speed on {len(rows)} photographs of {folder}", highlight="bbvae")
+                     f"rate against encode speed on {len(rows)} photographs of {Path(folder).name}", highlight="bbvae")
     return summary
