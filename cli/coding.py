@@ -327,7 +327,7 @@ def decompress(source, output, to_stdout, model, jobs, force, keep, quiet):
 
 
 @click.command("test")
-@click.argument("sources", nargs=-1, required=True)
+@click.argument("sources", nargs=-1, required=True, type=click.Path())
 @click.option("--model", help="the model file, when it is not a shipped one")
 @click.option("--jobs", default=1, show_default=True, type=click.IntRange(1))
 @user_errors
@@ -352,7 +352,7 @@ def test_files(sources, model, jobs):
 
 
 @click.command()
-@click.argument("source")
+@click.argument("source", type=click.Path())
 @click.option("--json", "as_json", is_flag=True, help="print only one JSON object on stdout (the text goes to stderr)")
 @user_errors
 def info(source, as_json):

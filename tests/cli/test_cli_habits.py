@@ -4,6 +4,7 @@ stdout, a closed pipe ending quietly; and model files with NaN weights refused i
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -90,3 +91,11 @@ def test_the_effort_knob_takes_cjxl_s_short_flag_and_refuses_other_levels(tmp_pa
     assert np.array_equal(bbvae.decompress((tmp_path / "x.png.bbv").read_bytes())[0], pixels)
     refused = run_cli("compress", "--effort", "3", "x.png", "-o", "y.bbv", cwd=tmp_path)
     assert refused.returncode == 2 and "3 is not in the range 1<=x<=2" in refused.stderr and not (tmp_path / "y.bbv").exists()
+
+
+def test_shell_completion_offers_file_names_for_every_file_argument():
+    for command in ("compress", "decompress", "test", "info"):
+        completed = subprocess.run([sys.executable, "-m", "bbvae.cli.main"], capture_output=True, text=True,
+                                   env={**os.environ, "_BBVAE_COMPLETE": "bash_complete",
+                                        "COMP_WORDS": f"bbvae {command} x", "COMP_CWORD": "2"})
+        assert completed.stdout.splitlines()[:1] == ["file,x"], (command, completed.stdout, completed.stderr)
