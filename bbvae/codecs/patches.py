@@ -32,7 +32,7 @@ import numpy as np
 
 from bbvae.codecs import schedule
 from bbvae.codecs.direct import Direct
-from bbvae.codecs.scale_shifts import ScaleShifted
+from bbvae.codecs.scale_shifts import SHIFT_BITS, ScaleShifted
 from bbvae.coder import BitsBack, LatentBins, Message
 from bbvae.coder.local import LocalMixture
 from bbvae.format.precisions import Precisions
@@ -105,6 +105,16 @@ class PatchCodec:
 
     def strips(self, height: int) -> int:
         return math.ceil(height / self.patch)
+
+    def first_pop_bits(self, height: int, width: int, coded: int) -> int:
+        """Bits that decoding takes from the message before it gives any back: the first strip it pops (the top
+        one) begins with uniformly coded latents (the prior's equal-mass bins, or for a one-strip image the
+        directly coded ones) and, with scale shifts, the strip's shift indices. A message smaller than this
+        cannot be an image of this size, which lets the decoder refuse a header that claims a huge image
+        before it allocates for one."""
+        columns = math.ceil(width / self.patch)
+        latent_bits = int(np.sum(self.first_bits)) if self.strips(height) == 1 else self.precisions.latent * self.model.cfg.latent
+        return columns * (latent_bits + (SHIFT_BITS * coded if self.scale_shifts else 0))
 
     def encode(self, image: np.ndarray, message: Message | None = None, progress=None) -> Message:
         """Push one image (grey (H, W) or RGB (H, W, 3)); `decode` gets it back."""

@@ -127,10 +127,19 @@ def decode_record(record: container.PhotoRecord, shape: tuple[int, int, int], mo
     message = Message.from_bytes(record.body)
     if message.lanes != lanes or message.debt > MAX_PHOTO_DEBT:
         raise container.ContainerError("corrupt file: the message does not match its header")
-    colour = codec.decode(message, height, width, 1 if record.mode in ("L", "LA") else 3, progress=progress)
+    coded = 1 if record.mode in ("L", "LA") else 3
+    if codec.first_pop_bits(height, width, coded) > message_capacity_bits(message):
+        raise container.ContainerError(f"corrupt file: its message is too small for a {width}x{height} image")
+    colour = codec.decode(message, height, width, coded, progress=progress)
     if not record.alpha:
         return colour
     return np.dstack([colour, classical.decode("png", record.alpha, "L", (width, height))])
+
+
+def message_capacity_bits(message: Message) -> int:
+    """At most how many bits of information decoding can take from a message: its words, the words it records as
+    borrowed (decoding may not borrow more), and each lane's 64-bit state."""
+    return 32 * (len(message.words) + message.debt) + 64 * message.lanes
 
 
 def needs_model(box: container.Container) -> bool:

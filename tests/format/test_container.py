@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import zlib
+from pathlib import Path
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from bbvae.format import container
 from bbvae.format.container import FLAG_CUSTOM_CODING, PHOTO_CODING_VERSION, Container, ContainerError, PhotoRecord, Segment, pack, unpack
 from bbvae.format.precisions import PHOTOS, Precisions
 
@@ -108,3 +110,17 @@ def test_deeply_nested_metadata_is_refused():
     header = b"BBV\x01" + bytes([2 | 4]) + bytes(4) + b"\x05mnist" + b"\x01\x1c\x1c\x01" + b"\xa0\x8d\x06" + nested
     with pytest.raises(ContainerError):
         unpack(forged(header))
+
+
+def test_a_header_claiming_a_huge_photograph_for_a_small_message_is_refused_before_decoding(monkeypatch):
+    """A 2.8 KB photo file rewritten to claim 65536x1 pixels: the message cannot hold the first strip's uniformly
+    coded latents and shift indices for 2048 patches, so it is refused before any network runs."""
+    import bbvae
+    from bbvae.codecs import patches
+
+    golden = (Path(__file__).parent.parent / "data" / "portable" / "photo.bbv").read_bytes()
+    box = container.unpack(golden)
+    box.shapes = [(1, container.MAX_SIDE, 3)]
+    monkeypatch.setattr(patches.PatchCodec, "decode", lambda *_: pytest.fail("decoding began"))
+    with pytest.raises(container.ContainerError, match="its message is too small for a 65536x1 image"):
+        bbvae.decompress(container.pack(box))
