@@ -13,11 +13,12 @@ import io
 
 import numpy as np
 
+from bbvae.codecs.effort import DEFAULT_EFFORT, EFFORTS
 from bbvae.errors import BbvaeError
 from bbvae.io import images
 
 WEBP_MAX_SIDE = 16383
-WEBP_METHOD = 5  # at the default effort (bbvae/codecs/effort.py): 6 is several times slower for ~2%
+WEBP_METHOD = EFFORTS[DEFAULT_EFFORT].webp_method  # the default effort's; bbvae/codecs/effort.py says why
 
 
 def _pillow(image):

@@ -58,7 +58,6 @@ def read_image_and_metadata(source: str | os.PathLike | bytes, label: str | None
             width, height = image.size
             if width * height > max_pixels:
                 raise ImageError(f"{label}: {width}x{height} is more than {max_pixels} pixels (raise the limit with --max-pixels)")
-            _check_single_frame(image, label)
             image.load()
             if image.format in LOSSY_FORMATS or (image.format == "WEBP" and _lossy_webp(raw)):
                 raise ImageError(f"{label}: {'lossy WebP' if image.format == 'WEBP' else 'JPEG'} is already lossy; bbvae "
