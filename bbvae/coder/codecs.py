@@ -15,7 +15,7 @@ from typing import Callable, Sequence
 import numpy as np
 
 from . import kernels
-from .message import CoderError, Message, check_precision
+from .message import CoderError, Message, check_precision, coding_ranges
 
 
 class Codec:
@@ -94,7 +94,7 @@ class Elementwise(Codec):
     def element_bits(self, symbols) -> np.ndarray:
         """-log2 of each symbol's quantised probability, shaped like the symbols."""
         flat = self._validated(symbols)
-        freqs = kernels.frequency_kernel(flat, self.precision, self.kind, self.alphabet, *kernels.parameters(**self.params))
+        freqs = coding_ranges(flat, self.precision, self.kind, self.alphabet, self.params)[1]
         return (self.precision - log2(freqs, self.kind >= kernels.LEGACY)).reshape(self.shape)
 
     def _validated(self, symbols) -> np.ndarray:

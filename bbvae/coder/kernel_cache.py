@@ -8,7 +8,7 @@ silence otherwise: the command says so once (cli/coding.py). Numba keeps them in
 from __future__ import annotations
 
 
-def kernels_compiled(names: tuple[str, ...] = ("push_kernel", "pop_kernel", "fixed_point_kernel", "local_pop_kernel")) -> bool:
+def kernels_compiled(names: tuple[str, ...] = ("bounds_kernel", "push_kernel", "pop_kernel", "fixed_point_kernel", "local_pop_kernel")) -> bool:
     """True when each named kernel (by default those every model coding runs) has a cached compilation for
     the current source; True if that cannot be known."""
     from bbvae.coder import kernels

@@ -20,6 +20,7 @@ the lowest bin), yet everything is deterministic.
 from __future__ import annotations
 
 import math
+from statistics import NormalDist
 
 import numba as nb
 import numpy as np
@@ -117,7 +118,7 @@ def exact_log(x):
     return e * _LN2_HI + (2.0 * s * p + e * _LN2_LO)
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, inline="always")
 def exact_erfc(x):
     """The complementary error function, the same bits on every machine."""
     z = abs(x)
@@ -170,8 +171,12 @@ def exact_normal_quantiles(u, out):
 
 
 def parameters(a=_NO_VALUES, b=_NO_VALUES, c=_NO_VALUES, table=_NO_TABLE) -> tuple:
-    """A codec's parameter arrays in kernel order; kinds that do not use one get a placeholder."""
-    return a, b, c, table
+    """A codec's parameter arrays in kernel order; kinds that do not use one get a placeholder.
+
+    All writable and C-ordered (a read-only array, such as the shared bin edges, is copied): Numba
+    compiles a kernel once per combination of array types, and a read-only array is a type of its own.
+    """
+    return tuple(np.require(array, requirements=("C", "W")) for array in (a, b, c, table))
 
 
 @nb.njit(cache=True)
@@ -216,30 +221,50 @@ def cdf_at(kind, i, k, total, alphabet, a, b, c, table):
 
     LOGISTIC: mean a[i,0], scale b[i,0] on the 0..255 scale, edge bins take the tails.
     MIXTURE: weights a[i,:], means b[i,:], scales c[i,:].
-    GAUSSIAN: mean a[i,0], std b[i,0], bin edges c[0,:] (finite interior edges used only).
+    GAUSSIAN: mean a[i,0], std b[i,0], bin edges c[0,:] (the outer two infinite; only the interior decides).
     The LEGACY_ kinds compute the same with libm (files made before portable coding).
+
+    The continuous families compute their value at every k and pick 0 or `total` at the ends afterwards
+    (the outer values are finite or clamped, never NaN): without branches, a loop over items with a fixed
+    kind runs in SIMD lanes (bounds_kernel). The numbers are those of a scalar loop.
     """
     if kind == UNIFORM:
         return np.int64(k)
     if kind == TABLE:
         return np.int64(table[i, k])
-    if k <= 0:
-        return np.int64(0)
-    if k >= alphabet:
-        return np.int64(total)
     exact = kind < LEGACY
     family = kind - LEGACY if kind >= LEGACY else kind
     if family == LOGISTIC:
-        f = _sigmoid((k - 0.5 - a[i, 0]) / b[i, 0], exact)
-    elif family == MIXTURE:
+        return _logistic_counts(k, a[i, 0], b[i, 0], total, alphabet, exact)
+    if family == MIXTURE:
         f = 0.0
         for m in range(a.shape[1]):
             f += a[i, m] * _sigmoid((k - 0.5 - b[i, m]) / c[i, m], exact)
         f = min(f, 1.0)
     else:
-        t = (a[i, 0] - c[0, k]) / b[i, 0] * SQRT_HALF
-        f = 0.5 * (exact_erfc(t) if exact else math.erfc(t))
-    return _quantised(f, k, alphabet, total)
+        f = _normal_below(a[i, 0], b[i, 0], c[0, k], exact)
+    return _counts(f, k, alphabet, total)
+
+
+@nb.njit(cache=True, inline="always")
+def _logistic_counts(k, mean, scale, total, alphabet, exact):
+    """cdf_at's LOGISTIC counts, for loops that code nothing else."""
+    return _counts(_sigmoid((k - 0.5 - mean) / scale, exact), k, alphabet, total)
+
+
+@nb.njit(cache=True, inline="always")
+def _normal_below(mean, std, edge, exact):
+    """The mass of N(mean, std) below edge."""
+    t = (mean - edge) / std * SQRT_HALF
+    return 0.5 * (exact_erfc(t) if exact else math.erfc(t))
+
+
+@nb.njit(cache=True, inline="always")
+def _counts(f, k, alphabet, total):
+    """cdf_at's counts at boundary k for a continuous CDF value f there."""
+    counts = _quantised(f, k, alphabet, total)
+    counts = np.int64(0) if k <= 0 else counts
+    return np.int64(total) if k >= alphabet else counts
 
 
 @nb.njit(cache=True)
@@ -256,29 +281,59 @@ def _probit(u):
     return tail if u < 0.5 else -tail
 
 
+# Tables for the decoder's guesses (their accuracy only sets how often a guess is checked twice): logit and
+# probit of u at GUESS_STEPS + 1 points of [0, 1] (the ends pulled in by a quarter step), and the normal CDF
+# at as many points of [-NORMAL_REACH, NORMAL_REACH]; read by linear interpolation.
+GUESS_STEPS = 4096
+NORMAL_REACH = 8.0
+_GUESS_U = np.clip(np.arange(GUESS_STEPS + 1) / GUESS_STEPS, 0.25 / GUESS_STEPS, 1 - 0.25 / GUESS_STEPS)
+_LOGIT_TABLE = np.log(_GUESS_U / (1 - _GUESS_U))
+_PROBIT_TABLE = np.array([NormalDist().inv_cdf(u) for u in _GUESS_U])
+_NORMAL_CDF_TABLE = np.array([NormalDist().cdf(t) for t in np.linspace(-NORMAL_REACH, NORMAL_REACH, GUESS_STEPS + 1)])
+
+
+@nb.njit(cache=True, inline="always")
+def _interpolated(table, v):
+    """table read at fractional index v, 0 <= v < GUESS_STEPS."""
+    j = np.int64(v)
+    return table[j] + (table[j + 1] - table[j]) * (v - j)
+
+
+@nb.njit(cache=True, inline="always")
+def _logistic_guess(cf, total, alphabet, mean, scale):
+    """The logistic's symbol at cumulative count cf, about."""
+    g = math.floor(mean + scale * _interpolated(_LOGIT_TABLE, cf * (GUESS_STEPS / total)) + 0.5)
+    return np.int64(min(max(g, 0.0), alphabet - 1.0))
+
+
+@nb.njit(cache=True, inline="always")
+def _normal_guess(cf, total, alphabet, mean, std):
+    """The posterior's u-quantile for u = cf / total, then its bin under the prior's CDF, about."""
+    t = mean + std * _interpolated(_PROBIT_TABLE, cf * (GUESS_STEPS / total))
+    t = min(max(t, -NORMAL_REACH), NORMAL_REACH * (1.0 - 1.0 / GUESS_STEPS))
+    g = math.floor(_interpolated(_NORMAL_CDF_TABLE, (t + NORMAL_REACH) * (GUESS_STEPS / (2.0 * NORMAL_REACH))) * alphabet)
+    return np.int64(min(max(g, 0.0), alphabet - 1.0))
+
+
 @nb.njit(cache=True)
 def _guess(kind, i, cf, total, alphabet, a, b, c):
-    """A cheap estimate of the symbol under cumulative count cf; -1 when there is none (libm is fine here:
-    find_symbol's exact integer CDF decides)."""
+    """A cheap estimate of the symbol under cumulative count cf; -1 when there is none (tables from numpy and
+    the statistics module are fine here: find_symbol's exact integer CDF decides)."""
     if kind >= LEGACY:
         kind -= LEGACY
     if kind == UNIFORM:
         return cf
-    u = (cf + 0.5) / total
     if kind == LOGISTIC:
-        g = math.floor(a[i, 0] + b[i, 0] * math.log(u / (1.0 - u)) + 0.5)
-        return np.int64(min(max(g, 0.0), alphabet - 1.0))
+        return _logistic_guess(cf, total, alphabet, a[i, 0], b[i, 0])
     if kind == MIXTURE:  # the heaviest component's u-quantile: near the mixture's when one component dominates
         top = 0
         for m in range(1, a.shape[1]):
             if a[i, m] > a[i, top]:
                 top = m
-        g = math.floor(b[i, top] + c[i, top] * math.log(u / (1.0 - u)) + 0.5)
+        g = math.floor(b[i, top] + c[i, top] * _interpolated(_LOGIT_TABLE, cf * (GUESS_STEPS / total)) + 0.5)
         return np.int64(min(max(g, 0.0), alphabet - 1.0))
-    if kind == GAUSSIAN:  # the posterior's u-quantile, then its bin under the prior's CDF
-        t = a[i, 0] + b[i, 0] * _probit(u)
-        g = math.floor(0.5 * math.erfc(-t * SQRT_HALF) * alphabet)
-        return np.int64(min(max(g, 0.0), alphabet - 1.0))
+    if kind == GAUSSIAN:
+        return _normal_guess(cf, total, alphabet, a[i, 0], b[i, 0])
     return np.int64(-1)
 
 
@@ -286,18 +341,21 @@ def _guess(kind, i, cf, total, alphabet, a, b, c):
 def find_symbol(kind, i, cf, total, alphabet, a, b, c, table):
     """The symbol s with cdf(s) <= cf < cdf(s+1), and its (start, frequency).
 
-    Gallops from the guess to a bracket, then bisects; the exact integer CDF decides.
+    Checks the guess g with cdf(g) and cdf(g+1) together (two independent evaluations the CPU overlaps;
+    the guess is right for nearly every symbol), else gallops from it to a bracket and bisects. The exact
+    integer CDF decides.
     """
     g = _guess(kind, i, cf, total, alphabet, a, b, c)
     if g < 0:
         lo, c_lo, hi, c_hi = np.int64(0), np.int64(0), np.int64(alphabet), np.int64(total)
     else:
         c_g = cdf_at(kind, i, g, total, alphabet, a, b, c, table)
+        c_next = cdf_at(kind, i, g + 1, total, alphabet, a, b, c, table)
+        if c_g <= cf < c_next:
+            return g, c_g, c_next - c_g
         step = np.int64(1)
         if c_g <= cf:
-            lo, c_lo = g, c_g
-            hi = min(g + 1, alphabet)
-            c_hi = cdf_at(kind, i, hi, total, alphabet, a, b, c, table)
+            lo, c_lo, hi, c_hi = g + 1, c_next, g + 1, c_next
             while c_hi <= cf:
                 lo, c_lo = hi, c_hi
                 step *= 2
@@ -322,18 +380,56 @@ def find_symbol(kind, i, cf, total, alphabet, a, b, c, table):
     return lo, c_lo, c_hi - c_lo
 
 
+@nb.njit(cache=True, inline="always")
+def _bounds_loop(kind, symbols, total, alphabet, a, b, c, table, starts, freqs):
+    for i in range(symbols.shape[0]):
+        s = symbols[i]
+        start = cdf_at(kind, i, s, total, alphabet, a, b, c, table)
+        starts[i] = start
+        freqs[i] = cdf_at(kind, i, s + 1, total, alphabet, a, b, c, table) - start
+
+
+@nb.njit(cache=True, nogil=True, error_model="numpy")
+def bounds_kernel(symbols, precision, kind, alphabet, a, b, c, table, starts, freqs):
+    """starts[i], freqs[i]: symbols[i]'s cumulative count and frequency out of 2**precision, as the coder uses them.
+
+    Nothing here depends on the message, so the encoder computes them all first (push_kernel then only
+    updates states). The portable logistic and Gaussian get loops of their own with nothing but their own
+    family in them: those run in SIMD lanes (no fastmath: the same IEEE operations as one at a time, so the same bits).
+    error_model numpy only drops the zero-division checks; every divisor here is positive.
+    """
+    total = np.int64(1) << precision
+    if kind == LOGISTIC:
+        _bounds_loop(LOGISTIC, symbols, total, alphabet, a, b, c, table, starts, freqs)
+    elif kind == GAUSSIAN:
+        _normal_bounds(symbols, total, alphabet, a, b, c, starts, freqs)
+    else:
+        _bounds_loop(kind, symbols, total, alphabet, a, b, c, table, starts, freqs)
+
+
+@nb.njit(cache=True, inline="always")
+def _normal_bounds(symbols, total, alphabet, a, b, c, starts, freqs):
+    """bounds_kernel's GAUSSIAN loop: cdf_at's numbers, with each symbol's two bin edges gathered first (a loop
+    that reads c at symbol-dependent places would not run in SIMD lanes: the compiler cannot rule out that
+    those reads overlap the outputs)."""
+    lower, upper = c[0][symbols], c[0][symbols + 1]
+    for i in range(symbols.shape[0]):
+        k = symbols[i]
+        start = _counts(_normal_below(a[i, 0], b[i, 0], lower[i], True), k, alphabet, total)
+        starts[i] = start
+        freqs[i] = _counts(_normal_below(a[i, 0], b[i, 0], upper[i], True), k + 1, alphabet, total) - start
+
+
 @nb.njit(cache=True, nogil=True)
-def push_kernel(states, words, top, debt, precision, symbols, kind, alphabet, a, b, c, table):
-    """Push symbols[i] for i = n-1 .. 0, item i on state i % len(states). Returns (top, debt)."""
+def push_kernel(states, words, top, debt, precision, starts, freqs):
+    """Push the symbols whose ranges bounds_kernel gave, i = n-1 .. 0, item i on state i % len(states).
+    Returns (top, debt)."""
     lanes = states.shape[0]
     p = np.uint64(precision)
-    total = np.int64(1) << precision
-    count = symbols.shape[0]
+    count = starts.shape[0]
     j = (count - 1) % lanes  # lane of the last item; counted down without a division per symbol
     for i in range(count - 1, -1, -1):
-        s = np.int64(symbols[i])
-        start = cdf_at(kind, i, s, total, alphabet, a, b, c, table)
-        freq = np.uint64(cdf_at(kind, i, s + 1, total, alphabet, a, b, c, table) - start)
+        freq = np.uint64(freqs[i])
         x = states[j]
         if x >= ((STATE_LOWER >> p) << WORD_BITS) * freq:
             word = x & WORD_MASK
@@ -344,20 +440,15 @@ def push_kernel(states, words, top, debt, precision, symbols, kind, alphabet, a,
                 words[top] = np.uint32(word)
                 top += 1
         quotient = x // freq
-        states[j] = (quotient << p) + (x - quotient * freq) + np.uint64(start)
+        states[j] = (quotient << p) + (x - quotient * freq) + np.uint64(starts[i])
         j = j - 1 if j > 0 else lanes - 1
     return top, debt
 
 
 @nb.njit(cache=True, inline="always")
-def pop_symbol(states, j, words, top, debt, p, mask, total, kind, i, alphabet, a, b, c, table):
-    """Pop item i's symbol from lane j (p: precision as uint64, mask and total: 2**p - 1 and 2**p).
-
-    Returns (symbol, top, debt); every loop that pops calls this.
-    """
-    x = states[j]
-    cf = np.int64(x & mask)
-    s, start, freq = find_symbol(kind, i, cf, total, alphabet, a, b, c, table)
+def _advance(states, j, x, cf, start, freq, p, words, top, debt):
+    """Lane j's state after popping the symbol (start, freq) at cf from state x, renormalised from the stack
+    (or from the words beneath it, counted as debt). Returns (top, debt)."""
     x = np.uint64(freq) * (x >> p) + np.uint64(cf - start)
     if x < STATE_LOWER:
         if top > 0:
@@ -368,49 +459,50 @@ def pop_symbol(states, j, words, top, debt, p, mask, total, kind, i, alphabet, a
             debt += 1
         x = (x << WORD_BITS) | word
     states[j] = x
+    return top, debt
+
+
+@nb.njit(cache=True, inline="always")
+def pop_symbol(states, j, words, top, debt, p, mask, total, kind, i, alphabet, a, b, c, table):
+    """Pop item i's symbol from lane j (p: precision as uint64, mask and total: 2**p - 1 and 2**p).
+
+    Returns (symbol, top, debt); every loop that pops calls this. The portable logistic and Gaussian check
+    their guess here, against the exact counts at it and at the next symbol computed together (the CPU
+    overlaps them, and the guess is right for nearly every symbol), so that their loop has no call on that path.
+    """
+    x = states[j]
+    cf = np.int64(x & mask)
+    found = False
+    if kind == LOGISTIC:
+        s = _logistic_guess(cf, total, alphabet, a[i, 0], b[i, 0])
+        start = _logistic_counts(s, a[i, 0], b[i, 0], total, alphabet, True)
+        end = _logistic_counts(s + 1, a[i, 0], b[i, 0], total, alphabet, True)
+        freq = end - start
+        found = start <= cf < end
+    elif kind == GAUSSIAN:
+        s = _normal_guess(cf, total, alphabet, a[i, 0], b[i, 0])
+        start = _counts(_normal_below(a[i, 0], b[i, 0], c[0, s], True), s, alphabet, total)
+        end = _counts(_normal_below(a[i, 0], b[i, 0], c[0, s + 1], True), s + 1, alphabet, total)
+        freq = end - start
+        found = start <= cf < end
+    if not found:
+        s, start, freq = find_symbol(kind, i, cf, total, alphabet, a, b, c, table)
+    top, debt = _advance(states, j, x, cf, start, freq, p, words, top, debt)
     return s, top, debt
 
 
 @nb.njit(cache=True, nogil=True)
 def pop_kernel(states, words, top, debt, precision, out, kind, alphabet, a, b, c, table):
-    """Pop len(out) symbols, item i from state i % len(states), into out. Returns (top, debt).
-
-    The loop body is pop_symbol's, written out: calling pop_symbol per item made this loop
-    about 40% slower (benchmarks/coder_speed.py), and this is the decoder's hottest loop.
-    """
+    """Pop len(out) symbols, item i from state i % len(states), into out. Returns (top, debt)."""
     lanes = states.shape[0]
     p = np.uint64(precision)
     mask = (ONE << p) - ONE
     total = np.int64(1) << precision
     j = 0
     for i in range(out.shape[0]):
-        x = states[j]
-        cf = np.int64(x & mask)
-        s, start, freq = find_symbol(kind, i, cf, total, alphabet, a, b, c, table)
-        out[i] = s
-        x = np.uint64(freq) * (x >> p) + np.uint64(cf - start)
-        if x < STATE_LOWER:
-            if top > 0:
-                top -= 1
-                word = np.uint64(words[top])
-            else:
-                word = virtual_word(debt)
-                debt += 1
-            x = (x << WORD_BITS) | word
-        states[j] = x
+        out[i], top, debt = pop_symbol(states, j, words, top, debt, p, mask, total, kind, i, alphabet, a, b, c, table)
         j = j + 1 if j < lanes - 1 else 0
     return top, debt
-
-
-@nb.njit(cache=True)
-def frequency_kernel(symbols, precision, kind, alphabet, a, b, c, table):
-    """Each symbol's frequency out of 2**precision, as the coder uses it."""
-    total = np.int64(1) << precision
-    out = np.empty(symbols.shape[0], dtype=np.int64)
-    for i in range(symbols.shape[0]):
-        s = np.int64(symbols[i])
-        out[i] = cdf_at(kind, i, s + 1, total, alphabet, a, b, c, table) - cdf_at(kind, i, s, total, alphabet, a, b, c, table)
-    return out
 
 
 # --- The photo likelihood (bbvae/models/likelihoods/local_mixture.py, bbvae/coder/local.py) ------------------------------

@@ -18,7 +18,7 @@ import numpy as np
 
 from . import kernels
 from .codecs import Categorical, Codec, Elementwise, Uniform, _finite, exp2, log2, row_sums
-from .message import CoderError, Message, check_precision
+from .message import CoderError, Message, check_precision, coding_ranges
 
 MAX_LATENT_PRECISION = 20
 
@@ -128,8 +128,7 @@ class MixturePrior(Codec):
         log_likelihood = np.empty((self.count, len(self.weights)))
         for k in range(len(self.weights)):
             component = self._component(np.full(self.count, k))
-            freqs = kernels.frequency_kernel(flat, self.precision, component.kind, component.alphabet,
-                                             *kernels.parameters(**component.params))
+            freqs = coding_ranges(flat, self.precision, component.kind, component.alphabet, component.params)[1]
             log_likelihood[:, k] = row_sums(log2(freqs.reshape(self.shape), legacy), legacy)
         log_post = log_likelihood + log2(np.maximum(self.weights, np.finfo(float).tiny), legacy)
         post = exp2(log_post - log_post.max(axis=1, keepdims=True), legacy)

@@ -21,7 +21,7 @@ import numpy as np
 
 from . import kernels
 from .codecs import Codec, _finite, log2
-from .message import CoderError, Message, check_precision
+from .message import CoderError, Message, check_precision, coding_ranges
 
 
 class LocalMixture(Codec):
@@ -134,8 +134,7 @@ class LocalMixture(Codec):
     def element_bits(self, symbols) -> np.ndarray:
         """-log2 of each item's quantised probability, in item order."""
         flat = self._check(symbols)
-        freqs = kernels.frequency_kernel(flat, self.precision, self.kind, kernels.PIXEL_LEVELS,
-                                         *kernels.parameters(**self.params()))
+        freqs = coding_ranges(flat, self.precision, self.kind, kernels.PIXEL_LEVELS, self.params())[1]
         return self.precision - log2(freqs, self.kind >= kernels.LEGACY)
 
     def pop(self, message: Message):

@@ -31,6 +31,13 @@ def check_precision(precision: int, alphabet: int = 1) -> int:
     return int(precision)
 
 
+def coding_ranges(symbols: np.ndarray, precision: int, kind: int, alphabet: int, params: dict) -> tuple[np.ndarray, np.ndarray]:
+    """Each symbol's cumulative count and frequency out of 2**precision, exactly as the coder uses them."""
+    starts, freqs = np.empty(len(symbols), dtype=np.int64), np.empty(len(symbols), dtype=np.int64)
+    kernels.bounds_kernel(symbols, precision, kind, alphabet, *kernels.parameters(**params), starts, freqs)
+    return starts, freqs
+
+
 class Message:
     """ANS states (one per lane) over a shared stack of words, plus the borrowed-word count."""
 
@@ -84,9 +91,9 @@ class Message:
 
     def push(self, symbols: np.ndarray, precision: int, kind: int, alphabet: int, params: dict) -> "Message":
         """Push a flat int64 array of already-validated symbols; codecs call this."""
+        starts, freqs = coding_ranges(symbols, precision, kind, alphabet, params)
         self._reserve(len(symbols))
-        self.top, self.debt = kernels.push_kernel(self.states, self._words, self.top, self.debt, precision,
-                                                  symbols, kind, alphabet, *kernels.parameters(**params))
+        self.top, self.debt = kernels.push_kernel(self.states, self._words, self.top, self.debt, precision, starts, freqs)
         return self
 
     def pop(self, count: int, precision: int, kind: int, alphabet: int, params: dict):

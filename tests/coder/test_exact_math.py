@@ -14,8 +14,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 from torch import nn
 
-from bbvae.coder import kernels
+from bbvae.coder import DiscretizedLogistic, kernels
 from bbvae.coder.latents import LatentBins
+from bbvae.coder.message import coding_ranges
 from bbvae.models import fixed_point
 
 finite = st.floats(-700, 700, allow_nan=False)
@@ -99,11 +100,29 @@ FUSED = re.compile(r"\bvf(n?m(add|sub))")
     (kernels.exact_log, "float64(float64)"),
     (kernels.exact_erfc, "float64(float64)"),
     (kernels.fixed_point_kernel, "void(float64[::1], float64, float64, boolean)"),
-    (kernels.frequency_kernel, "int64[:](int64[::1], int64, int64, int64, float64[:, ::1], float64[:, ::1], "
-                               "float64[:, ::1], uint32[:, ::1])"),
+    (kernels.bounds_kernel, "void(int64[::1], int64, int64, int64, float64[:, ::1], float64[:, ::1], "
+                            "float64[:, ::1], uint32[:, ::1], int64[::1], int64[::1])"),
 ])
 def test_compiled_kernels_have_no_fused_multiply_adds(kernel, signature):
     """On a CPU with FMA (compiled for the host), a contraction would make results differ from CPUs without it."""
-    fresh = nb.njit(signature, cache=False)(kernel.py_func)
+    options = {key: value for key, value in kernel.targetoptions.items() if key != "nopython"}
+    fresh = nb.njit(signature, cache=False, **options)(kernel.py_func)  # as the package compiles it (SIMD loops too)
     assembly = next(iter(fresh.inspect_asm().values()))
     assert not FUSED.search(assembly)
+
+
+@given(st.integers(0, 2**32 - 1), st.integers(100, 400), st.integers(8, 31))
+def test_vectorised_ranges_equal_one_item_at_a_time(seed, count, precision):
+    """The encoder's ranges come from loops that run in SIMD lanes (kernels.bounds_kernel) and from their
+    scalar remainder; each item must get the same numbers from either, for logistics and Gaussian posteriors."""
+    rng = np.random.default_rng(seed)
+    bins = LatentBins(int(rng.integers(1, 11)))
+    logistic = DiscretizedLogistic(rng.uniform(-100, 360, count), np.exp(rng.uniform(-6, 7, count)), precision)
+    gaussian = bins.posterior(rng.normal(0, 3, count), np.exp(rng.uniform(-9, 2, count)), max(precision, bins.precision))
+    for codec, alphabet in ((logistic, 256), (gaussian, bins.count)):
+        symbols = rng.integers(0, alphabet, count)
+        together = np.stack(coding_ranges(symbols, codec.precision, codec.kind, alphabet, codec.params))
+        alone = [coding_ranges(symbols[i:i + 1], codec.precision, codec.kind, alphabet,
+                               {name: value[i:i + 1] if len(value) == count else value for name, value in codec.params.items()})
+                 for i in range(count)]
+        np.testing.assert_array_equal(together, np.concatenate([np.stack(pair) for pair in alone], axis=1))
