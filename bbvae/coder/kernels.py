@@ -15,6 +15,10 @@ inverses, so a message returns exactly to its initial state, and `debt` says how
 many bits were borrowed. The words look random so that the first latents popped
 from an empty message are fair samples of the posterior (zeros would always pick
 the lowest bin), yet everything is deterministic.
+
+Kernels whose loops divide are compiled with error_model="numpy": Python's zero-division check is a branch
+that keeps a loop out of SIMD lanes (a vector instruction rounds each lane as the scalar one would, so the
+numbers stay the same), and every divisor in them is positive.
 """
 
 from __future__ import annotations
@@ -137,14 +141,14 @@ def exact_exp_kernel(values, out):
         out[i] = exact_exp(values[i])
 
 
-@nb.njit(cache=True, nogil=True)
+@nb.njit(cache=True, nogil=True, error_model="numpy")
 def exact_log2_kernel(values, out):
     """out[i] = log2(values[i]) for flat arrays of positive values, through exact_log."""
     for i in range(values.shape[0]):
         out[i] = exact_log(values[i]) / LN2
 
 
-@nb.njit(cache=True, nogil=True)
+@nb.njit(cache=True, nogil=True, error_model="numpy")
 def fixed_point_kernel(values, unit, limit, silu):
     """In place on a flat float64 array: each value (through SiLU, x / (1 + e^-x), when `silu`) rounded to
     a multiple of `unit`, a power of two, ties upwards, and clamped to +-limit (bbvae/models/fixed_point.py)."""
@@ -396,7 +400,6 @@ def bounds_kernel(symbols, precision, kind, alphabet, a, b, c, table, starts, fr
     Nothing here depends on the message, so the encoder computes them all first (push_kernel then only
     updates states). The portable logistic and Gaussian get loops of their own with nothing but their own
     family in them: those run in SIMD lanes (no fastmath: the same IEEE operations as one at a time, so the same bits).
-    error_model numpy only drops the zero-division checks; every divisor here is positive.
     """
     total = np.int64(1) << precision
     if kind == LOGISTIC:
@@ -601,7 +604,7 @@ def _item_mixture(context, y, x, c, out, neighbours, mixture, i, weights, means,
         log_scales[i, k] = out[base + 2 * mixture + k] + LOCAL_LOG_SCALE_OFFSET
 
 
-@nb.njit(cache=True, nogil=True)  # releases the GIL: classical encodings run beside it
+@nb.njit(cache=True, nogil=True, error_model="numpy")  # releases the GIL: classical encodings run beside it
 def local_params_kernel(context, positions, channels, pixels, features, w_in, w_mid, b_mid, w_out, b_out, weights, means,
                         log_scales, exact):
     """Every item's mixture, with unclamped log-scales, from a context array that holds all pixels (encoding);
@@ -619,7 +622,7 @@ def local_params_kernel(context, positions, channels, pixels, features, w_in, w_
         _item_mixture(context, y, x, channels[i], out, neighbours, mixture, i, weights, means, log_scales, exact)
 
 
-@nb.njit(cache=True, nogil=True)
+@nb.njit(cache=True, nogil=True, error_model="numpy")
 def shifted_scales_kernel(log_scales, shifts, scales, exact):
     """scales[i, k] from unclamped log_scales[i, k] and item i's log-scale shift."""
     for i in range(log_scales.shape[0]):
@@ -627,7 +630,7 @@ def shifted_scales_kernel(log_scales, shifts, scales, exact):
             scales[i, k] = shifted_scale(log_scales[i, k], shifts[i], exact)
 
 
-@nb.njit(cache=True, nogil=True)
+@nb.njit(cache=True, nogil=True, error_model="numpy")
 def shift_costs_kernel(values, groups, weights, means, log_scales, candidates, wanted, costs):
     """costs[g, j] += nats of the items of group g with every log-scale shifted by candidates[j], for the
     (g, j) with wanted[g, j].
@@ -664,7 +667,7 @@ def _store(context, y, x, c, value, replicate):
         context[y + LOCAL_CONTEXT, x + LOCAL_CONTEXT, d] = value
 
 
-@nb.njit(cache=True, nogil=True)
+@nb.njit(cache=True, nogil=True, error_model="numpy")
 def local_pop_kernel(states, words, top, debt, precision, context, positions, channels, pixels, features, w_in, w_mid,
                      b_mid, w_out, b_out, shifts, weights, means, scales, replicate, kind, out_symbols):
     """Pop items in order, each mixture computed from the pixels decoded before it and item i's
