@@ -240,14 +240,12 @@ def cdf_at(kind, i, k, total, alphabet, a, b, c, table):
     family = kind - LEGACY if kind >= LEGACY else kind
     if family == LOGISTIC:
         return _logistic_counts(k, a[i, 0], b[i, 0], total, alphabet, exact)
-    if family == MIXTURE:
-        f = 0.0
-        for m in range(a.shape[1]):
-            f += a[i, m] * _sigmoid((k - 0.5 - b[i, m]) / c[i, m], exact)
-        f = min(f, 1.0)
-    else:
-        f = _normal_below(a[i, 0], b[i, 0], c[0, k], exact)
-    return _counts(f, k, alphabet, total)
+    if family == GAUSSIAN:
+        return _normal_counts(k, a[i, 0], b[i, 0], c[0, k], total, alphabet, exact)
+    f = 0.0  # MIXTURE
+    for m in range(a.shape[1]):
+        f += a[i, m] * _sigmoid((k - 0.5 - b[i, m]) / c[i, m], exact)
+    return _counts(min(f, 1.0), k, alphabet, total)
 
 
 @nb.njit(cache=True, inline="always")
@@ -257,10 +255,10 @@ def _logistic_counts(k, mean, scale, total, alphabet, exact):
 
 
 @nb.njit(cache=True, inline="always")
-def _normal_below(mean, std, edge, exact):
-    """The mass of N(mean, std) below edge."""
+def _normal_counts(k, mean, std, edge, total, alphabet, exact):
+    """The counts below boundary k of N(mean, std), whose bin edge is `edge` (cdf_at's GAUSSIAN case)."""
     t = (mean - edge) / std * SQRT_HALF
-    return 0.5 * (exact_erfc(t) if exact else math.erfc(t))
+    return _counts(0.5 * (exact_erfc(t) if exact else math.erfc(t)), k, alphabet, total)
 
 
 @nb.njit(cache=True, inline="always")
@@ -418,9 +416,9 @@ def _normal_bounds(symbols, total, alphabet, a, b, c, starts, freqs):
     lower, upper = c[0][symbols], c[0][symbols + 1]
     for i in range(symbols.shape[0]):
         k = symbols[i]
-        start = _counts(_normal_below(a[i, 0], b[i, 0], lower[i], True), k, alphabet, total)
+        start = _normal_counts(k, a[i, 0], b[i, 0], lower[i], total, alphabet, True)
         starts[i] = start
-        freqs[i] = _counts(_normal_below(a[i, 0], b[i, 0], upper[i], True), k + 1, alphabet, total) - start
+        freqs[i] = _normal_counts(k + 1, a[i, 0], b[i, 0], upper[i], total, alphabet, True) - start
 
 
 @nb.njit(cache=True, nogil=True)
@@ -484,8 +482,8 @@ def pop_symbol(states, j, words, top, debt, p, mask, total, kind, i, alphabet, a
         found = start <= cf < end
     elif kind == GAUSSIAN:
         s = _normal_guess(cf, total, alphabet, a[i, 0], b[i, 0])
-        start = _counts(_normal_below(a[i, 0], b[i, 0], c[0, s], True), s, alphabet, total)
-        end = _counts(_normal_below(a[i, 0], b[i, 0], c[0, s + 1], True), s + 1, alphabet, total)
+        start = _normal_counts(s, a[i, 0], b[i, 0], c[0, s], total, alphabet, True)
+        end = _normal_counts(s + 1, a[i, 0], b[i, 0], c[0, s + 1], total, alphabet, True)
         freq = end - start
         found = start <= cf < end
     if not found:
