@@ -22,12 +22,14 @@ image for a patch model), segments are coded in worker processes
 
 from __future__ import annotations
 
+import contextlib
 import os
 from pathlib import Path
 
 import numpy as np
 
 from bbvae import parallel
+from bbvae.codecs import bands
 from bbvae.codecs import photos as photo_records
 from bbvae.codecs.build import codec_for
 from bbvae.codecs.effort import DEFAULT_EFFORT, Effort
@@ -37,6 +39,7 @@ from bbvae.errors import BbvaeError
 from bbvae.format import container, image_info
 from bbvae.format.precisions import GROUP_SIZE, LANES, PHOTOS, Precisions
 from bbvae.io.images import from_pillow, metadata_of, read_image_and_metadata, same_image
+from bbvae.models import recall
 from bbvae.models.arithmetic import LEGACY, PORTABLE
 from bbvae.models.arithmetic import NAMES as ARITHMETIC_NAMES
 from bbvae.models.modelfile import DEFAULT_MODEL, PHOTO_MODEL, WEIGHTS_NAME, cached_model, model_folders, resolve, stated_fingerprint
@@ -168,18 +171,30 @@ def compress(images, model: str | os.PathLike | None = None, *, names: list[str]
                   image_info=None if strip else _checked_info(info if info is not None else found))
     path = str(resolve(model if model is not None else choose_model(images)))
     _, model_info = cached_model(path)
-    if model_info.config.patches:
-        if particles > 1:
-            raise CompressionError("importance-weighted coding (--particles) is for whole-image models, not photographs")
-        box = _photo_container(images, path, model_info, header, jobs, progress, search)
-    else:
-        box = _image_set_container(images, path, model_info, header, precisions, group_size, particles, jobs, progress)
-        if model is None and len(images) <= MAX_DIGITS_COMPARED:  # an odd digit may be smaller as PNG or WebP
-            box = min(box, _photo_container(images, None, None, header, jobs, None, search), key=lambda b: len(container.pack(b)))
-    data = container.pack(box)
-    if verify and not all(same_image(a, b) for a, b in zip(images, decompress_container(data, path, jobs=jobs)[1])):
-        raise CompressionError("verification failed: the decoded pixels differ from the input (nothing written)")
+    with recall.remembering() if verify else contextlib.nullcontext():  # the check decode reuses network results
+        if model_info.config.patches:
+            if particles > 1:
+                raise CompressionError("importance-weighted coding (--particles) is for whole-image models, not photographs")
+            box = _photo_container(images, path, model_info, header, jobs, progress, search)
+        else:
+            box = _image_set_container(images, path, model_info, header, precisions, group_size, particles, jobs, progress)
+            if model is None and len(images) <= MAX_DIGITS_COMPARED:  # an odd digit may be smaller as PNG or WebP
+                box = min(box, _photo_container(images, None, None, header, jobs, None, search),
+                          key=lambda b: len(container.pack(b)))
+        data = container.pack(box)
+        if verify:
+            _check(images, data, path, jobs)
     return data
+
+
+def _check(images, data: bytes, path: str, jobs: int) -> None:
+    """CompressionError unless data decodes to images, pixel for pixel."""
+    try:
+        decoded = decompress_container(data, path, jobs=jobs)[1]
+    except container.ContainerError as exc:
+        raise CompressionError(f"verification failed: the new file does not decode ({exc}; nothing written)") from None
+    if not all(same_image(a, b) for a, b in zip(images, decoded)):
+        raise CompressionError("verification failed: the decoded pixels differ from the input (nothing written)")
 
 
 def _checked_info(infos: list[dict]) -> list[dict] | None:
@@ -237,8 +252,9 @@ def _photo_container(images, path, info, header, jobs, progress, search: Effort)
             photo_records.check_image(index, image)
     except photo_records.PhotoError as exc:
         raise CompressionError(str(exc)) from None
-    payloads = _run(_encode_photo, [(path, image, search) for image in images], [photo_records.shape_of(image)[0] for image in images],
-                    jobs, progress)
+    threads = jobs if len(images) == 1 else 1  # a lone photograph is coded in `jobs` bands side by side
+    payloads = _run(_encode_photo, [(path, image, search, threads) for image in images],
+                    [photo_records.shape_of(image)[0] for image in images], jobs, progress)
     return _assemble(info, images, header, [container.Segment(1, payload) for payload in payloads],
                      precisions=PHOTOS, group_size=None, photos=True)
 
@@ -254,17 +270,17 @@ def _encode_segment(coding: tuple, batch: np.ndarray, progress=None) -> bytes:
     return codec_for(*coding).encode(batch, progress=progress).to_bytes()
 
 
-def _encode_photo(model_path: str | None, image, search: Effort, progress=None) -> bytes:
-    return photo_records.encode_record(image, model_path, progress, search).to_bytes()
+def _encode_photo(model_path: str | None, image, search: Effort, threads: int, progress=None) -> bytes:
+    return photo_records.encode_record(image, model_path, progress, search, threads).to_bytes()
 
 
 def _decode_segment(box_coding: tuple, payload: bytes, count_or_shape, progress=None) -> list:
     """One segment's images: a photo record, or `count` images of a whole-image model's message."""
-    path, precisions, arithmetic, group_size, particles, lanes, photos = box_coding
+    path, precisions, arithmetic, group_size, particles, lanes, photos, threads = box_coding
     if photos:
         shape = count_or_shape
         record = container.PhotoRecord.from_bytes(payload, shape[2])
-        return [photo_records.decode_record(record, shape, path, (precisions, lanes, arithmetic), progress)]
+        return [photo_records.decode_record(record, shape, path, (precisions, lanes, arithmetic), progress, threads)]
     message = Message.from_bytes(payload)
     if message.lanes != lanes:
         raise ValueError("the payload's lanes differ from the header's")
@@ -315,7 +331,8 @@ def decompress_container(data: bytes | bytearray | memoryview, model: str | os.P
     except ValueError as exc:
         raise container.ContainerError(f"corrupt file: {exc}") from None
     path = _checked_model(box, model)
-    coding = (path, box.precisions, box.arithmetic, box.group_size, box.particles, box.lanes, box.photos)
+    threads = jobs if len(box.segments) == 1 else 1  # a lone photograph's bands take the jobs as threads
+    coding = (path, box.precisions, box.arithmetic, box.group_size, box.particles, box.lanes, box.photos, threads)
     calls = [(coding, segment.payload, shape if box.photos else segment.count)
              for segment, shape in zip(box.segments, box.shapes if box.photos else box.segments)]
     sizes = [shape[0] for shape in box.shapes] if box.photos else [segment.count for segment in box.segments]
@@ -352,7 +369,8 @@ def describe_container(data: bytes | bytearray | memoryview) -> dict:
         "lanes": box.lanes, "group_size": box.group_size, "particles": box.particles, "segments": len(box.segments), "metadata": box.metadata,
         "image_metadata": [sorted(info) for info in box.image_info] if box.image_info else None,
         "image_metadata_bytes": len(image_info.pack(box.image_info)) if box.image_info else 0,
-        "paths": [{"mode": r.mode, "path": r.path, "bytes": len(s.payload), "scale_shifts": r.scale_shifts}
+        "paths": [{"mode": r.mode, "path": r.path, "bytes": len(s.payload), "scale_shifts": r.scale_shifts,
+                   "bands": bands.count(r.body) if r.banded else 1}
                   for r, s in zip(box.records(), box.segments)]
         if box.photos else None,
     }

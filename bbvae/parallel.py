@@ -44,10 +44,10 @@ def run(function, calls, sizes, jobs, progress):
     if jobs <= 1 or len(calls) <= 1 or not workers_can_start():
         return [function(*call, progress) for call in calls]
     workers = min(jobs - 1, len(calls) - 1)
-    threads = _share_of_cores(workers + 1)
+    threads = share_of_cores(workers + 1)
     try:
         with ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn"), initializer=_torch_threads,
-                                 initargs=(threads,)) as pool, _threads_here(threads):
+                                 initargs=(threads,)) as pool, torch_threads(threads):
             futures = [pool.submit(function, *call) for call in calls[1:]]
             results = [function(*calls[0], progress)]
             for future, size in zip(futures, sizes[1:]):
@@ -59,9 +59,9 @@ def run(function, calls, sizes, jobs, progress):
         raise WorkerDied("a worker process died (out of memory?): try fewer --jobs") from None
 
 
-def _share_of_cores(processes: int) -> int:
-    """Torch threads per coding process: the portable arithmetic's sums do not depend on them, so the
-    processes share the cores instead of each starting one thread per core."""
+def share_of_cores(processes: int) -> int:
+    """Torch threads per coding process (or thread): the portable arithmetic's sums do not depend on them, so
+    the coders share the cores instead of each starting one thread per core."""
     return max(1, (os.cpu_count() or 1) // processes)
 
 
@@ -72,7 +72,7 @@ def _torch_threads(threads: int) -> None:
 
 
 @contextlib.contextmanager
-def _threads_here(threads: int):
+def torch_threads(threads: int):
     import torch
 
     before = torch.get_num_threads()

@@ -157,7 +157,8 @@ def _write(path: str, data: bytes, force: bool):
 @click.option("-c", "--stdout", "to_stdout", is_flag=True, help="write to standard output (as -o -)")
 @click.option("--model", default=None,
               help="shipped model name or path (default: 'mnist-local' for 28x28 grey digits, 'photo' for anything else)")
-@click.option("--jobs", default=1, show_default=True, type=click.IntRange(1), help="processes for large inputs")
+@click.option("--jobs", default=1, show_default=True, type=click.IntRange(1),
+              help="processes for many images; a lone photograph is coded in that many bands side by side")
 @click.option("-f", "--force", is_flag=True, help="overwrite an existing output")
 @click.option("-k", "--keep", is_flag=True, help="keep the inputs (accepted for gzip's habit: bbvae never removes them)")
 @click.option("--no-verify", is_flag=True, help="skip decoding the result again before writing it")
@@ -274,7 +275,8 @@ def _write_folder(folder: Path, relative: list[PurePosixPath], images, infos: li
 @click.option("-o", "--output", type=click.Path(), help="output file or folder ('-' for stdout); default SOURCE without .bbv")
 @click.option("-c", "--stdout", "to_stdout", is_flag=True, help="write to standard output (as -o -)")
 @click.option("--model", default=None, help="model path, when the file's model is not a shipped one")
-@click.option("--jobs", default=1, show_default=True, type=click.IntRange(1))
+@click.option("--jobs", default=1, show_default=True, type=click.IntRange(1),
+              help="processes for many images; threads for a lone photograph's bands")
 @click.option("-f", "--force", is_flag=True, help="overwrite existing outputs")
 @click.option("-k", "--keep", is_flag=True, help="keep the .bbv file (accepted for gzip's habit: bbvae never removes it)")
 @click.option("-q", "--quiet", is_flag=True)
@@ -369,8 +371,10 @@ def info(source, as_json):
         + ("portable: decodes on any machine" if facts["portable"] else
            "not portable: decodes only where its arithmetic matches the encoder's"))
     for number, stored in enumerate(facts["paths"] or []):
-        how = (f"the model (bits-back){', with scale shifts per patch' if stored['scale_shifts'] else ''}"
-               if stored["path"] == "model" else f"the classical fallback ({stored['path'].upper()})")
+        shifts = ", with scale shifts per patch" if stored["scale_shifts"] else ""
+        banded = f", in {stored['bands']} bands" if stored["bands"] > 1 else ""
+        how = (f"the model (bits-back){shifts}{banded}" if stored["path"] == "model"
+               else f"the classical fallback ({stored['path'].upper()})")
         say(f"image {number}: {stored['mode']}, stored with {how}, {stored['bytes']} bytes")
     if as_json:
         click.echo(json.dumps(facts))

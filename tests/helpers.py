@@ -136,3 +136,10 @@ def trained(variant: dict, steps: int, objective: Objective = Objective()) -> tu
         with torch.no_grad():
             after = loss().item()
     return model.eval(), before, after
+
+
+def with_fixed_crc(data: bytes) -> bytes:
+    """A .bbv file whose payload checksum matches its (altered) bytes again."""
+    import zlib
+
+    return data[:-8] + zlib.crc32(data[:-8]).to_bytes(4, "little") + data[-4:]

@@ -30,17 +30,21 @@ DESCRIBED_INFO = {"icc_profile": bytes(range(256)) * 2, "dpi": (300.0, 300.0), "
 
 def cases(archive: int = ARCHIVE_DIGITS, mixture_model: str | None = None) -> dict[str, tuple[list[np.ndarray], dict]]:
     """name -> the images of one .bbv file and the options of api.compress: a digit, an archive of digits, digits
-    coded with two importance samples, an RGB and a grey photograph, the RGB one with metadata (format 5); with mixture_model (a model file with a
-    mixture prior, for 8x8 grey images), blobs coded with it."""
+    coded with two importance samples, an RGB and a grey photograph, the RGB one with metadata (format 5), a tall
+    photograph in two bands (format 6, always two jobs); with mixture_model (a model file with a mixture prior,
+    for 8x8 grey images), blobs coded with it."""
     from helpers import blob_images
 
     from bbvae.datasets import sources as data
+    from bbvae.datasets.photos import TEST_PHOTOS, load_shipped
 
     digits = data.load("mnist", "test")[:, 0]
     coffee = np.asarray(Image.open(DATA / "coffee_50x40.png").convert("RGB"))
+    tall = np.ascontiguousarray(load_shipped("test")[TEST_PHOTOS.index("astronaut.png")][:, 200:240])  # two bands
     return {"digit": ([digits[0]], {}), "archive": (list(digits[:archive]), {}),
             "particles": (list(digits[-PARTICLES_DIGITS:]), {"particles": 2}), "photo": ([coffee], {}),
             "grey": ([np.ascontiguousarray(coffee[:, :, 1])], {}), "described": ([coffee], {"info": [DESCRIBED_INFO]}),
+            "bands": ([tall], {"jobs": 2}),
             **({"mixture": (list(blob_images(40)[:, 0]), {"model": mixture_model})} if mixture_model else {})}
 
 
@@ -68,7 +72,7 @@ def main() -> int:
         path = args.folder / f"{name}.bbv"
         if args.action in ("encode", "golden"):
             args.folder.mkdir(parents=True, exist_ok=True)
-            path.write_bytes(api.compress(images, jobs=args.jobs, verify=False, **options))  # the decoders check
+            path.write_bytes(api.compress(images, verify=False, **{"jobs": args.jobs, **options}))  # the decoders check
             continue
         try:
             restored = api.decompress(path.read_bytes(), options.get("model"), jobs=args.jobs)

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from helpers import run_cli
+from helpers import run_cli, with_fixed_crc
 from PIL import Image
 
 import bbvae
@@ -145,12 +145,6 @@ def corrupted(data: bytes, position: int) -> bytes:
     damaged = bytearray(data)
     damaged[position] ^= 0x40
     return bytes(damaged)
-
-
-def with_fixed_crc(data: bytes) -> bytes:
-    import zlib
-
-    return data[:-8] + zlib.crc32(data[:-8]).to_bytes(4, "little") + data[-4:]
 
 
 @pytest.mark.parametrize("damage,message", [

@@ -94,7 +94,8 @@ def test_decodes_under_other_arithmetic(encoded, mixture_model, number, setting)
 def test_golden_file_decodes_and_reencodes_bit_for_bit(name):
     images, options = portable_case.cases(portable_case.GOLDEN_ARCHIVE_DIGITS)[name]
     data = (GOLDEN / f"{name}.bbv").read_bytes()
-    versions = {"described": container.IMAGE_INFO_VERSION, **dict.fromkeys(FORMAT_3_PHOTOS, container.PHOTO_CODING_VERSION)}
+    versions = {"described": container.IMAGE_INFO_VERSION, "bands": container.BANDS_VERSION,
+                **dict.fromkeys(FORMAT_3_PHOTOS, container.PHOTO_CODING_VERSION)}
     assert data[3] == versions.get(name, container.PORTABLE_VERSION)
     assert api.describe_container(data)["portable"] and portable_case.on_model_path(data)
     restored = api.decompress(data)

@@ -14,7 +14,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
-from bbvae.codecs import classical
+from bbvae.codecs import bands, classical
 from bbvae.codecs.build import codec_for
 from bbvae.codecs.effort import DEFAULT_EFFORT, EFFORTS, Effort
 from bbvae.coder import Message
@@ -76,20 +76,28 @@ def check_image(index: int, image) -> None:
         raise PhotoError(f"image {index}: {width}x{height} pixels is more than bbvae codes in one file")
 
 
-def model_record(image: np.ndarray, model_path: str, scale_shifts: bool = True, progress=None) -> container.PhotoRecord:
+def model_record(image: np.ndarray, model_path: str, scale_shifts: bool = True, progress=None,
+                 threads: int = 1) -> container.PhotoRecord:
     """The image on the model path; without scale_shifts, at the rate of the model as trained (bbvae bench).
-    progress(rows) is called as strips of pixel rows are coded."""
+    threads > 1: in that many bands, coded side by side (bbvae/codecs/bands.py). progress(rows) is called
+    as strips of pixel rows are coded."""
     mode = mode_of(image)
     colour = image if mode in ("L", "RGB") else (image[:, :, 0] if mode == "LA" else image[:, :, :3])
     alpha = classical.encode_png(image[:, :, -1]) if mode.endswith("A") else b""
     codec = codec_for(model_path, PHOTOS, PORTABLE, scale_shifts=scale_shifts)
-    return container.PhotoRecord(mode, "model", codec.encode(np.ascontiguousarray(colour), progress=progress).to_bytes(), alpha,
-                                 codec.scale_shifts)
+    rows = bands.band_rows(len(colour), codec.patch, threads)
+    tops = np.cumsum([0, *rows])
+    messages = bands.in_threads(lambda top_bottom, report: codec.encode(
+        np.ascontiguousarray(colour[top_bottom[0]:top_bottom[1]]), progress=report).to_bytes(),
+        list(zip(tops[:-1], tops[1:])), threads, progress)
+    body = messages[0] if len(rows) == 1 else bands.pack(rows, messages)
+    return container.PhotoRecord(mode, "model", body, alpha, codec.scale_shifts, banded=len(rows) > 1)
 
 
-def encode_record(image, model_path: str | None, progress=None, effort: Effort = EFFORTS[DEFAULT_EFFORT]) -> container.PhotoRecord:
-    """The smallest record for one image: the model path (when there is a model) against PNG and WebP,
-    each searched as hard as the effort says (bbvae/codecs/effort.py).
+def encode_record(image, model_path: str | None, progress=None, effort: Effort = EFFORTS[DEFAULT_EFFORT],
+                  threads: int = 1) -> container.PhotoRecord:
+    """The smallest record for one image: the model path (when there is a model; in `threads` bands) against
+    PNG and WebP, each searched as hard as the effort says (bbvae/codecs/effort.py).
 
     The classical encoders run in a thread beside the model (both release the GIL). progress(rows): the
     image's pixel rows, as the model codes them (all at once without one).
@@ -98,7 +106,7 @@ def encode_record(image, model_path: str | None, progress=None, effort: Effort =
     with ThreadPoolExecutor(max_workers=1) as pool:
         stored = pool.submit(classical.encodings, image, effort.webp_method)
         on_model = model_path is not None and mode not in ("P", "1")
-        candidates = [model_record(image, model_path, effort.scale_shifts, progress)] if on_model else []
+        candidates = [model_record(image, model_path, effort.scale_shifts, progress, threads)] if on_model else []
         candidates += [container.PhotoRecord(mode, path, data) for path, data in stored.result().items()]
     if progress and not on_model:
         progress(shape_of(image)[0])
@@ -109,9 +117,9 @@ MAX_PHOTO_DEBT = 1024  # words an encoder may borrow; it codes the first patch d
 
 
 def decode_record(record: container.PhotoRecord, shape: tuple[int, int, int], model_path: str | None,
-                  coding: tuple[Precisions, int, int] = (PHOTOS, LANES, PORTABLE), progress=None):
+                  coding: tuple[Precisions, int, int] = (PHOTOS, LANES, PORTABLE), progress=None, threads: int = 1):
     """One image of a photo container; coding: the header's precisions, lanes and arithmetic; progress(rows)
-    as encode_record calls it."""
+    as encode_record calls it; a record in bands decodes them in up to `threads` threads."""
     height, width, channels = shape
     if record.path != "model":
         image = classical.decode(record.path, record.body, record.mode, (width, height))
@@ -124,13 +132,18 @@ def decode_record(record: container.PhotoRecord, shape: tuple[int, int, int], mo
         raise container.ContainerError("the file claims more pixels than bbvae decodes")
     precisions, lanes, arithmetic = coding
     codec = codec_for(model_path, precisions, arithmetic, scale_shifts=record.scale_shifts)
-    message = Message.from_bytes(record.body)
-    if message.lanes != lanes or message.debt > MAX_PHOTO_DEBT:
-        raise container.ContainerError("corrupt file: the message does not match its header")
     coded = 1 if record.mode in ("L", "LA") else 3
-    if codec.first_pop_bits(height, width, coded) > message_capacity_bits(message):
-        raise container.ContainerError(f"corrupt file: its message is too small for a {width}x{height} image")
-    colour = codec.decode(message, height, width, coded, progress=progress)
+    parts = bands.unpack(record.body, height, codec.patch) if record.banded else [(height, record.body)]
+
+    def decode_band(part, report):
+        rows, body = part
+        message = Message.from_bytes(body)
+        if message.lanes != lanes or message.debt > MAX_PHOTO_DEBT:
+            raise container.ContainerError("corrupt file: the message does not match its header")
+        if codec.first_pop_bits(rows, width, coded) > message_capacity_bits(message):
+            raise container.ContainerError(f"corrupt file: its message is too small for a {width}x{rows} image")
+        return codec.decode(message, rows, width, coded, progress=report)
+    colour = np.concatenate(bands.in_threads(decode_band, parts, threads, progress))
     if not record.alpha:
         return colour
     return np.dstack([colour, classical.decode("png", record.alpha, "L", (width, height))])

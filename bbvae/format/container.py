@@ -21,12 +21,13 @@ from bbvae.format import image_info
 from bbvae.format.precisions import GROUP_SIZE, LANES, MAX_GROUP, PHOTOS, Precisions
 
 MAGIC = b"BBV"
-FORMAT_VERSION = 5          # the newest this reads; a file carries the lowest version that can read it
+FORMAT_VERSION = 6          # the newest this reads; a file carries the lowest version that can read it
 FIRST_VERSION = 1
 SCALE_SHIFTS_VERSION = 2    # photo records with per-patch scale shifts (bbvae/codecs/scale_shifts.py)
 PORTABLE_VERSION = 3        # an arithmetic byte after the flags (bbvae/models/arithmetic.py); earlier files are LEGACY
 PHOTO_CODING_VERSION = 4    # photo containers: coding defaults of their own and no group size (format/precisions.py)
 IMAGE_INFO_VERSION = 5      # the images' own metadata (flag bit 7, bbvae/format/image_info.py)
+BANDS_VERSION = 6           # model records in bands coded side by side (PATH_BANDS, bbvae/codecs/bands.py)
 LEGACY_ARITHMETIC, PORTABLE_ARITHMETIC = 0, 1  # what the arithmetic byte says (bbvae/models/arithmetic.py)
 KNOWN_ARITHMETICS = (PORTABLE_ARITHMETIC,)
 FINGERPRINT_BYTES = 4   # a prefix of the model's SHA-256: enough to tell models apart and refuse a wrong one
@@ -43,6 +44,7 @@ KNOWN_FLAGS = 255
 MODES = ("L", "LA", "RGB", "RGBA", "P", "1")
 PATHS = ("model", "png", "webp")    # how a photo's pixels are stored: bits-back, or a classical file
 PATH_SCALE_SHIFTS = 0x80            # set in a model record's path byte when its message carries scale shifts
+PATH_BANDS = 0x40                   # set when the model record's body holds bands (bbvae/codecs/bands.py)
 
 
 def default_coding(count: int, photos: bool, version: int = FORMAT_VERSION) -> tuple[Precisions, int, int | None]:
@@ -72,9 +74,9 @@ class PhotoRecord:
     """One image of a photo container: its mode, the path taken, and the stored bytes.
 
     Bytes: mode index, path index (plus PATH_SCALE_SHIFTS for a model path with
-    scale shifts), then for the model path a varint length and a PNG of the alpha
-    channel (length 0 without alpha) followed by the ANS message; for a classical
-    path the image file itself.
+    scale shifts, PATH_BANDS for one in bands), then for the model path a varint length and a PNG of the alpha
+    channel (length 0 without alpha) followed by the ANS message or the bands (bbvae/codecs/bands.py); for a
+    classical path the image file itself.
     """
 
     mode: str
@@ -82,18 +84,25 @@ class PhotoRecord:
     body: bytes
     alpha: bytes = b""
     scale_shifts: bool = False
+    banded: bool = False
 
     def __post_init__(self):
-        if self.scale_shifts and self.path != "model":
-            raise ValueError("only the model path has scale shifts")
+        if (self.scale_shifts or self.banded) and self.path != "model":
+            raise ValueError("only the model path has scale shifts and bands")
 
     @staticmethod
     def scale_shifted(data: bytes) -> bool:
         """Whether a record's bytes say it has scale shifts (without checking the rest)."""
         return len(data) > 1 and bool(data[1] & PATH_SCALE_SHIFTS)
 
+    @staticmethod
+    def in_bands(data: bytes) -> bool:
+        """Whether a record's bytes say it is in bands (without checking the rest)."""
+        return len(data) > 1 and bool(data[1] & PATH_BANDS)
+
     def to_bytes(self) -> bytes:
-        head = bytes([MODES.index(self.mode), PATHS.index(self.path) | (PATH_SCALE_SHIFTS if self.scale_shifts else 0)])
+        flags = (PATH_SCALE_SHIFTS if self.scale_shifts else 0) | (PATH_BANDS if self.banded else 0)
+        head = bytes([MODES.index(self.mode), PATHS.index(self.path) | flags])
         if self.path == "model":
             head += varint.encode(len(self.alpha)) + self.alpha
         return head + self.body
@@ -102,12 +111,13 @@ class PhotoRecord:
     def from_bytes(cls, data: bytes, channels: int) -> "PhotoRecord":
         reader = _Reader(data)
         mode_index, path_byte = reader.take(1)[0], reader.take(1)[0]
-        path_index, scale_shifts = path_byte & ~PATH_SCALE_SHIFTS, bool(path_byte & PATH_SCALE_SHIFTS)
+        path_index = path_byte & ~(PATH_SCALE_SHIFTS | PATH_BANDS)
+        scale_shifts, banded = bool(path_byte & PATH_SCALE_SHIFTS), bool(path_byte & PATH_BANDS)
         if mode_index >= len(MODES) or path_index >= len(PATHS):
             raise ContainerError("corrupt file: unknown image mode or path")
         mode, path = MODES[mode_index], PATHS[path_index]
-        if scale_shifts and path != "model":
-            raise ContainerError("corrupt file: scale shifts on a classical path")
+        if path != "model" and (scale_shifts or banded):
+            raise ContainerError(f"corrupt file: {'scale shifts' if scale_shifts else 'bands'} on a classical path")
         if len(mode) != channels:  # P and 1 are one channel, like L
             raise ContainerError("corrupt file: image mode does not match its channels")
         if path == "model" and mode in ("P", "1"):
@@ -115,7 +125,7 @@ class PhotoRecord:
         alpha = reader.take(reader.varint(len(data))) if path == "model" else b""
         if path == "model" and bool(alpha) != mode.endswith("A"):
             raise ContainerError("corrupt file: alpha channel missing or unexpected")
-        return cls(mode, path, reader.take(len(data) - reader.pos), alpha, scale_shifts)
+        return cls(mode, path, reader.take(len(data) - reader.pos), alpha, scale_shifts, banded)
 
 
 @dataclasses.dataclass
@@ -212,6 +222,8 @@ def version_of(box: Container) -> int:
     if box.arithmetic == LEGACY_ARITHMETIC:
         shifted = box.photos and any(PhotoRecord.scale_shifted(segment.payload) for segment in box.segments)
         return SCALE_SHIFTS_VERSION if shifted else FIRST_VERSION
+    if box.photos and any(PhotoRecord.in_bands(segment.payload) for segment in box.segments):
+        return BANDS_VERSION
     if box.image_info:
         return IMAGE_INFO_VERSION
     return PHOTO_CODING_VERSION if box.photos else PORTABLE_VERSION
@@ -326,6 +338,9 @@ def unpack(data: bytes) -> Container:
     box = Container(fingerprint, model_name, precisions, lanes, group_size, shapes, names, metadata,
                     segments, int.from_bytes(data[-4:], "little"), photos, particles, arithmetic, infos)
     if photos:
-        if any(record.scale_shifts for record in box.records()) and data[3] < SCALE_SHIFTS_VERSION:  # also checks them
+        records = box.records()  # also checks them
+        if any(record.scale_shifts for record in records) and data[3] < SCALE_SHIFTS_VERSION:
             raise ContainerError(f"corrupt file: scale shifts in a file of format version {data[3]}")
+        if any(record.banded for record in records) and data[3] < BANDS_VERSION:
+            raise ContainerError(f"corrupt file: bands in a file of format version {data[3]}")
     return box

@@ -17,6 +17,7 @@ import torch
 
 from bbvae.coder.codecs import exact_exp
 from bbvae.format.container import LEGACY_ARITHMETIC, PORTABLE_ARITHMETIC
+from bbvae.models import recall
 from bbvae.models.fixed_point import FixedPointNetwork, FixedPointVAE, gaussian_outputs
 from bbvae.models.likelihoods.logistic import logistic_parameters
 from bbvae.models.vae import VAE
@@ -61,12 +62,22 @@ class TorchNetworks:
 
 
 class PortableNetworks(FixedPointVAE):
-    """The coding networks in the PORTABLE arithmetic, with the two-stage prior's networks when it has them."""
+    """The coding networks in the PORTABLE arithmetic, with the two-stage prior's networks when it has them.
+
+    The encoder and decoder networks hand a compress call's check decode the results its encoding
+    computed for the same inputs (bbvae/models/recall.py): their bits are the same either way.
+    """
 
     def __init__(self, model: VAE):
         super().__init__(model)
         self.model = model
         self.stage: dict[str, FixedPointNetwork] = {}
+
+    def posterior(self, pixels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        return recall.recalled(self, "posterior", pixels, super().posterior)
+
+    def decode(self, latents: np.ndarray) -> np.ndarray:
+        return recall.recalled(self, "decode", latents, super().decode)
 
     def second_stage(self, part: str, inputs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Mean and std of the two-stage prior's q(u|z) (`posterior`) or p(z|u) (`likelihood`)."""

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from helpers import ar_image, run_cli
+from helpers import ar_image, run_cli, with_fixed_crc
 from PIL import Image
 
 import bbvae
@@ -160,10 +160,6 @@ def test_a_single_channel_axis_is_grey(photo_env):
 
 
 # --- damage -----------------------------------------------------------------------------------------
-
-
-def with_fixed_crc(data: bytes) -> bytes:
-    return data[:-8] + zlib.crc32(data[:-8]).to_bytes(4, "little") + data[-4:]
 
 
 def test_flipped_payload_bytes_are_refused_or_harmless(photo_env, images):
@@ -361,7 +357,7 @@ def test_a_format_1_photo_file_decodes_exactly_or_says_its_arithmetic_differs():
     data = (DATA / "coffee_50x40_format1.bbv").read_bytes()
     facts = api.describe_container(data)
     assert facts["format_version"] == 1 and facts["paths"][0] == {"mode": "RGB", "path": "model", "bytes": 2789,
-                                                                   "scale_shifts": False}
+                                                                   "scale_shifts": False, "bands": 1}
     try:
         decoded = bbvae.decompress(data)[0]
     except api.CompressionError as exc:
