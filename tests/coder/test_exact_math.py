@@ -92,6 +92,22 @@ def test_fixed_point_outputs_lie_on_the_grid():
     np.testing.assert_allclose(fixed_point.on_grid(values, True), silu, rtol=0, atol=2 ** -17)
 
 
+@given(st.integers(1, 3 * fixed_point.BATCH + 1), st.integers(0, 2 ** 32 - 1))
+def test_a_sample_gives_the_same_bits_in_any_batch(count, seed):
+    """The networks run BATCH samples per torch call; each sample's result is that of the sample alone."""
+    from helpers import tiny_model
+
+    networks = fixed_point.FixedPointVAE(tiny_model())
+    rng = np.random.default_rng(seed)
+    pixels = rng.integers(0, 256, (count, 1, 8, 8)).astype(np.uint8)
+    latents = rng.normal(0, 2, (count, networks.cfg.latent))
+    together, alone = networks.posterior(pixels), [networks.posterior(pixels[i:i + 1]) for i in range(count)]
+    for part in range(2):
+        np.testing.assert_array_equal(together[part], np.concatenate([one[part] for one in alone]))
+    np.testing.assert_array_equal(networks.decode(latents),
+                                  np.concatenate([networks.decode(latents[i:i + 1]) for i in range(count)]))
+
+
 FUSED = re.compile(r"\bvf(n?m(add|sub))")
 
 

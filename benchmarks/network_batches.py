@@ -1,0 +1,69 @@
+"""How many samples per torch call the portable networks should get: time per sample against the batch size.
+
+    python benchmarks/network_batches.py [--samples 64] [--repeats 3] [--json]
+
+For the shipped default models (mnist-local for digits, photo for photographs), the portable (fixed-point,
+float64) encoder and decoder networks code `--samples` random inputs in calls of 1, 2, 4, ... samples each
+(the best of `--repeats` runs, torch with its default threads). Each sample's sums are exact, so the
+results do not depend on the batch (bbvae/models/fixed_point.py); only the time does: a batch whose
+activations outgrow the caches runs slower per sample. fixed_point.BATCH is set from this table.
+Results: benchmarks/results/network_batches.{json,md}.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+import numpy as np
+
+
+def main():
+    import bbvae.models.fixed_point as fixed_point
+    from bbvae.bench.report import best_time, markdown_table, write_results
+    from bbvae.models.arithmetic import PortableNetworks
+    from bbvae.models.modelfile import load_model
+
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--samples", type=int, default=64)
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--json", action="store_true")
+    args = parser.parse_args()
+    fixed_point.BATCH = args.samples  # the calls below choose the batch themselves
+    rng = np.random.default_rng(0)
+    rows = []
+    for name in ("mnist-local", "photo"):
+        model, _ = load_model(name)
+        networks = PortableNetworks(model)
+        cfg = model.cfg
+        pixels = rng.integers(0, 256, (args.samples, cfg.channels, cfg.height, cfg.width)).astype(np.uint8)
+        latents = rng.normal(size=(args.samples, cfg.latent))
+        batch = 1
+        while batch <= args.samples:
+            def encoder(batch=batch):
+                for start in range(0, args.samples, batch):
+                    networks.posterior(pixels[start:start + batch])
+
+            def decoder(batch=batch):
+                for start in range(0, args.samples, batch):
+                    networks.decode(latents[start:start + batch])
+            encoder(), decoder()  # warm-up
+            encoder_s, _ = best_time(encoder, args.repeats)
+            decoder_s, _ = best_time(decoder, args.repeats)
+            rows.append({"model": name, "batch": batch, "encoder_ms_per_sample": 1000 * encoder_s / args.samples,
+                         "decoder_ms_per_sample": 1000 * decoder_s / args.samples,
+                         "both_ms_per_sample": 1000 * (encoder_s + decoder_s) / args.samples})
+            print(markdown_table(rows[-1:], list(rows[-1])), flush=True)
+            batch *= 2
+    summary = {name: min((row for row in rows if row["model"] == name), key=lambda row: row["both_ms_per_sample"])["batch"]
+               for name in ("mnist-local", "photo")}
+    summary = {f"fastest_batch_{name}": batch for name, batch in summary.items()}
+    table = markdown_table(rows, list(rows[0]))
+    write_results("network_batches", summary, rows, table)
+    print(table)
+    if args.json:
+        print(json.dumps(summary))
+
+
+if __name__ == "__main__":
+    main()
