@@ -13,14 +13,13 @@ Results: benchmarks/results/network_batches.{json,md}.
 from __future__ import annotations
 
 import argparse
-import json
 
 import numpy as np
 
 
 def main():
     import bbvae.models.fixed_point as fixed_point
-    from bbvae.bench.report import best_time, markdown_table, write_results
+    from bbvae.bench.report import best_time, markdown_table, publish
     from bbvae.models.arithmetic import PortableNetworks
     from bbvae.models.modelfile import load_model
 
@@ -58,11 +57,7 @@ def main():
     summary = {name: min((row for row in rows if row["model"] == name), key=lambda row: row["both_ms_per_sample"])["batch"]
                for name in ("mnist-local", "photo")}
     summary = {f"fastest_batch_{name}": batch for name, batch in summary.items()}
-    table = markdown_table(rows, list(rows[0]))
-    write_results("network_batches", summary, rows, table)
-    print(table)
-    if args.json:
-        print(json.dumps(summary))
+    publish("network_batches", summary, rows, args.json)
 
 
 if __name__ == "__main__":

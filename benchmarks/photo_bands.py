@@ -12,7 +12,6 @@ the same pixels. Results: benchmarks/results/photo_bands.{json,md}.
 from __future__ import annotations
 
 import argparse
-import json
 
 import numpy as np
 
@@ -22,7 +21,7 @@ PHOTOS = ("astronaut.png", "coffee.png", "camera.png")
 def main():
     import bbvae
     from bbvae.bench.peers import codecs
-    from bbvae.bench.report import best_time, markdown_table, write_results
+    from bbvae.bench.report import best_time, markdown_table, publish
     from bbvae.datasets.photos import TEST_PHOTOS, load_shipped
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -58,11 +57,7 @@ def main():
                                    ("size_vs_jobs_1_pct", "compress_s", "compress_with_check_s", "decompress_s",
                                     "jxl_e7_encode_s", "jxl_e7_decode_s")}
         summary[f"jobs_{jobs}"]["exact"] = all(row["exact"] for row in mine)
-    table = markdown_table(rows, list(rows[0]))
-    write_results("photo_bands", summary, rows, table)
-    print(table)
-    if args.json:
-        print(json.dumps(summary))
+    publish("photo_bands", summary, rows, args.json)
 
 
 if __name__ == "__main__":

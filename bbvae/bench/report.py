@@ -59,3 +59,14 @@ def write_results(name: str, summary: dict, rows: list[dict], table: str) -> Pat
     (folder / f"{name}.json").write_text(json.dumps(record, indent=2) + "\n")
     (folder / f"{name}.md").write_text(table + "\n")
     return folder / f"{name}.json"
+
+
+def publish(name: str, summary: dict, rows: list[dict], as_json: bool) -> Path:
+    """A benchmark's ending: write_results with the rows' table, print the table, and the summary as one JSON
+    line when asked."""
+    table = markdown_table(rows, list(rows[0]))
+    path = write_results(name, summary, rows, table)
+    print(table)
+    if as_json:
+        print(json.dumps(summary))
+    return path
