@@ -63,9 +63,9 @@ def count(body: bytes) -> int:
 def unpack(body: bytes, height: int, patch: int) -> list[tuple[int, bytes]]:
     """(rows, message) per band; ContainerError unless the bands are whole strips that tile the height."""
     try:
-        count, position = varint.decode(body, 0)
+        number, position = varint.decode(body, 0)  # as count() reads it, with the position after it
         table = []
-        for _ in range(count if 2 <= count <= height else 0):
+        for _ in range(number if 2 <= number <= height else 0):
             rows, position = varint.decode(body, position)
             size, position = varint.decode(body, position)
             table.append((rows, size))
