@@ -68,7 +68,7 @@ def downscale(source, folder, factor):
 @user_errors
 def photoset(folder, cache, packages):
     """Write train, validation and test splits of whole photographs in OUT (OUT/<split>/*.png, OUT/manifest.json)
-    from scikit-image and Debian's wallpaper packages (apt-get download)."""
+    from scikit-image and Debian packages (pinned .deb files from the Debian archive, checked by SHA-256)."""
     from bbvae.datasets.photoset import build, summary
 
     chosen = None if packages is None else [name.strip() for name in packages.split(",") if name.strip()]

@@ -16,6 +16,7 @@ import json
 import re
 import subprocess
 import tempfile
+import urllib.request
 from dataclasses import dataclass
 from fnmatch import fnmatchcase
 from pathlib import Path, PurePosixPath
@@ -41,35 +42,77 @@ SPLIT_RULE = ("astronaut, coffee and camera (scikit-image) go to test; any other
 SHIPPED_LICENCE = "per photograph in the Notes of its skimage.data function (CC0 or public domain where stated)"
 
 
+DEBIAN_ARCHIVE = "http://deb.debian.org/debian/"  # the .deb files are read from its pool, checked by SHA-256
+
+
 @dataclass(frozen=True)
 class PackageRule:
-    """Which files of one version of a Debian package are photographs (patterns on paths inside it)."""
+    """Which files of one version of a Debian package are photographs (patterns on paths inside it).
+
+    deb and sha256: the .deb file's path in the Debian archive (its pool) and its hash, from the suite's Packages
+    index; suite: the Debian release it was taken from. package: the Debian package's name where the rule's own
+    name differs (two versions of one package). licence: for a debian/copyright that is not machine-readable,
+    the licence it states for these files."""
 
     version: str
     photographs: tuple[str, ...]
+    deb: str
+    sha256: str
+    suite: str = "bookworm"
     excluded: tuple[str, ...] = ()
     why: str = ""
+    package: str = ""
+    licence: str = ""
 
 
 PLASMA_PHOTOGRAPHS = ("BytheWater", "ColdRipple", "ColorfulCups", "DarkestHour", "EveningGlow", "FallenLeaf", "Grey",
                       "Kite", "OneStandsOut", "Path", "summer_1am")
+BUDGIE_NOT_PHOTOGRAPHS = ("ocean-waves", "valley-midnight", "waves-midnight")
+GNOME_338_PHOTOGRAPHS = ("ColdWarm", "Dark_Ivy", "Icetwigs", "LightWaves", "Road", "SeaSunset")
 PACKAGES = {
     "mate-backgrounds": PackageRule(
         "1.26.0-1", ("usr/share/backgrounds/mate/nature/*.jpg",),
+        "pool/main/m/mate-backgrounds/mate-backgrounds_1.26.0-1_all.deb",
+        "7bf4c2209f34b4f61ba6d24c8b58c28b361e82e4b943aae6d42c030169af9e04",
         why="abstract/ (Elephants is a painting) and desktop/ hold renders, gradients and logos"),
     "lomiri-wallpapers-16.04": PackageRule(
         "20.04.0-2", ("usr/share/backgrounds/*.jpg",),
-        ("usr/share/backgrounds/analogpattern_by_Peter_Nerlich.jpg", "usr/share/backgrounds/umang_by_Abhishek_Mudgal.jpg"),
+        "pool/main/l/lomiri-wallpapers/lomiri-wallpapers-16.04_20.04.0-2_all.deb",
+        "a99ff6a3bfe451e4cc0682ecb3cc82e71740626d59e4845ae34a0a0e45421eab",
+        excluded=("usr/share/backgrounds/analogpattern_by_Peter_Nerlich.jpg", "usr/share/backgrounds/umang_by_Abhishek_Mudgal.jpg"),
         why="analogpattern is a texture pattern, umang a render"),
     "lomiri-wallpapers-20.04": PackageRule(
         "20.04.0-2", ("usr/share/backgrounds/Kleiber_by_Lukas_Baubkus.jpg",),
+        "pool/main/l/lomiri-wallpapers/lomiri-wallpapers-20.04_20.04.0-2_all.deb",
+        "d44e89b8473aafe64a5b678f014862dc31335aaaf18665c544d985d854f1a709",
         why="Fossa, Infinite-Sea and Painting-Colors are renders"),
     "plasma-workspace-wallpapers": PackageRule(
         "4:5.27.5-2", tuple(f"usr/share/wallpapers/{name}/contents/images/*.jpg" for name in PLASMA_PHOTOGRAPHS),
+        "pool/main/p/plasma-workspace-wallpapers/plasma-workspace-wallpapers_5.27.5-2_all.deb",
+        "32cd18b71c8c938a18b3b351f217c02ac590e323caa3cf322fbb875ce8892f8b",
         why="the other 19 wallpapers are renders or illustrations; screenshot files are previews; links are other names of one file"),
+    "budgie-backgrounds": PackageRule(
+        "3.0-1", ("usr/share/backgrounds/budgie/*.jpg",),
+        "pool/main/b/budgie-backgrounds/budgie-backgrounds_3.0-1_all.deb",
+        "b91c2d5209558bc11d8d3a161f22a608857e3f8c735980cfab0d6650b03014ca", suite="trixie",
+        excluded=tuple(f"usr/share/backgrounds/budgie/{name}.jpg" for name in BUDGIE_NOT_PHOTOGRAPHS),
+        why="ocean-waves is a woodcut-style picture, valley-midnight and waves-midnight are vector renders"),
+    "gnome-backgrounds-3.38": PackageRule(
+        "3.38.0-1", tuple(f"usr/share/backgrounds/gnome/{name}.jpg" for name in GNOME_338_PHOTOGRAPHS),
+        "pool/main/g/gnome-backgrounds/gnome-backgrounds_3.38.0-1_all.deb",
+        "76d8a4c52e5f346d9cb08bc8a1f58ad443d2bae211721af8a7248457c7a520e8", suite="bullseye",
+        package="gnome-backgrounds",
+        licence="GPL-2+ (the package; its debian/copyright names CC-BY-SA-3.0 for Dark_Ivy and Road)",
+        why="Acrylic is a painting; adwaita-*, Endless-shapes, Stripes, Symbolics-* and Wood are renders or textures"),
+    "libjs-jquery-backstretch": PackageRule(
+        "2.1.17-4", tuple(f"usr/share/doc/libjs-jquery-backstretch/examples/{name}.jpg"
+                          for name in ("coffee", "dome", "pot-holder", "sample1_1920", "sample2_1920")),
+        "pool/main/libj/libjs-jquery-backstretch/libjs-jquery-backstretch_2.1.17-4_all.deb",
+        "c9c7f74fddbfde20db58a241df9b0a609991532e289f4b187847124ee26cb60a", suite="trixie",
+        why="the example photographs; sample1_* and sample2_* below 1920 are the same pictures, smaller"),
 }
 REJECTED = {  # looked at, no photograph in them (Debian bookworm versions)
-    "gnome-backgrounds": "43.1-1: renders and SVG vector art",
+    "gnome-backgrounds": "43.1-1: renders and SVG vector art (gnome-backgrounds-3.38 holds the photographs of an older version)",
     "ukui-wallpapers": "20.04.3-1.1: illustrations and renders",
     "sway-backgrounds": "1.7-6: one vector logo at eight sizes",
     "lomiri-wallpapers": "20.04.0-2: one render (warty-final-ubuntu)",
@@ -189,17 +232,18 @@ def licence_of(path: str, paragraphs: list[tuple[tuple[str, ...], str]]) -> str 
 
 def package_photos(package: str, rule: PackageRule, root: Path) -> list[Photo]:
     """The photographs of an extracted package (root holds its usr/), each with its licence from the package's
-    debian/copyright."""
-    copyright_file = root / "usr/share/doc" / package / "copyright"
+    debian/copyright (or the rule's, where that file is not machine-readable)."""
+    debian_name = rule.package or package
+    copyright_file = root / "usr/share/doc" / debian_name / "copyright"
     if not copyright_file.is_file():
-        raise DataError(f"{package}: no usr/share/doc/{package}/copyright in the package")
+        raise DataError(f"{package}: no usr/share/doc/{debian_name}/copyright in the package")
     paragraphs = copyright_paragraphs(copyright_file.read_text(errors="replace"))
     files = rule_files(rule, root)
     if not files:
         raise DataError(f"{package} {rule.version}: no file matches its rule {', '.join(rule.photographs)}")
     photos = []
     for path, file in files:
-        licence = licence_of(path, paragraphs)
+        licence = rule.licence or licence_of(path, paragraphs)
         if licence is None:
             raise DataError(f"{package}: its debian/copyright gives no licence for {path}")
         photos.append(load_photo(package, rule.version, path, file, licence))
@@ -210,24 +254,30 @@ def _run(command: list[str], cwd: Path | None = None) -> str:
     try:
         done = subprocess.run(command, cwd=cwd, capture_output=True, text=True)
     except FileNotFoundError:
-        raise DataError(f"{command[0]} is missing: bbvae photoset needs Debian's apt-get and dpkg-deb") from None
+        raise DataError(f"{command[0]} is missing: bbvae photoset needs Debian's dpkg-deb") from None
     if done.returncode != 0:
         lines = [line for line in done.stderr.splitlines() if line.startswith("E:")] or done.stderr.splitlines() or ["failed"]
         raise DataError(f"{' '.join(command)}: {lines[-1]}")
     return done.stdout
 
 
-def fetch(package: str, version: str, cache: Path, say=print) -> Path:
-    """The .deb file of a pinned package version, downloaded with apt-get into the cache once."""
+def fetch(rule: PackageRule, cache: Path, say=print) -> Path:
+    """The .deb file a rule pins, downloaded from the Debian archive into the cache once and checked by its SHA-256."""
     cache.mkdir(parents=True, exist_ok=True)
-    pattern = f"{package}_{version.replace(':', '%3a')}_*.deb"  # apt-get's file name: the epoch's colon escaped
-    if not list(cache.glob(pattern)):
-        say(f"downloading {package} {version} into {cache}")
-        _run(["apt-get", "download", f"{package}={version}"], cwd=cache)
-    debs = sorted(cache.glob(pattern))
-    if not debs:
-        raise DataError(f"apt-get download {package}={version} wrote no {pattern} in {cache}")
-    return debs[0]
+    deb = cache / PurePosixPath(rule.deb).name
+    if not deb.exists():
+        say(f"downloading {rule.deb} into {cache}")
+        partial = deb.with_name(deb.name + ".part")
+        try:
+            with urllib.request.urlopen(DEBIAN_ARCHIVE + rule.deb, timeout=60) as response:
+                partial.write_bytes(response.read())
+        except OSError as exc:
+            partial.unlink(missing_ok=True)
+            raise DataError(f"cannot download {DEBIAN_ARCHIVE}{rule.deb}: {exc}") from None
+        partial.replace(deb)
+    if hashlib.sha256(deb.read_bytes()).hexdigest() != rule.sha256:
+        raise DataError(f"{deb} is not the pinned file (its SHA-256 differs): delete it and rerun")
+    return deb
 
 
 def rule_of(package: str) -> PackageRule:
@@ -242,11 +292,12 @@ def rule_of(package: str) -> PackageRule:
 def debian_photos(package: str, cache: Path, say=print) -> tuple[list[Photo], dict]:
     """Download, extract and convert one reviewed package; also what the manifest says about it."""
     rule = rule_of(package)
-    deb = fetch(package, rule.version, cache, say)
+    deb = fetch(rule, cache, say)
     with tempfile.TemporaryDirectory(prefix="bbvae-photoset-") as folder:
         _run(["dpkg-deb", "-x", str(deb), folder])
         photos = package_photos(package, rule, Path(folder))
-    info = {"version": rule.version, "deb": deb.name, "deb_sha256": hashlib.sha256(deb.read_bytes()).hexdigest(),
+    info = {"package": rule.package or package, "version": rule.version, "suite": rule.suite, "deb": rule.deb,
+            "deb_sha256": rule.sha256,
             "licence": ", ".join(sorted({p.licence for p in photos})), "photographs": list(rule.photographs),
             "excluded": list(rule.excluded), "why": rule.why}
     return photos, info

@@ -105,7 +105,11 @@ def fake_package(root):
     Image.fromarray(smooth(6, 16, 16)).save(photos / "preview.png")
     (root / "usr/share/doc/fake").mkdir(parents=True)
     (root / "usr/share/doc/fake/copyright").write_text(COPYRIGHT)
-    return ps.PackageRule("1.0-1", ("usr/share/backgrounds/fake/photos/*.jpg",), ("usr/share/backgrounds/fake/photos/render.jpg",))
+    return fake_rule(("usr/share/backgrounds/fake/photos/*.jpg",), excluded=("usr/share/backgrounds/fake/photos/render.jpg",))
+
+
+def fake_rule(photographs, **fields) -> ps.PackageRule:
+    return ps.PackageRule("1.0-1", photographs, "pool/main/f/fake/fake_1.0-1_all.deb", "0" * 64, **fields)
 
 
 def test_a_rule_takes_the_photographs_it_names_with_their_licences(tmp_path):
@@ -117,7 +121,36 @@ def test_a_rule_takes_the_photographs_it_names_with_their_licences(tmp_path):
     source = (tmp_path / "usr/share/backgrounds/fake/photos/a.jpg").read_bytes()
     assert found[0].source_sha256 == hashlib.sha256(source).hexdigest()
     with pytest.raises(DataError, match="no file matches"):
-        ps.package_photos("fake", ps.PackageRule("1.0-1", ("usr/share/none/*.jpg",)), tmp_path)
+        ps.package_photos("fake", fake_rule(("usr/share/none/*.jpg",)), tmp_path)
+
+
+def test_a_rule_may_name_its_debian_package_and_the_licence_of_a_copyright_file_that_is_not_machine_readable(tmp_path):
+    fake_package(tmp_path)
+    (tmp_path / "usr/share/doc/fake").rename(tmp_path / "usr/share/doc/fake-old")
+    (tmp_path / "usr/share/doc/fake-old/copyright").write_text("This package is free software (GPL-2+).\n")
+    rule = fake_rule(("usr/share/backgrounds/fake/photos/a.jpg",), package="fake-old", licence="GPL-2+ (the package)")
+    (found,) = ps.package_photos("fake-1", rule, tmp_path)
+    assert (found.package, found.licence) == ("fake-1", "GPL-2+ (the package)")
+    with pytest.raises(DataError, match="gives no licence"):
+        ps.package_photos("fake-1", fake_rule(("usr/share/backgrounds/fake/photos/a.jpg",), package="fake-old"), tmp_path)
+
+
+def test_a_cached_deb_is_used_only_when_its_sha256_is_the_pinned_one(tmp_path):
+    content = b"a .deb file"
+    rule = ps.PackageRule("1.0-1", ("*",), "pool/main/f/fake/fake_1.0-1_all.deb", hashlib.sha256(content).hexdigest())
+    (tmp_path / "fake_1.0-1_all.deb").write_bytes(content)
+    assert ps.fetch(rule, tmp_path, say=pytest.fail) == tmp_path / "fake_1.0-1_all.deb"  # no download
+    (tmp_path / "fake_1.0-1_all.deb").write_bytes(b"another file")
+    with pytest.raises(DataError, match="not the pinned file"):
+        ps.fetch(rule, tmp_path, say=pytest.fail)
+
+
+def test_every_reviewed_package_pins_a_deb_of_its_version_in_the_archive_pool():
+    for name, rule in ps.PACKAGES.items():
+        debian_name = rule.package or name
+        upstream = rule.version.split(":")[-1]  # the pool's file names leave the epoch out
+        assert rule.deb == f"pool/main/{rule.deb.split('/')[2]}/{rule.deb.split('/')[3]}/{debian_name}_{upstream}_all.deb", name
+        assert len(rule.sha256) == 64 and int(rule.sha256, 16) >= 0, name
 
 
 def set_of_photos() -> list[ps.Photo]:
