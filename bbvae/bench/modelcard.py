@@ -56,10 +56,11 @@ def write_card(folder: Path, iwae_samples: int, command: str | None) -> Path:
         f"Measured by `bbvae card {folder} --iwae-samples {iwae_samples}` "
         f"(torch {torch.__version__}).",
     ]
-    lines += ["", *intended_use(info)]
+    lines += ["", *intended_use(info), *training_sources(facts["dataset"])]
     if log:
-        lines += ["", "## Training log (test negative ELBO after each epoch)", "",
-                  "| epoch | train bits/dim | test -ELBO bits/dim | minutes |", "|---|---|---|---|"]
+        held_out = log[-1].get("held_out", "test")
+        lines += ["", f"## Training log ({held_out} negative ELBO after each epoch)", "",
+                  f"| epoch | train bits/dim | {held_out} -ELBO bits/dim | minutes |", "|---|---|---|---|"]
         lines += [f"| {r['epoch']} | {r['train_bpd']:.4f} | {r['test_elbo_bpd']:.4f} | {r['seconds'] / 60:.0f} |" for r in log]
     card = folder / "README.md"
     card.write_text("\n".join(lines) + "\n")
@@ -68,6 +69,29 @@ def write_card(folder: Path, iwae_samples: int, command: str | None) -> Path:
 
 
 LIMITATIONS = "## Intended use and limitations"
+SOURCES = "## Training sources"
+
+
+def training_sources(dataset: str) -> list[str]:
+    """The card's list of every training photograph of a `bbvae photoset` folder: its package, version and
+    SHA-256s, read from the folder's manifest.json (nothing for other datasets)."""
+    manifest_file = Path(dataset) / "manifest.json"
+    if not manifest_file.is_file():
+        return []
+    manifest = json.loads(manifest_file.read_text())
+    packages = manifest["packages"]
+    lines = ["", SOURCES, "",
+             "The train split of a `bbvae photoset` build (docs/DATASETS.md). Packages (the .deb files' SHA-256 pins the "
+             "exact files):", "",
+             "| package | version | Debian suite | .deb SHA-256 | licence |", "|---|---|---|---|---|"]
+    for name, facts in packages.items():
+        lines.append(f"| {facts.get('package', name)} | {facts['version']} | {facts.get('suite', '')} | "
+                     f"{facts.get('deb_sha256', '(a Python wheel)')} | {facts['licence']} |")
+    lines += ["", "| training photograph | package | path inside it | source file SHA-256 | written PNG SHA-256 |",
+              "|---|---|---|---|---|"]
+    lines += [f"| {r['file']} | {r['package']} {r['version']} | {r['path']} | {r['source_sha256']} | {r['png_sha256']} |"
+              for r in manifest["photographs"] if r["split"] == "train"]
+    return lines
 
 
 def _training_data(facts: dict, patches: bool) -> str:
