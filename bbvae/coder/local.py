@@ -79,6 +79,9 @@ class LocalMixture(Codec):
         self.mixture = mixture
         self.precision = check_precision(precision, kernels.PIXEL_LEVELS)
         self.replicate = bool(replicate)
+        if self.replicate:  # only the first channel is coded: the other channels' outputs would go unread
+            first = kernels.local_outputs_per_channel(depth, mixture, neighbours)
+            self.w_out, self.b_out = np.ascontiguousarray(self.w_out[:, :first]), self.b_out[:first]
         self.shifts = _finite("shifts", np.zeros(count) if shifts is None else shifts)
         if self.shifts.shape != (count,):
             raise CoderError("shifts must hold one log-scale shift per item")
