@@ -250,15 +250,14 @@ def package_photos(package: str, rule: PackageRule, root: Path) -> list[Photo]:
     return photos
 
 
-def _run(command: list[str], cwd: Path | None = None) -> str:
+def _extract(deb: Path, folder: str) -> None:
+    """Unpack a .deb file's files into folder with dpkg-deb; DataError with its last line of complaint."""
     try:
-        done = subprocess.run(command, cwd=cwd, capture_output=True, text=True)
+        done = subprocess.run(["dpkg-deb", "-x", str(deb), folder], capture_output=True, text=True)
     except FileNotFoundError:
-        raise DataError(f"{command[0]} is missing: bbvae photoset needs Debian's dpkg-deb") from None
+        raise DataError("dpkg-deb is missing: bbvae photoset needs Debian's dpkg-deb") from None
     if done.returncode != 0:
-        lines = [line for line in done.stderr.splitlines() if line.startswith("E:")] or done.stderr.splitlines() or ["failed"]
-        raise DataError(f"{' '.join(command)}: {lines[-1]}")
-    return done.stdout
+        raise DataError(f"dpkg-deb -x {deb}: {(done.stderr.splitlines() or ['failed'])[-1]}")
 
 
 def fetch(rule: PackageRule, cache: Path, say=print) -> Path:
@@ -294,7 +293,7 @@ def debian_photos(package: str, cache: Path, say=print) -> tuple[list[Photo], di
     rule = rule_of(package)
     deb = fetch(rule, cache, say)
     with tempfile.TemporaryDirectory(prefix="bbvae-photoset-") as folder:
-        _run(["dpkg-deb", "-x", str(deb), folder])
+        _extract(deb, folder)
         photos = package_photos(package, rule, Path(folder))
     info = {"package": rule.package or package, "version": rule.version, "suite": rule.suite, "deb": rule.deb,
             "deb_sha256": rule.sha256,
