@@ -87,6 +87,9 @@ cli.add_command(photoset)
 @click.option("--epoch-patches", default=20000, show_default=True, type=click.IntRange(1), help="patches per epoch with --patch")
 @click.option("--out", required=True, type=click.Path(file_okay=False), help="model folder to write, e.g. models/NAME")
 @click.option("--epochs", default=10, show_default=True, type=click.IntRange(1))
+@click.option("--minutes", type=click.FloatRange(min=0, min_open=True),
+              help="stop after this much training time (evaluation excluded); the learning-rate decay spans it "
+                   "instead of the epochs, which become an upper bound")
 @click.option("--batch-size", default=128, show_default=True, type=click.IntRange(1), help="per process")
 @click.option("--lr", default=1e-3, show_default=True, type=click.FloatRange(min=0, min_open=True))
 @click.option("--latent", default=32, show_default=True, type=click.IntRange(1), help="latent dimensions")

@@ -20,6 +20,9 @@ from bbvae.models.modelfile import load_model, save_model
 from bbvae.training.sets import evaluation_set
 from bbvae.training.train import LOG_NAME
 
+# what the cards of models trained before `bbvae train` recorded its machine said: all were trained so
+TRAINED_BEFORE_MACHINES_WERE_RECORDED = "one torch thread each on a 2-core machine"
+
 
 def write_card(folder: Path, iwae_samples: int, command: str | None) -> Path:
     model, info = load_model(folder)
@@ -47,7 +50,7 @@ def write_card(folder: Path, iwae_samples: int, command: str | None) -> Path:
         f"- Epochs: {facts.get('epochs')}; batch size {facts.get('batch_size')}, learning rate {facts.get('lr')} "
         f"(cosine decay), seed {facts.get('seed')}",
         f"- Training time: {facts.get('train_seconds', 0) / 60:.0f} minutes on {facts.get('device', '?')} "
-        f"({facts.get('processes', 1)} process(es), one torch thread each on a 2-core machine)"
+        f"({facts.get('processes', 1)} process(es), {facts.get('machine', TRAINED_BEFORE_MACHINES_WERE_RECORDED)})"
         + (", on top of the model it started from" if facts.get("init_from") else ""),
         f"- Test negative ELBO: **{result['elbo_bpd']:.4f} bits/dim**; IWAE (k={iwae_samples}): "
         f"**{result['iwae_bpd']:.4f} bits/dim**",

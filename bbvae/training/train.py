@@ -1,8 +1,14 @@
 """Training loop: single process, or data-parallel under torchrun (gloo on CPU, nccl on GPU).
 
-Every epoch ends with the test negative ELBO, a line in train_log.jsonl, a
-checkpoint (weights + optimiser, for --resume) and the model file. All writes
-are atomic, and Ctrl-C saves a checkpoint of the unfinished epoch first.
+Every epoch ends with the held-out negative ELBO, a line in train_log.jsonl, a
+checkpoint (weights + optimiser, for --resume) and the model file, and the
+model file is copied to best.safetensors whenever the held-out figure is the
+lowest so far (the epoch to ship is chosen on it, not the last one). All
+writes are atomic, and Ctrl-C saves a checkpoint of the unfinished epoch first.
+
+With --minutes, the run is sized by training time instead of epochs: the
+learning rate's cosine decay spans the minutes (evaluation excluded), so a run
+on a borrowed GPU ends annealed whatever its speed turns out to be.
 """
 
 from __future__ import annotations
@@ -11,6 +17,7 @@ import dataclasses
 import json
 import math
 import os
+import shutil
 import signal
 import threading
 import time
@@ -31,6 +38,7 @@ from bbvae.training.sets import training_data
 
 CHECKPOINT_NAME = "checkpoint.pt"
 LOG_NAME = "train_log.jsonl"
+BEST_NAME = "best.safetensors"  # the model file of the epoch with the lowest held-out -ELBO
 FINAL_LR_FRACTION = 0.05  # cosine decay ends at this fraction of the base learning rate
 GRAD_CLIP_NORM = 50.0     # bounds one bad batch's step; typical norms are far below
 
@@ -64,6 +72,7 @@ class TrainOptions:
     iwae_train_samples: int = 5
     kl_warmup: float = 0.0        # epochs over which the KL weight rises from 0 to 1 (ELBO only)
     free_bits: float = 0.0        # nats per latent dimension (ELBO only)
+    minutes: float | None = None  # training time to stop after; the learning-rate schedule spans it, not the epochs
 
 
 @dataclasses.dataclass
@@ -99,6 +108,13 @@ def objective_at(opts: TrainOptions, epochs_done: float) -> Objective:
         return Objective(batch_prior=True)
     beta = min(1.0, epochs_done / opts.kl_warmup) if opts.kl_warmup > 0 else 1.0
     return Objective(beta=beta, free_bits=opts.free_bits)
+
+
+def progress_at(opts: TrainOptions, epochs_done: float, seconds: float) -> float:
+    """How far through the run (0..1): by training time with --minutes, by epochs otherwise."""
+    if opts.minutes:
+        return seconds / (60 * opts.minutes)
+    return epochs_done / opts.epochs
 
 
 def learning_rate(opts: TrainOptions, progress: float) -> float:
@@ -145,6 +161,31 @@ def _restore(opts: TrainOptions, out: Path, model: VAE, optimizer, say: Callable
         say(f"no checkpoint in {out}; resuming from the model file after epoch {done} with a fresh optimiser")
         return {"epoch": done, "batches_done": 0, "seconds": float(info.info.get("train_seconds", 0.0))}
     raise FileNotFoundError(f"--resume: nothing to resume in {out}")
+
+
+def _best_so_far(out: Path) -> float:
+    """The lowest held-out -ELBO in the run's log (a resumed run keeps its best.safetensors unless it beats it)."""
+    if not (out / LOG_NAME).exists() or not (out / BEST_NAME).exists():
+        return math.inf
+    return min(json.loads(line)["test_elbo_bpd"] for line in (out / LOG_NAME).read_text().splitlines())
+
+
+def _keep_if_best(out: Path, bpd: float, best: float) -> bool:
+    """Copy the epoch's model file to best.safetensors when its held-out -ELBO is the lowest so far."""
+    if not bpd < best:
+        return False
+    with atomic_path(out / BEST_NAME) as tmp:
+        shutil.copyfile(out / WEIGHTS_NAME, tmp)
+    return True
+
+
+def _agreed_seconds(seconds: float, ddp: Distributed, device: torch.device) -> float:
+    """Training time as rank 0 counts it, so that every process follows one schedule and stops at one step."""
+    if ddp.world == 1:
+        return seconds
+    clock = torch.tensor([seconds if ddp.is_main else 0.0], dtype=torch.float64, device=device)
+    dist.broadcast(clock, src=0)
+    return float(clock.item())
 
 
 def _init_from(name: str, model: VAE, say: Callable[[str], None]) -> str:
@@ -207,13 +248,15 @@ def train(opts: TrainOptions, say: Callable[[str], None] = print, progress=None)
         raise ConfigError("--patch needs a likelihood that reads neighbours: --mixture K (e.g. 4) or --local-neighbours N")
     if opts.init_from and opts.resume:
         raise ConfigError("--resume continues a run from its own checkpoint; --init-from starts a new one: use one")
+    if opts.minutes is not None and opts.minutes <= 0:
+        raise ConfigError("--minutes must be positive")
     if opts.extra_photos and not opts.patch:
         raise ConfigError("--extra-photos adds photographs to a patch model's training set: it needs --patch")
     source = training_data(opts.dataset, opts.patch, opts.epoch_patches, opts.seed, opts.test_limit,
                            local=_neighbours(opts) > 0, extra_photos=opts.extra_photos)
+    machine = torch.cuda.get_device_name(device) if device.type == "cuda" else f"CPU, torch threads: {torch.get_num_threads()}"
     if ddp.is_main:
-        name = torch.cuda.get_device_name(device) if device.type == "cuda" else f"CPU, {torch.get_num_threads()} threads"
-        say(f"training on {device.type} ({name}), {ddp.world} process(es); {source.describe()}")
+        say(f"training on {device.type} ({machine}), {ddp.world} process(es); {source.describe()}")
     torch.manual_seed(opts.seed)
     cfg = _config_for(opts, source.shape, out)
     model = VAE(cfg)
@@ -233,15 +276,23 @@ def train(opts: TrainOptions, say: Callable[[str], None] = print, progress=None)
         out.mkdir(parents=True, exist_ok=True)  # only now: a refused run leaves nothing behind
     elapsed = start["seconds"]
     epoch, batches_done = start["epoch"], start["batches_done"]
-    while epoch < opts.epochs:
+    best = _best_so_far(out)
+    out_of_time = bool(opts.minutes) and elapsed >= 60 * opts.minutes
+    while epoch < opts.epochs and not out_of_time:
         began = time.time()
         running, seen, skipped = 0.0, 0, 0
         bar = progress(range(batches_done, steps_per_epoch), f"epoch {epoch + 1}/{opts.epochs}") if (progress and ddp.is_main) else None
         try:
             for step in (bar if bar is not None else range(batches_done, steps_per_epoch)):
+                trained = elapsed + time.time() - began
+                if opts.minutes:
+                    trained = _agreed_seconds(trained, ddp, device)
+                    if trained >= 60 * opts.minutes:
+                        out_of_time = True  # this partial epoch ends the run, evaluated and saved like a whole one
+                        break
                 batch, coded = _tensors(*source.batch(epoch, step * ddp.world + ddp.rank, per_rank), device)
                 for group in optimizer.param_groups:
-                    group["lr"] = learning_rate(opts, (epoch + step / steps_per_epoch) / opts.epochs)
+                    group["lr"] = learning_rate(opts, progress_at(opts, epoch + step / steps_per_epoch, trained))
                 loss = net(batch, coded, objective_at(opts, epoch + step / steps_per_epoch)).mean()
                 optimizer.zero_grad(set_to_none=True)
                 loss.backward()
@@ -263,6 +314,8 @@ def train(opts: TrainOptions, say: Callable[[str], None] = print, progress=None)
             raise
         elapsed += time.time() - began
         epoch, batches_done = epoch + 1, 0
+        if opts.minutes and _agreed_seconds(elapsed, ddp, device) >= 60 * opts.minutes:
+            out_of_time = True  # spent with this epoch's last step: no empty epoch after it
         if ddp.is_main:
             test_bpd = evaluate_elbo(model, *source.test_set())
             record = {"epoch": epoch, "train_bpd": running / max(seen, 1), "test_elbo_bpd": test_bpd,
@@ -274,15 +327,18 @@ def train(opts: TrainOptions, say: Callable[[str], None] = print, progress=None)
             save_model(out / WEIGHTS_NAME, model, codec={allocation.TABLE_NAME: table}, info={
                 "dataset": opts.dataset, "extra_photos": opts.extra_photos, "epochs": epoch, "test_elbo_bpd": test_bpd,
                 "held_out": source.held_out,
-                "train_seconds": round(elapsed, 1), "device": device.type, "processes": ddp.world,
+                "train_seconds": round(elapsed, 1), "device": device.type, "machine": machine, "processes": ddp.world,
                 "batch_size": opts.batch_size, "lr": opts.lr, "seed": opts.seed, "patch": opts.patch,
                 "objective": opts.objective, "iwae_train_samples": opts.iwae_train_samples if opts.objective == "iwae" else None,
-                "kl_warmup": opts.kl_warmup, "free_bits": opts.free_bits,
+                "kl_warmup": opts.kl_warmup, "free_bits": opts.free_bits, "minutes": opts.minutes,
                 "init_from": opts.init_from, "init_from_fingerprint": started_from,
             })
+            record["best"] = _keep_if_best(out, test_bpd, best)
+            best = min(best, test_bpd)
             with open(out / LOG_NAME, "a") as log:  # last: a logged epoch has its model file
                 log.write(json.dumps(record) + "\n")
-            say(f"epoch {epoch}: train {record['train_bpd']:.4f} bits/dim, {source.held_out} -ELBO {test_bpd:.4f} bits/dim, {elapsed / 60:.1f} min")
+            say(f"epoch {epoch}: train {record['train_bpd']:.4f} bits/dim, {source.held_out} -ELBO {test_bpd:.4f} bits/dim, "
+                f"{elapsed / 60:.1f} min" + (" (best so far)" if record["best"] else ""))
     if ddp.world > 1:
         dist.barrier()  # rank 0 may still be evaluating and saving the last epoch
         dist.destroy_process_group()

@@ -21,6 +21,18 @@ def log_lines(out):
     return [json.loads(line) for line in (out / "train_log.jsonl").read_text().splitlines()]
 
 
+def assert_best_is_the_lowest_held_out_epoch(out):
+    """best.safetensors holds the epoch with the lowest held-out -ELBO, and the log marks each new best."""
+    log = log_lines(out)
+    lowest = min(log, key=lambda r: r["test_elbo_bpd"])
+    _, best = load_model(out / "best.safetensors")
+    assert best.info["epochs"] == lowest["epoch"] and best.info["test_elbo_bpd"] == lowest["test_elbo_bpd"]
+    running = float("inf")
+    for record in log:
+        assert record["best"] == (record["test_elbo_bpd"] < running)
+        running = min(running, record["test_elbo_bpd"])
+
+
 def test_train_resume_eval_and_models(tmp_path):
     folder = image_folder(tmp_path / "images")
     out = tmp_path / "models" / "tiny"
@@ -34,6 +46,8 @@ def test_train_resume_eval_and_models(tmp_path):
     assert [r["epoch"] for r in log_lines(out)] == [1, 2, 3]
     _, info = load_model(out)
     assert info.info["epochs"] == 3 and info.info["dataset"] == str(folder)
+    assert info.info["machine"] == "CPU, torch threads: 1"  # the model card's record of where it trained
+    assert_best_is_the_lowest_held_out_epoch(out)
 
     evaluated = run_cli("eval", "--model", str(out), "--dataset", str(folder), "--split", "test",
                         "--iwae-samples", "4", "--json", "--quiet")
@@ -82,12 +96,44 @@ def test_interrupting_leaves_a_usable_checkpoint(tmp_path, stop):
     assert "resuming from" in resumed.stdout
 
 
+def test_minutes_size_the_run_and_its_learning_rate_decay(tmp_path):
+    folder = image_folder(tmp_path / "images", count=60)
+    out = tmp_path / "timed"
+    args = ["train", "--dataset", str(folder), "--out", str(out), "--epochs", "100000", "--batch-size", "4",
+            "--lr", "1e-3", "--minutes", "0.05", *TINY_ARCH]
+    timed = run_cli(*args)
+    assert timed.returncode == 0, timed.stderr
+    log = log_lines(out)
+    assert 1 <= len(log) < 100000
+    assert log[-1]["seconds"] >= 3.0 and log[-1]["lr"] < 0.5e-3  # 3 s of training, and the decay ran most of its way
+    assert [r["lr"] for r in log] == sorted((r["lr"] for r in log), reverse=True)
+    assert load_model(out)[1].info["minutes"] == 0.05
+    assert_best_is_the_lowest_held_out_epoch(out)
+    again = run_cli(*args, "--resume")  # its time is spent: nothing more to train
+    assert again.returncode == 0, again.stderr
+    assert len(log_lines(out)) == len(log)
+    refused = run_cli("train", "--dataset", str(folder), "--out", str(tmp_path / "x"), "--minutes", "0", *TINY_ARCH)
+    assert refused.returncode != 0 and "--minutes" in refused.stderr and not (tmp_path / "x").exists()
+
+
+def test_schedule_progress_counts_training_time_with_minutes_and_epochs_without():
+    from bbvae.training.train import TrainOptions, learning_rate, progress_at
+
+    by_epochs = TrainOptions(dataset="mnist", out="unused", epochs=4)
+    by_time = TrainOptions(dataset="mnist", out="unused", epochs=4, minutes=2.0)
+    assert progress_at(by_epochs, 1.0, 999.0) == 0.25
+    assert progress_at(by_time, 1.0, 60.0) == 0.5
+    assert learning_rate(by_time, progress_at(by_time, 0.0, 0.0)) == by_time.lr
+    assert learning_rate(by_time, progress_at(by_time, 3.0, 120.0)) == pytest.approx(by_time.lr * 0.05)
+
+
 def test_distributed_training_with_two_gloo_processes(tmp_path):
     folder = image_folder(tmp_path / "images", count=60)
     out = tmp_path / "ddp"
     launched = subprocess.run(
         [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2", "-m", "bbvae.cli.main",
-         "train", "--dataset", str(folder), "--out", str(out), "--epochs", "2", "--batch-size", "4", *TINY_ARCH],
+         "train", "--dataset", str(folder), "--out", str(out), "--epochs", "2", "--batch-size", "4", "--minutes", "10",
+         *TINY_ARCH],
         capture_output=True, text=True, timeout=300)
     assert launched.returncode == 0, launched.stderr[-2000:]
     assert "2 process(es)" in launched.stdout
