@@ -42,7 +42,7 @@ from bbvae.io.images import from_pillow, metadata_of, read_image_and_metadata, s
 from bbvae.models import recall
 from bbvae.models.arithmetic import LEGACY, PORTABLE
 from bbvae.models.arithmetic import NAMES as ARITHMETIC_NAMES
-from bbvae.models.modelfile import DEFAULT_MODEL, PHOTO_MODEL, WEIGHTS_NAME, cached_model, model_folders, resolve, stated_fingerprint
+from bbvae.models.modelfile import DEFAULT_MODEL, PHOTO_MODEL, WEIGHTS_NAME, cached_model, model_folders, models_dir, resolve, stated_fingerprint
 
 MAX_DIGITS_COMPARED = 64  # up to this many digits, PNG/WebP records are also tried and the smaller file kept
 
@@ -298,12 +298,21 @@ def find_model(box: container.Container, model: str | os.PathLike | None) -> str
             raise CompressionError(f"this file was made with model '{box.model_name}' (fingerprint {wanted}), "
                                    f"not with {path} ({info.fingerprint[:16]}): pass --model for '{box.model_name}'")
         return str(path)
-    for folder in model_folders():
+    for folder in _model_folders_named_first(box.model_name):
         stated = stated_fingerprint(folder)
         if stated and stated.startswith(wanted):
             return str(folder / WEIGHTS_NAME)
     raise CompressionError(f"this file needs model '{box.model_name}' (fingerprint {wanted}), which is not installed: "
                            "pass its path with --model")
+
+
+def _model_folders_named_first(name: str):
+    """The shipped model folders, the one the file names first: a file made with a shipped model then costs
+    one header read to find it, not one per model (a lone digit's decompress spends most of a millisecond on those)."""
+    plain = name not in ("", ".", "..") and Path(name).name == name  # a file's stated name is untrusted input
+    if plain and (models_dir() / name / WEIGHTS_NAME).is_file():
+        yield models_dir() / name
+    yield from (folder for folder in model_folders() if folder.name != name)
 
 
 def _checked_model(box: container.Container, model) -> str | None:

@@ -195,6 +195,17 @@ def test_a_file_from_another_model_names_the_model_it_needs(tmp_path, digits):
         np.testing.assert_array_equal(a, b)
 
 
+def test_the_model_search_starts_with_the_folder_a_file_names_and_stays_among_the_shipped_ones():
+    from bbvae.api import _model_folders_named_first
+    from bbvae.models.modelfile import model_folders
+
+    shipped = [folder.name for folder in model_folders()]
+    searched = [folder.name for folder in _model_folders_named_first("photo-v4")]
+    assert searched[0] == "photo-v4" and sorted(searched) == sorted(shipped) and len(searched) == len(shipped)
+    for untrusted in ("", ".", "..", "../models/photo", "no-such-model"):  # the name in a file is not trusted
+        assert [folder.name for folder in _model_folders_named_first(untrusted)] == shipped
+
+
 def test_refusals_leave_no_output_and_never_touch_inputs(tmp_path):
     rgb = tmp_path / "colour.png"
     Image.fromarray(np.zeros((30, 30, 3), np.uint8)).save(rgb)
