@@ -464,34 +464,29 @@ def _advance(states, j, x, cf, start, freq, p, words, top, debt):
 
 
 @nb.njit(cache=True, inline="always")
-def _checked_guess(kind, i, cf, total, alphabet, a, b, c):
-    """(symbol, start, end): the portable logistic's and Gaussian's guess of item i's symbol at cf, with the
-    exact counts at it and at the next symbol (computed together: the CPU overlaps them). The guess holds
-    when start <= cf < end, as it does for nearly every symbol; the other kinds give none (start = end)."""
-    if kind == LOGISTIC:
-        mean, scale = a[i, 0], b[i, 0]
-        s = _logistic_guess(cf, total, alphabet, mean, scale)
-        return s, _logistic_counts(s, mean, scale, total, alphabet, True), _logistic_counts(s + 1, mean, scale, total, alphabet, True)
-    if kind == GAUSSIAN:
-        mean, std = a[i, 0], b[i, 0]
-        s = _normal_guess(cf, total, alphabet, mean, std)
-        return (s, _normal_counts(s, mean, std, c[0, s], total, alphabet, True),
-                _normal_counts(s + 1, mean, std, c[0, s + 1], total, alphabet, True))
-    return np.int64(0), np.int64(0), np.int64(0)
-
-
-@nb.njit(cache=True, inline="always")
 def pop_symbol(states, j, words, top, debt, p, mask, total, kind, i, alphabet, a, b, c, table):
     """Pop item i's symbol from lane j (p: precision as uint64, mask and total: 2**p - 1 and 2**p).
 
-    Returns (symbol, top, debt); every loop that pops one symbol at a time calls this. The portable logistic
-    and Gaussian check their guess here (_checked_guess), so that their loop has no call on that path.
+    Returns (symbol, top, debt); every loop that pops calls this. The portable logistic and Gaussian check
+    their guess here, against the exact counts at it and at the next symbol computed together (the CPU
+    overlaps them, and the guess is right for nearly every symbol), so that their loop has no call on that path.
     """
     x = states[j]
     cf = np.int64(x & mask)
-    s, start, end = _checked_guess(kind, i, cf, total, alphabet, a, b, c)
-    freq = end - start
-    if not start <= cf < end:
+    found = False
+    if kind == LOGISTIC:
+        s = _logistic_guess(cf, total, alphabet, a[i, 0], b[i, 0])
+        start = _logistic_counts(s, a[i, 0], b[i, 0], total, alphabet, True)
+        end = _logistic_counts(s + 1, a[i, 0], b[i, 0], total, alphabet, True)
+        freq = end - start
+        found = start <= cf < end
+    elif kind == GAUSSIAN:
+        s = _normal_guess(cf, total, alphabet, a[i, 0], b[i, 0])
+        start = _normal_counts(s, a[i, 0], b[i, 0], c[0, s], total, alphabet, True)
+        end = _normal_counts(s + 1, a[i, 0], b[i, 0], c[0, s + 1], total, alphabet, True)
+        freq = end - start
+        found = start <= cf < end
+    if not found:
         s, start, freq = find_symbol(kind, i, cf, total, alphabet, a, b, c, table)
     top, debt = _advance(states, j, x, cf, start, freq, p, words, top, debt)
     return s, top, debt
@@ -499,46 +494,13 @@ def pop_symbol(states, j, words, top, debt, p, mask, total, kind, i, alphabet, a
 
 @nb.njit(cache=True, nogil=True)
 def pop_kernel(states, words, top, debt, precision, out, kind, alphabet, a, b, c, table):
-    """Pop len(out) symbols, item i from state i % len(states), into out. Returns (top, debt).
-
-    The portable logistic and Gaussian get loops of their own (_pop_loop with the kind fixed), as in
-    bounds_kernel: their guesses are then checked without branching on the kind.
-    """
-    if kind == LOGISTIC:
-        return _pop_loop(states, words, top, debt, precision, out, LOGISTIC, alphabet, a, b, c, table)
-    if kind == GAUSSIAN:
-        return _pop_loop(states, words, top, debt, precision, out, GAUSSIAN, alphabet, a, b, c, table)
-    return _pop_loop(states, words, top, debt, precision, out, kind, alphabet, a, b, c, table)
-
-
-@nb.njit(cache=True, inline="always")
-def _pop_loop(states, words, top, debt, precision, out, kind, alphabet, a, b, c, table):
-    """pop_kernel's loop. With several lanes, each round of one item per lane first checks every lane's
-    guess, then pops the round in item order (the words come off one stack): the guesses of a round do not
-    wait on each other, so their latencies overlap (benchmarks/coder_speed.py measures the gain). The same
-    symbols and states as popping one at a time."""
+    """Pop len(out) symbols, item i from state i % len(states), into out. Returns (top, debt)."""
     lanes = states.shape[0]
     p = np.uint64(precision)
     mask = (ONE << p) - ONE
     total = np.int64(1) << precision
-    count = out.shape[0]
-    rounds_end = count - count % lanes if lanes > 1 else 0
-    cfs, symbols = np.empty(lanes, dtype=np.int64), np.empty(lanes, dtype=np.int64)
-    starts, ends = np.empty(lanes, dtype=np.int64), np.empty(lanes, dtype=np.int64)
-    for first in range(0, rounds_end, lanes):
-        for j in range(lanes):
-            cf = np.int64(states[j] & mask)
-            cfs[j] = cf
-            symbols[j], starts[j], ends[j] = _checked_guess(kind, first + j, cf, total, alphabet, a, b, c)
-        for j in range(lanes):
-            # pop_symbol's second half, written out: through a helper function this loop ran 40% slower
-            s, start, freq, cf = symbols[j], starts[j], ends[j] - starts[j], cfs[j]
-            if not start <= cf < ends[j]:
-                s, start, freq = find_symbol(kind, first + j, cf, total, alphabet, a, b, c, table)
-            out[first + j] = s
-            top, debt = _advance(states, j, states[j], cf, start, freq, p, words, top, debt)
     j = 0
-    for i in range(rounds_end, count):
+    for i in range(out.shape[0]):
         out[i], top, debt = pop_symbol(states, j, words, top, debt, p, mask, total, kind, i, alphabet, a, b, c, table)
         j = j + 1 if j < lanes - 1 else 0
     return top, debt
