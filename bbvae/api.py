@@ -310,8 +310,9 @@ def _model_folders_named_first(name: str):
     """The shipped model folders, the one the file names first: a file made with a shipped model then costs
     one header read to find it, not one per model (a lone digit's decompress spends most of a millisecond on those)."""
     plain = name not in ("", ".", "..") and Path(name).name == name  # a file's stated name is untrusted input
-    if plain and (models_dir() / name / WEIGHTS_NAME).is_file():
-        yield models_dir() / name
+    named = models_dir() / name
+    if plain and (named / WEIGHTS_NAME).is_file():
+        yield named
     yield from (folder for folder in model_folders() if folder.name != name)
 
 

@@ -117,6 +117,11 @@ def progress_at(opts: TrainOptions, epochs_done: float, seconds: float) -> float
     return epochs_done / opts.epochs
 
 
+def out_of_time(opts: TrainOptions, seconds: float) -> bool:
+    """Whether a run with --minutes has trained for them (never without)."""
+    return bool(opts.minutes) and seconds >= 60 * opts.minutes
+
+
 def learning_rate(opts: TrainOptions, progress: float) -> float:
     """Cosine decay from lr to FINAL_LR_FRACTION * lr over the whole run (progress in [0, 1])."""
     low = opts.lr * FINAL_LR_FRACTION
@@ -277,8 +282,8 @@ def train(opts: TrainOptions, say: Callable[[str], None] = print, progress=None)
     elapsed = start["seconds"]
     epoch, batches_done = start["epoch"], start["batches_done"]
     best = _best_so_far(out)
-    out_of_time = bool(opts.minutes) and elapsed >= 60 * opts.minutes
-    while epoch < opts.epochs and not out_of_time:
+    time_is_up = out_of_time(opts, elapsed)
+    while epoch < opts.epochs and not time_is_up:
         began = time.time()
         running, seen, skipped = 0.0, 0, 0
         bar = progress(range(batches_done, steps_per_epoch), f"epoch {epoch + 1}/{opts.epochs}") if (progress and ddp.is_main) else None
@@ -287,8 +292,8 @@ def train(opts: TrainOptions, say: Callable[[str], None] = print, progress=None)
                 trained = elapsed + time.time() - began
                 if opts.minutes:
                     trained = _agreed_seconds(trained, ddp, device)
-                    if trained >= 60 * opts.minutes:
-                        out_of_time = True  # this partial epoch ends the run, evaluated and saved like a whole one
+                    time_is_up = out_of_time(opts, trained)
+                    if time_is_up:  # this partial epoch ends the run, evaluated and saved like a whole one
                         break
                 batch, coded = _tensors(*source.batch(epoch, step * ddp.world + ddp.rank, per_rank), device)
                 for group in optimizer.param_groups:
@@ -314,8 +319,8 @@ def train(opts: TrainOptions, say: Callable[[str], None] = print, progress=None)
             raise
         elapsed += time.time() - began
         epoch, batches_done = epoch + 1, 0
-        if opts.minutes and _agreed_seconds(elapsed, ddp, device) >= 60 * opts.minutes:
-            out_of_time = True  # spent with this epoch's last step: no empty epoch after it
+        if opts.minutes:  # spent with this epoch's last step: no empty epoch after it
+            time_is_up = out_of_time(opts, _agreed_seconds(elapsed, ddp, device))
         if ddp.is_main:
             test_bpd = evaluate_elbo(model, *source.test_set())
             record = {"epoch": epoch, "train_bpd": running / max(seen, 1), "test_elbo_bpd": test_bpd,
