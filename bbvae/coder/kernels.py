@@ -464,6 +464,16 @@ def _advance(states, j, x, cf, start, freq, p, words, top, debt):
 
 
 @nb.njit(cache=True, inline="always")
+def _checked_logistic_guess(cf, total, alphabet, mean, scale):
+    """The portable logistic's guess at cf with its exact start and frequency (the counts at it and at the next
+    symbol, computed together: the CPU overlaps them), and whether cf falls in it (nearly always)."""
+    s = _logistic_guess(cf, total, alphabet, mean, scale)
+    start = _logistic_counts(s, mean, scale, total, alphabet, True)
+    end = _logistic_counts(s + 1, mean, scale, total, alphabet, True)
+    return s, start, end - start, start <= cf < end
+
+
+@nb.njit(cache=True, inline="always")
 def pop_symbol(states, j, words, top, debt, p, mask, total, kind, i, alphabet, a, b, c, table):
     """Pop item i's symbol from lane j (p: precision as uint64, mask and total: 2**p - 1 and 2**p).
 
@@ -475,11 +485,7 @@ def pop_symbol(states, j, words, top, debt, p, mask, total, kind, i, alphabet, a
     cf = np.int64(x & mask)
     found = False
     if kind == LOGISTIC:
-        s = _logistic_guess(cf, total, alphabet, a[i, 0], b[i, 0])
-        start = _logistic_counts(s, a[i, 0], b[i, 0], total, alphabet, True)
-        end = _logistic_counts(s + 1, a[i, 0], b[i, 0], total, alphabet, True)
-        freq = end - start
-        found = start <= cf < end
+        s, start, freq, found = _checked_logistic_guess(cf, total, alphabet, a[i, 0], b[i, 0])
     elif kind == GAUSSIAN:
         s = _normal_guess(cf, total, alphabet, a[i, 0], b[i, 0])
         start = _normal_counts(s, a[i, 0], b[i, 0], c[0, s], total, alphabet, True)
@@ -499,10 +505,36 @@ def pop_kernel(states, words, top, debt, precision, out, kind, alphabet, a, b, c
     p = np.uint64(precision)
     mask = (ONE << p) - ONE
     total = np.int64(1) << precision
+    first = 0
+    if kind == LOGISTIC and lanes > 1:
+        first = out.shape[0] - out.shape[0] % lanes
+        top, debt = _logistic_rounds(states, words, top, debt, p, mask, total, first, out, kind, alphabet, a, b, c, table)
     j = 0
-    for i in range(out.shape[0]):
+    for i in range(first, out.shape[0]):
         out[i], top, debt = pop_symbol(states, j, words, top, debt, p, mask, total, kind, i, alphabet, a, b, c, table)
         j = j + 1 if j < lanes - 1 else 0
+    return top, debt
+
+
+@nb.njit(cache=True)
+def _logistic_rounds(states, words, top, debt, p, mask, total, count, out, kind, alphabet, a, b, c, table):
+    """pop_kernel's first `count` items (a multiple of the lanes) for the portable logistic, a round of one
+    item per lane at a time: every lane's symbol is found before any lane advances, so that the lanes'
+    guesses and exact counts do not wait on each other's renormalisation. Same symbols and states as
+    pop_symbol one item at a time. Returns (top, debt)."""
+    lanes = states.shape[0]
+    found = np.empty((4, lanes), dtype=np.int64)  # per lane: cf, symbol, start, frequency
+    for first in range(0, count, lanes):
+        for j in range(lanes):
+            i = first + j
+            cf = np.int64(states[j] & mask)
+            s, start, freq, right = _checked_logistic_guess(cf, total, alphabet, a[i, 0], b[i, 0])
+            if not right:
+                s, start, freq = find_symbol(kind, i, cf, total, alphabet, a, b, c, table)
+            found[0, j], found[1, j], found[2, j], found[3, j] = cf, s, start, freq
+        for j in range(lanes):
+            out[first + j] = found[1, j]
+            top, debt = _advance(states, j, states[j], found[0, j], found[2, j], found[3, j], p, words, top, debt)
     return top, debt
 
 
