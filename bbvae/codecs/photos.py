@@ -103,13 +103,17 @@ def encode_record(image, model_path: str | None, progress=None, effort: Effort =
     image's pixel rows, as the model codes them (all at once without one).
     """
     mode = mode_of(image)
-    with ThreadPoolExecutor(max_workers=1) as pool:
-        stored = pool.submit(classical.encodings, image, effort.webp_method)
-        on_model = model_path is not None and mode not in ("P", "1")
-        candidates = [model_record(image, model_path, effort.scale_shifts, progress, threads)] if on_model else []
-        candidates += [container.PhotoRecord(mode, path, data) for path, data in stored.result().items()]
-    if progress and not on_model:
-        progress(shape_of(image)[0])
+    on_model = model_path is not None and mode not in ("P", "1")
+    if on_model:
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            stored = pool.submit(classical.encodings, image, effort.webp_method)
+            candidates = [model_record(image, model_path, effort.scale_shifts, progress, threads)]
+            encodings = stored.result()
+    else:  # nothing to run beside: no thread to start (a lone digit's PNG and WebP records)
+        candidates, encodings = [], classical.encodings(image, effort.webp_method)
+        if progress:
+            progress(shape_of(image)[0])
+    candidates += [container.PhotoRecord(mode, path, data) for path, data in encodings.items()]
     return min(candidates, key=lambda record: len(record.to_bytes()))
 
 

@@ -80,8 +80,13 @@ def models_dir() -> Path:
     """Shipped models: $BBVAE_MODELS, else the package bbvae.zoo (models/ installed inside the wheel, or the
     checkout's models/ in an editable install), else the checkout's models/ folder."""
     env = os.environ.get("BBVAE_MODELS")
-    if env:
-        return Path(env)
+    return Path(env) if env else _installed_models()
+
+
+@functools.cache
+def _installed_models() -> Path:
+    """models_dir without $BBVAE_MODELS: where the installation put them, found once per process (the search
+    costs half a millisecond, paid by every decompression that looks for its file's model)."""
     spec = importlib.util.find_spec("bbvae.zoo")
     if spec is not None and spec.submodule_search_locations:
         return Path(next(iter(spec.submodule_search_locations)))
