@@ -97,7 +97,7 @@ cli.add_command(photoset)
 @click.option("--blocks", default=2, show_default=True, type=click.IntRange(1), help="residual blocks per stage")
 @click.option("--seed", default=0, show_default=True, type=int)
 @click.option("--threads", type=click.IntRange(1), help="torch CPU threads (default: torch's choice)")
-@click.option("--test-limit", type=click.IntRange(1), help="evaluate on the first N test images only")
+@click.option("--test-limit", type=click.IntRange(1), help="per-epoch figures on the first N held-out (validation) images only")
 @click.option("--resume", is_flag=True, help="continue the run in --out from its checkpoint")
 @click.option("--init-from", metavar="MODEL",
               help="start from a trained model's weights (shipped name or path); the new model must hold all of them "

@@ -14,20 +14,27 @@ from bbvae.models.context import images_with_context
 from bbvae.training.crops import PatchSampler
 
 ALLOCATION_IMAGES = 300   # training items that fit the first item's latent bits (bbvae/training/allocation.py)
+VALIDATION_SHARE = 12     # an image set's validation: one train image in twelve, from the end of the split,
+MAX_VALIDATION = 5000     # and at most this many (MNIST trains on 55000 and reports on 5000)
 
 
 class ImageSet:
     """A fixed array of same-sized images (N, C, H, W), shuffled once per epoch.
 
+    The digit sets ship train and test only, so the last share of the train split (one image in
+    VALIDATION_SHARE, at most MAX_VALIDATION: MNIST's last 5000) is held out as validation: the per-epoch
+    figures and best.safetensors come from it, and test stays for final figures (`bbvae card`, `bbvae eval`).
     With `context`, items carry the causal margins of a local-mixture model
     (N, C, H + 2, W + 4; bbvae/models/context.py), so a whole image is modelled as it is coded.
     """
 
-    held_out = "test"  # the split of the per-epoch figures: the digit sets ship train and test only
-
     def __init__(self, dataset: str, seed: int, test_limit: int | None, context: bool = False):
-        self.train = data.load(dataset, "train")
-        self.test = data.load(dataset, "test")[:test_limit]
+        train = data.load(dataset, "train")
+        held = min(MAX_VALIDATION, max(1, len(train) // VALIDATION_SHARE)) if len(train) > 1 else 0
+        # a one-image set has nothing to spare: its figures come from test
+        self.held_out = "validation" if held else "test"
+        self.train = train[:len(train) - held]
+        self.test = (train[len(train) - held:] if held else data.load(dataset, "test"))[:test_limit]
         self.image_shape = self.train.shape[1:]
         if context:
             self.train, self.test = images_with_context(self.train), images_with_context(self.test)
@@ -39,7 +46,7 @@ class ImageSet:
         return self.image_shape
 
     def describe(self) -> str:
-        return f"{len(self.train)} train / {len(self.test)} test images of {self.shape}"
+        return f"{len(self.train)} train / {len(self.test)} {self.held_out} images of {self.shape}"
 
     def steps(self, batch: int) -> int:
         return len(self.train) // batch
