@@ -358,11 +358,11 @@ def find_symbol(kind, i, cf, total, alphabet, a, b, c, table):
         step = np.int64(1)
         if c_g <= cf:
             lo, c_lo, hi, c_hi = g + 1, c_next, g + 1, c_next
-            while c_hi <= cf:
+            while c_hi <= cf:  # probes 1, 2, 4, ... above the last: a guess one too low costs one more count
                 lo, c_lo = hi, c_hi
-                step *= 2
                 hi = min(lo + step, alphabet)
                 c_hi = cdf_at(kind, i, hi, total, alphabet, a, b, c, table)
+                step *= 2
         else:
             hi, c_hi = g, c_g
             lo = max(g - 1, 0)
