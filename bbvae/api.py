@@ -16,7 +16,7 @@ Pillow images. Without a model named,
 
 One pipeline for both: the images become the segments of one container (a set
 of same-sized images per segment for a whole-image model, one photo record per
-image for a patch model), segments are coded in worker processes
+image for a patch model), segments are coded side by side in threads
 (bbvae/parallel.py), and decoding reverses it and checks the pixel checksum.
 """
 
@@ -148,9 +148,8 @@ def compress(images, model: str | os.PathLike | None = None, *, names: list[str]
 
     model: a shipped name or path; None picks one (choose_model). precisions default to
     Precisions.for_images(number of images) for whole-image models and PHOTOS for patch
-    models. jobs > 1 codes segments in spawned worker processes, so a script calling it
-    needs the usual `if __name__ == "__main__":`. progress(n) is called as work is done, in
-    progress_total's units.
+    models. jobs > 1 codes segments (or a lone photograph's bands) in that many threads. progress(n) is
+    called as work is done, in progress_total's units, from one thread at a time.
 
     effort (1 or 2, bbvae/codecs/effort.py) trades encoding time for size; decoding takes the same time whatever it was.
     Each image's metadata (ICC profile, EXIF, DPI, PNG text) is stored with it: what its file or Pillow image
@@ -242,9 +241,9 @@ def _image_set_container(images, path, info, header, precisions, group_size, par
             raise CompressionError(f"image {index} is {w}x{h} with {c} channel(s); model '{info.path.parent.name}' "
                                    f"codes {_describe_model(info.config)}")
     batch = np.ascontiguousarray(np.stack(images).reshape(len(images), height, width, channels).transpose(0, 3, 1, 2))
-    parts = parallel.segments(len(batch), jobs if parallel.workers_can_start() else 1)
+    parts = parallel.segments(len(batch), jobs)
     coding = (path, precisions, PORTABLE, group_size, particles)
-    payloads = _run(_encode_segment, [(coding, batch[part]) for part in parts], [p.stop - p.start for p in parts], jobs, progress)
+    payloads = _run(_encode_segment, [(coding, batch[part]) for part in parts], jobs, progress)
     return _assemble(info, images, header, [container.Segment(p.stop - p.start, payload) for p, payload in zip(parts, payloads)],
                      precisions=precisions, group_size=group_size, particles=particles)
 
@@ -257,17 +256,14 @@ def _photo_container(images, path, info, header, jobs, progress, search: Effort)
     except photo_records.PhotoError as exc:
         raise CompressionError(str(exc)) from None
     threads = jobs if len(images) == 1 else 1  # a lone photograph is coded in `jobs` bands side by side
-    payloads = _run(_encode_photo, [(path, image, search, threads) for image in images],
-                    [photo_records.shape_of(image)[0] for image in images], jobs, progress)
+    payloads = _run(_encode_photo, [(path, image, search, threads) for image in images], jobs, progress)
     return _assemble(info, images, header, [container.Segment(1, payload) for payload in payloads],
                      precisions=PHOTOS, group_size=None, photos=True)
 
 
-def _run(function, calls, sizes, jobs, progress):
-    try:
-        return parallel.run(function, calls, sizes, jobs, progress)
-    except parallel.WorkerDied as exc:
-        raise CompressionError(str(exc)) from None
+def _run(function, calls, jobs, progress):
+    """[function(*call, progress) for call in calls], in up to `jobs` threads."""
+    return parallel.in_threads(lambda call, report: function(*call, report), calls, jobs, progress)
 
 
 def _encode_segment(coding: tuple, batch: np.ndarray, progress=None) -> bytes:
@@ -349,9 +345,8 @@ def decompress_container(data: bytes | bytearray | memoryview, model: str | os.P
     coding = (path, box.precisions, box.arithmetic, box.group_size, box.particles, box.lanes, box.photos, threads)
     calls = [(coding, segment.payload, shape if box.photos else segment.count)
              for segment, shape in zip(box.segments, box.shapes if box.photos else box.segments)]
-    sizes = [shape[0] for shape in box.shapes] if box.photos else [segment.count for segment in box.segments]
     try:
-        images = [image for part in _run(_decode_segment, calls, sizes, jobs, progress) for image in part]
+        images = [image for part in _run(_decode_segment, calls, jobs, progress) for image in part]
     except (OSError, SyntaxError) as exc:  # Pillow reports some damaged files as SyntaxError
         raise container.ContainerError(f"the file is corrupt ({str(exc).splitlines()[0]})") from None
     except (ValueError, IndexError) as exc:

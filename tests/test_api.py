@@ -70,9 +70,9 @@ def test_precisions_are_recorded_and_used(digits):
         np.testing.assert_array_equal(a, b)
 
 
-def test_segments_coded_in_worker_processes_decode_here_and_in_workers():
+def test_segments_coded_in_threads_decode_with_one_job_or_two():
     many = data.load("mnist", "test")[:600, 0]
-    encoded = bbvae.compress(many, jobs=2, verify=False)  # two spawned worker processes encode
+    encoded = bbvae.compress(many, jobs=2, verify=False)  # two threads encode a segment each
     assert len(container.unpack(encoded).segments) == 2
     for jobs in (1, 2):
         for a, b in zip(bbvae.decompress(encoded, jobs=jobs), many):

@@ -6,7 +6,7 @@ be coded at the same time. A banded model record cuts the photograph at strip bo
 bands and codes each as an image of its own (bbvae/codecs/patches.py): its own message, its
 first strip coded directly, and no sight of the band above (its top rows see the border value,
 as an image's top rows do). The bands then encode and decode in any order, so each runs in a
-thread of its own: the networks (torch) and the pixel kernels (Numba, nogil) release the GIL.
+thread of its own (bbvae/parallel.py).
 
 The price is each band's initial bits and its blind top rows, a cost per band that grows with the
 width: with bands of 8 strips (256 rows of the photo model), 0.13% of astronaut's size and 0.18% of
@@ -21,11 +21,6 @@ a varint message length, then the messages in band order, top band first.
 
 from __future__ import annotations
 
-import contextvars
-import threading
-from concurrent.futures import ThreadPoolExecutor
-
-from bbvae import parallel
 from bbvae.coder import varint
 from bbvae.format.container import ContainerError
 
@@ -79,22 +74,3 @@ def unpack(body: bytes, height: int, patch: int) -> list[tuple[int, bytes]]:
         bands.append((rows, body[position:position + size]))
         position += size
     return bands
-
-
-def in_threads(function, items: list, threads: int, progress=None) -> list:
-    """[function(item, progress) for item in items], the items in up to `threads` threads, each with an equal share
-    of torch's threads; progress (rows) calls are serialised. Each thread sees the caller's context variables
-    (bbvae/models/recall.py)."""
-    if threads <= 1 or len(items) <= 1:
-        return [function(item, progress) for item in items]
-    lock = threading.Lock()
-
-    def reported(rows):
-        with lock:
-            progress(rows)
-
-    workers = min(threads, len(items))
-    context = contextvars.copy_context()
-    with parallel.torch_threads(parallel.share_of_cores(workers)), ThreadPoolExecutor(max_workers=workers) as pool:
-        futures = [pool.submit(context.copy().run, function, item, reported if progress else None) for item in items]
-        return [future.result() for future in futures]

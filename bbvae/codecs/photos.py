@@ -14,6 +14,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
+from bbvae import parallel
 from bbvae.codecs import bands, classical
 from bbvae.codecs.build import codec_for
 from bbvae.codecs.effort import DEFAULT_EFFORT, EFFORTS, Effort
@@ -87,7 +88,7 @@ def model_record(image: np.ndarray, model_path: str, scale_shifts: bool = True, 
     codec = codec_for(model_path, PHOTOS, PORTABLE, scale_shifts=scale_shifts)
     rows = bands.band_rows(len(colour), codec.patch, threads)
     tops = np.cumsum([0, *rows])
-    messages = bands.in_threads(lambda top_bottom, report: codec.encode(
+    messages = parallel.in_threads(lambda top_bottom, report: codec.encode(
         np.ascontiguousarray(colour[top_bottom[0]:top_bottom[1]]), progress=report).to_bytes(),
         list(zip(tops[:-1], tops[1:])), threads, progress)
     body = messages[0] if len(rows) == 1 else bands.pack(rows, messages)
@@ -147,7 +148,7 @@ def decode_record(record: container.PhotoRecord, shape: tuple[int, int, int], mo
         if codec.first_pop_bits(rows, width, coded) > message_capacity_bits(message):
             raise container.ContainerError(f"corrupt file: its message is too small for a {width}x{rows} image")
         return codec.decode(message, rows, width, coded, progress=report)
-    colour = np.concatenate(bands.in_threads(decode_band, parts, threads, progress))
+    colour = np.concatenate(parallel.in_threads(decode_band, parts, threads, progress))
     if not record.alpha:
         return colour
     return np.dstack([colour, classical.decode("png", record.alpha, "L", (width, height))])

@@ -21,6 +21,7 @@ import collections
 import contextlib
 import contextvars
 import hashlib
+import threading
 
 import numpy as np
 
@@ -30,9 +31,13 @@ _active: contextvars.ContextVar[_Kept | None] = contextvars.ContextVar("bbvae_re
 
 
 class _Kept:
+    """The kept results of one compress call; its segments, photographs or bands may run in threads
+    (bbvae/parallel.py), hence the lock."""
+
     def __init__(self, budget: int):
         self.results: collections.OrderedDict = collections.OrderedDict()
         self.budget, self.bytes, self.recalled = budget, 0, 0
+        self.lock = threading.Lock()
 
     def keep(self, key, result) -> None:
         """Keeps a copy of result (an array or a tuple of arrays)."""
@@ -40,18 +45,21 @@ class _Kept:
         size = sum(part.nbytes for part in parts)
         if size > self.budget:
             return
-        self.results[key] = (isinstance(result, np.ndarray), tuple(np.array(part, copy=True) for part in parts), size)
-        self.bytes += size
-        while self.bytes > self.budget:
-            self.bytes -= self.results.popitem(last=False)[1][2]
+        entry = (isinstance(result, np.ndarray), tuple(np.array(part, copy=True) for part in parts), size)
+        with self.lock:
+            self.results[key] = entry
+            self.bytes += size
+            while self.bytes > self.budget:
+                self.bytes -= self.results.popitem(last=False)[1][2]
 
     def take(self, key):
         """A copy of the result kept under key, which is then forgotten; None if there is none."""
-        if key not in self.results:
-            return None
-        single, parts, size = self.results.pop(key)
-        self.bytes -= size
-        self.recalled += 1
+        with self.lock:
+            if key not in self.results:
+                return None
+            single, parts, size = self.results.pop(key)
+            self.bytes -= size
+            self.recalled += 1
         copies = tuple(np.array(part, copy=True) for part in parts)
         return copies[0] if single else copies
 
