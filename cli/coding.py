@@ -158,7 +158,7 @@ def _write(path: str, data: bytes, force: bool):
 @click.option("--model", default=None,
               help="shipped model name or path (default: 'mnist-local' for 28x28 grey digits, 'photo' for anything else)")
 @click.option("--jobs", default=1, show_default=True, type=click.IntRange(1),
-              help="processes for many images; a lone photograph is coded in that many bands side by side")
+              help="threads for many images; a lone photograph is coded in that many bands side by side")
 @click.option("-f", "--force", is_flag=True, help="overwrite an existing output")
 @click.option("-k", "--keep", is_flag=True, help="keep the inputs (accepted for gzip's habit: bbvae never removes them)")
 @click.option("--no-verify", is_flag=True, help="skip decoding the result again before writing it")
@@ -276,7 +276,7 @@ def _write_folder(folder: Path, relative: list[PurePosixPath], images, infos: li
 @click.option("-c", "--stdout", "to_stdout", is_flag=True, help="write to standard output (as -o -)")
 @click.option("--model", default=None, help="model path, when the file's model is not a shipped one")
 @click.option("--jobs", default=1, show_default=True, type=click.IntRange(1),
-              help="processes for many images; threads for a lone photograph's bands")
+              help="threads for many images or a lone photograph's bands")
 @click.option("-f", "--force", is_flag=True, help="overwrite existing outputs")
 @click.option("-k", "--keep", is_flag=True, help="keep the .bbv file (accepted for gzip's habit: bbvae never removes it)")
 @click.option("-q", "--quiet", is_flag=True)

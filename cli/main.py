@@ -209,7 +209,7 @@ def models(as_json):
 @click.option("--images", "image_folder", type=click.Path(exists=True, file_okay=False),
               help="benchmark the photo codec on a folder of photographs instead of a dataset")
 @click.option("--model", "model_name", default=None, help="default: mnist-local for datasets, photo for --images")
-@click.option("--jobs", default=2, show_default=True, type=click.IntRange(1), help="processes (and JPEG XL threads)")
+@click.option("--jobs", default=2, show_default=True, type=click.IntRange(1), help="coding threads (and JPEG XL threads)")
 @click.option("--json", "as_json", is_flag=True, help="print only one JSON object on stdout (the text goes to stderr)")
 @user_errors
 def bench(dataset, split, limit, image_folder, model_name, jobs, as_json):
@@ -244,7 +244,7 @@ def bench(dataset, split, limit, image_folder, model_name, jobs, as_json):
 @click.option("--split", default="test", show_default=True, type=click.Choice(["train", "test"]))
 @click.option("--limit", type=click.IntRange(1), help="only the first N images")
 @click.option("--iwae-samples", default=100, show_default=True, type=click.IntRange(1))
-@click.option("--jobs", default=1, show_default=True, type=click.IntRange(1), help="processes for coding")
+@click.option("--jobs", default=1, show_default=True, type=click.IntRange(1), help="threads for coding")
 @click.option("--particles", default=8, show_default=True, type=click.IntRange(1, 64),
               help="also code with K importance samples per image (coded_iw_bpd; 1: skip)")
 @click.option("--json", "as_json", is_flag=True,
