@@ -79,6 +79,18 @@ def test_segments_coded_in_threads_decode_with_one_job_or_two():
             np.testing.assert_array_equal(a, b)
 
 
+def test_photographs_in_threads_make_the_bytes_of_one_job():
+    """Each photograph is a record of its own, so coding them in threads (with the check decode's recalled
+    network results shared between the threads) writes what one job writes."""
+    rng = np.random.default_rng(3)
+    photos = [np.clip(rng.normal(120, 30, (40, 48, 3)).cumsum(1) / 6, 0, 255).astype(np.uint8),
+              rng.integers(0, 256, (36, 33), dtype=np.uint8), rng.integers(90, 140, (33, 41, 3), dtype=np.uint8)]
+    one = bbvae.compress(photos, "photo", jobs=1)
+    assert bbvae.compress(photos, "photo", jobs=3) == one
+    for restored, photo in zip(bbvae.decompress(one, jobs=3), photos):
+        np.testing.assert_array_equal(restored, photo)
+
+
 def test_cli_single_file_round_trip(tmp_path, digits):
     (source,) = write_pngs(tmp_path, digits[:1])
     original = source.read_bytes()
