@@ -477,9 +477,10 @@ def _checked_logistic_guess(cf, total, alphabet, mean, scale):
 def pop_symbol(states, j, words, top, debt, p, mask, total, kind, i, alphabet, a, b, c, table):
     """Pop item i's symbol from lane j (p: precision as uint64, mask and total: 2**p - 1 and 2**p).
 
-    Returns (symbol, top, debt); every loop that pops calls this. The portable logistic and Gaussian check
-    their guess here, against the exact counts at it and at the next symbol computed together (the CPU
-    overlaps them, and the guess is right for nearly every symbol), so that their loop has no call on that path.
+    Returns (symbol, top, debt); every loop that pops calls this or, for the interleaved logistic, its parts
+    (_logistic_rounds). The portable logistic and Gaussian check their guess here, against the exact counts at
+    it and at the next symbol computed together (the CPU overlaps them, and the guess is right for nearly every
+    symbol), so that their loop has no call on that path.
     """
     x = states[j]
     cf = np.int64(x & mask)
