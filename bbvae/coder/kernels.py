@@ -509,6 +509,7 @@ def pop_kernel(states, words, top, debt, precision, out, kind, alphabet, a, b, c
     first = 0
     if kind == LOGISTIC and lanes > 1:
         first = out.shape[0] - out.shape[0] % lanes
+        # `kind` rather than the literal LOGISTIC: a literal would compile find_symbol a second time
         top, debt = _logistic_rounds(states, words, top, debt, p, mask, total, first, out, kind, alphabet, a, b, c, table)
     j = 0
     for i in range(first, out.shape[0]):
