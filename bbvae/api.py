@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -178,12 +177,11 @@ def compress(images, model: str | os.PathLike | None = None, *, names: list[str]
             box = _photo_container(images, path, model_info, header, jobs, progress, search)
         else:
             compared = model is None and len(images) <= MAX_DIGITS_COMPARED  # an odd digit may be smaller as PNG or WebP
-            with ThreadPoolExecutor(max_workers=1) if compared else contextlib.nullcontext() as pool:
-                # the PNG and WebP records are made beside the model's (both release the GIL)
-                classical = pool.submit(_photo_container, images, None, None, header, 1, None, search) if compared else None
-                box = _image_set_container(images, path, model_info, header, precisions, group_size, particles, jobs, progress)
-                if classical is not None:
-                    box = min(box, classical.result(), key=lambda b: len(container.pack(b)))
+            # the PNG and WebP records are made beside the model's (both release the GIL)
+            classical = parallel.beside(_photo_container, images, None, None, header, 1, None, search) if compared else None
+            box = _image_set_container(images, path, model_info, header, precisions, group_size, particles, jobs, progress)
+            if classical is not None:
+                box = min(box, classical.result(), key=lambda b: len(container.pack(b)))
         data = container.pack(box)
         if verify:
             _check(images, data, path, jobs)

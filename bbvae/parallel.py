@@ -14,7 +14,7 @@ import contextlib
 import contextvars
 import os
 import threading
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 
 import numpy as np
 
@@ -45,6 +45,30 @@ def in_threads(function, items: list, threads: int, progress=None) -> list:
     with torch_threads(share_of_cores(workers)), ThreadPoolExecutor(max_workers=workers) as pool:
         futures = [pool.submit(context.copy().run, function, item, reported if progress else None) for item in items]
         return [future.result() for future in futures]
+
+
+_beside_pool: ThreadPoolExecutor | None = None
+_beside_lock = threading.Lock()
+
+
+def beside(function, *args) -> Future:
+    """function(*args) in a thread kept for work that runs beside the model path (the PNG and WebP
+    candidates). Threads are kept because a lone digit's whole compression takes a few milliseconds, and
+    starting a thread for each call cost up to a tenth of that (docs/SPEED.md)."""
+    global _beside_pool
+    with _beside_lock:
+        if _beside_pool is None:
+            _beside_pool = ThreadPoolExecutor(max_workers=os.cpu_count() or 1, thread_name_prefix="bbvae-beside")
+        return _beside_pool.submit(function, *args)
+
+
+def _forget_beside_pool() -> None:
+    """A forked child has none of its parent's threads: it starts a pool of its own when it needs one."""
+    global _beside_pool, _beside_lock
+    _beside_pool, _beside_lock = None, threading.Lock()
+
+
+os.register_at_fork(after_in_child=_forget_beside_pool)
 
 
 def share_of_cores(workers: int) -> int:

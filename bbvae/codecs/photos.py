@@ -10,8 +10,6 @@ decodes on its own.
 
 from __future__ import annotations
 
-from concurrent.futures import ThreadPoolExecutor
-
 import numpy as np
 
 from bbvae import parallel
@@ -106,10 +104,9 @@ def encode_record(image, model_path: str | None, progress=None, effort: Effort =
     mode = mode_of(image)
     on_model = model_path is not None and mode not in ("P", "1")
     if on_model:
-        with ThreadPoolExecutor(max_workers=1) as pool:
-            stored = pool.submit(classical.encodings, image, effort.webp_method)
-            candidates = [model_record(image, model_path, effort.scale_shifts, progress, threads)]
-            encodings = stored.result()
+        stored = parallel.beside(classical.encodings, image, effort.webp_method)
+        candidates = [model_record(image, model_path, effort.scale_shifts, progress, threads)]
+        encodings = stored.result()
     else:  # nothing to run beside: no thread to start (a lone digit's PNG and WebP records)
         candidates, encodings = [], classical.encodings(image, effort.webp_method)
         if progress:
