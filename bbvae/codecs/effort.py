@@ -1,7 +1,7 @@
 """The encoder's effort (`bbvae compress -e N`, as cjxl's `-e`): how hard it searches for a smaller file.
 
 Decoding never depends on it: every choice the search makes is stored in the file. Effort 2 is the
-default and writes the files bbvae wrote before the knob existed. A light module (no numpy), so that
+default. A light module (no numpy), so that
 the command's options can name the levels without loading the coder.
 """
 
@@ -16,8 +16,9 @@ class Effort:
     webp_method: int    # libwebp's own effort (0..6) for the lossless WebP fallback
 
 
-# No level above 2: searching all 16 shifts instead of 8 and WebP's method 6 took twice the time and chose
-# the same files on the validation photographs (issue #16's note), so the default is the strongest setting.
+# No level above 2: WebP's method 6 took several times longer and chose the same files on the validation
+# photographs (issue #16's note), and the shift search already tries every shift, so the default is the
+# strongest setting.
 EFFORTS = {
     1: Effort(scale_shifts=False, webp_method=2),  # the model as trained and a quicker WebP
     2: Effort(scale_shifts=True, webp_method=5),  # WebP's method 6 is several times slower for about 2%

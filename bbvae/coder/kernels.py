@@ -662,32 +662,52 @@ def shifted_scales_kernel(log_scales, shifts, scales, exact):
             scales[i, k] = shifted_scale(log_scales[i, k], shifts[i], exact)
 
 
+SHIFT_COST_FLOOR = 1e-30    # the least probability an item counts with under any shift (about 69 nats)
+_PRODUCT_FLUSH = 1e-250     # running products are logged below this: one more item (>= the floor) stays normal
+
+
 @nb.njit(cache=True, nogil=True, error_model="numpy")
-def shift_costs_kernel(values, groups, weights, means, log_scales, candidates, wanted, costs):
-    """costs[g, j] += nats of the items of group g with every log-scale shifted by candidates[j], for the
-    (g, j) with wanted[g, j].
+def shift_costs_kernel(values, groups, weights, means, log_scales, candidates, costs):
+    """costs[g, j] += nats of the items of group g with every log-scale shifted by candidates[j].
 
     The continuous discretized-logistic probability, not the coder's integer
     frequencies: the encoder only uses it to choose shifts, which it then transmits.
+    Every candidate of an item is computed in one loop that runs in SIMD lanes; each
+    group keeps a running product per candidate and takes its logarithm only when it
+    grows small, so an item costs no logarithms. exact_exp and exact_log make the
+    choice the same on every machine, as the file is.
     """
-    factors = np.exp(candidates)
-    smallest, largest = math.exp(LOCAL_LOG_SCALE_MIN), math.exp(LOCAL_LOG_SCALE_MAX)
-    unshifted = np.empty(weights.shape[1])
+    count = candidates.shape[0]
+    factors = np.empty(count)
+    for j in range(count):
+        factors[j] = exact_exp(candidates[j])
+    smallest, largest = exact_exp(LOCAL_LOG_SCALE_MIN), exact_exp(LOCAL_LOG_SCALE_MAX)
+    p = np.empty(count)
+    products = np.ones(costs.shape)
     for i in range(values.shape[0]):
         g = groups[i]
         x = np.float64(values[i])
+        top, bottom = x >= PIXEL_LEVELS - 1, x <= 0
+        p[:] = 0.0
         for k in range(weights.shape[1]):
-            unshifted[k] = math.exp(log_scales[i, k])
-        for j in range(candidates.shape[0]):
-            if not wanted[g, j]:
-                continue
-            p = 0.0
-            for k in range(weights.shape[1]):
-                scale = min(max(unshifted[k] * factors[j], smallest), largest)
-                upper = 1.0 if x >= PIXEL_LEVELS - 1 else _sigmoid((x + 0.5 - means[i, k]) / scale)
-                lower = 0.0 if x <= 0 else _sigmoid((x - 0.5 - means[i, k]) / scale)
-                p += weights[i, k] * (upper - lower)
-            costs[g, j] -= math.log(max(p, 1e-30))
+            unshifted, weight = exact_exp(log_scales[i, k]), weights[i, k]
+            above, below = x + 0.5 - means[i, k], x - 0.5 - means[i, k]
+            for j in range(count):
+                scale = min(max(unshifted * factors[j], smallest), largest)
+                upper = 1.0 if top else 1.0 / (1.0 + exact_exp(-above / scale))
+                lower = 0.0 if bottom else 1.0 / (1.0 + exact_exp(-below / scale))
+                p[j] += weight * (upper - lower)
+        least = 1.0
+        for j in range(count):
+            products[g, j] *= max(p[j], SHIFT_COST_FLOOR)
+            least = min(least, products[g, j])
+        if least < _PRODUCT_FLUSH:
+            for j in range(count):
+                costs[g, j] -= exact_log(products[g, j])
+                products[g, j] = 1.0
+    for g in range(costs.shape[0]):
+        for j in range(count):
+            costs[g, j] -= exact_log(products[g, j])
 
 
 @nb.njit(cache=True, inline="always")

@@ -13,7 +13,7 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 from strategies import messages, random_parts, rngs
 
-from bbvae.codecs.scale_shifts import SHIFT_BITS, SHIFT_COUNT, SHIFT_ZERO, SHIFTS, ScaleShifted, best_shifts, coarse_to_fine
+from bbvae.codecs.scale_shifts import SHIFT_BITS, SHIFT_COUNT, SHIFT_ZERO, SHIFTS, ScaleShifted, best_shifts
 from bbvae.coder import kernels
 from bbvae.coder.kernels import LOCAL_LOG_SCALE_MAX, LOCAL_LOG_SCALE_MIN
 from bbvae.coder.local import LocalMixture
@@ -90,10 +90,10 @@ def test_the_encoder_searches_the_costs_of_the_reference(rng, channels, mixture)
     values, items = pixels.values(), np.bincount(groups, minlength=count)
     reference = reference_costs(pixels, groups, count)
     costs = np.zeros((count, SHIFT_COUNT))
-    kernels.shift_costs_kernel(values, groups, *pixels.unshifted_params(), SHIFTS, np.ones(costs.shape, bool), costs)
+    kernels.shift_costs_kernel(values, groups, *pixels.unshifted_params(), SHIFTS, costs)
     np.testing.assert_allclose(costs, reference, rtol=1e-9)
     chosen = best_shifts(pixels, groups, count)
-    np.testing.assert_array_equal(chosen, coarse_to_fine(count, lambda _: reference))
+    np.testing.assert_array_equal(chosen, np.argmin(reference, axis=1))
     bits = [np.bincount(groups, pixels.with_shifts(SHIFTS[indices][groups]).element_bits(values), minlength=count)
             for indices in (chosen, np.full(count, SHIFT_ZERO))]
     chosen_bits, unshifted_bits = (reference[np.arange(count), shifts] / np.log(2) for shifts in (chosen, SHIFT_ZERO))
@@ -101,24 +101,15 @@ def test_the_encoder_searches_the_costs_of_the_reference(rng, channels, mixture)
     assert (bits[0] <= bits[1] + 0.01 * items)[above_floor].all()
 
 
-@settings(max_examples=50, deadline=None)
-@given(rngs(), st.integers(1, 20))
-def test_the_search_finds_the_cheapest_of_unimodal_costs(rng, count):
-    lowest = rng.uniform(-2, SHIFT_COUNT + 2, (count, 1))  # anywhere, or beyond either end
-    costs = np.abs(np.arange(SHIFT_COUNT) - lowest) ** rng.uniform(0.5, 3, (count, 1)) * rng.uniform(0.1, 9, (count, 1))
-    np.testing.assert_array_equal(coarse_to_fine(count, lambda _: costs), np.argmin(costs, axis=1))
-
-
-@settings(max_examples=50, deadline=None)
-@given(rngs(), st.integers(1, 20))
-def test_the_search_tries_half_the_shifts_and_never_costs_more_than_no_shift(rng, count):
-    costs = rng.normal(0, 1, (count, SHIFT_COUNT))
-    asked = []
-    chosen = coarse_to_fine(count, lambda wanted: asked.append(wanted.copy()) or costs)
-    tried = np.sum(asked, axis=0)
-    assert tried.max() == 1 and (tried.sum(1) <= SHIFT_COUNT // 2).all() and tried[np.arange(count), chosen].all()
-    assert (costs[np.arange(count), chosen] == np.where(tried, costs, np.inf).min(1)).all()
-    assert (costs[np.arange(count), chosen] <= costs[:, SHIFT_ZERO]).all()
+@settings(max_examples=5, deadline=None)
+@given(rngs(), st.integers(1, 4))
+def test_a_large_group_costs_what_the_reference_says(rng, count):
+    """Thousands of items per group: the kernel's running products are logged many times along the way."""
+    pixels, _ = random_mixture(rng, 3, 24, 24, 2)
+    groups = rng.integers(0, count, len(pixels.channels))
+    costs = np.zeros((count, SHIFT_COUNT))
+    kernels.shift_costs_kernel(pixels.values(), groups, *pixels.unshifted_params(), SHIFTS, costs)
+    np.testing.assert_allclose(costs, reference_costs(pixels, groups, count), rtol=1e-9)
 
 
 def test_shifts_must_be_finite_and_one_per_item():
