@@ -140,7 +140,8 @@ def fit_prior(model_name, dataset, out, prior_latent, epochs, batch_size, lr, se
 @click.option("--dataset", default="mnist", show_default=True,
               help="mnist, fashion-mnist, or a folder of images; for a photo model: photos or a folder of photographs")
 @click.option("--split", default="test", show_default=True, type=click.Choice(["train", "validation", "test"]),
-              help="validation: of a folder that `bbvae photoset` wrote")
+              help="validation: of a folder that `bbvae photoset` wrote, or for digits the end of the train split "
+                   "that `bbvae train` holds out (train is the rest)")
 @click.option("--limit", type=click.IntRange(1), help="only the first N images (patches for a photo model)")
 @click.option("--iwae-samples", default=100, show_default=True, type=click.IntRange(1))
 @click.option("--seed", default=0, show_default=True, type=int)

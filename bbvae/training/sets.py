@@ -18,6 +18,24 @@ VALIDATION_SHARE = 12     # an image set's validation: one train image in twelve
 MAX_VALIDATION = 5000     # and at most this many (MNIST trains on 55000 and reports on 5000)
 
 
+def split_off_validation(train: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(train, validation) of an image set's shipped train split: validation is its last VALIDATION_SHARE-th,
+    at most MAX_VALIDATION images (none of a one-image set)."""
+    held = min(MAX_VALIDATION, max(1, len(train) // VALIDATION_SHARE)) if len(train) > 1 else 0
+    return train[:len(train) - held], train[len(train) - held:]
+
+
+def image_split(dataset: str, split: str) -> np.ndarray:
+    """A whole-image set's split as `bbvae train` sees it: validation and train from split_off_validation,
+    test the shipped test split."""
+    if split == "test":
+        return data.load(dataset, "test")
+    train, validation = split_off_validation(data.load(dataset, "train"))
+    if split == "validation" and not len(validation):
+        raise data.DataError(f"{dataset} has too few train images to hold any out as validation")
+    return validation if split == "validation" else train
+
+
 class ImageSet:
     """A fixed array of same-sized images (N, C, H, W), shuffled once per epoch.
 
@@ -29,12 +47,10 @@ class ImageSet:
     """
 
     def __init__(self, dataset: str, seed: int, test_limit: int | None, context: bool = False):
-        train = data.load(dataset, "train")
-        held = min(MAX_VALIDATION, max(1, len(train) // VALIDATION_SHARE)) if len(train) > 1 else 0
+        self.train, validation = split_off_validation(data.load(dataset, "train"))
         # a one-image set has nothing to spare: its figures come from test
-        self.held_out = "validation" if held else "test"
-        self.train = train[:len(train) - held]
-        self.test = (train[len(train) - held:] if held else data.load(dataset, "test"))[:test_limit]
+        self.held_out = "validation" if len(validation) else "test"
+        self.test = (validation if len(validation) else data.load(dataset, "test"))[:test_limit]
         self.image_shape = self.train.shape[1:]
         if context:
             self.train, self.test = images_with_context(self.train), images_with_context(self.test)
@@ -114,4 +130,4 @@ def evaluation_set(info, dataset: str, split: str):
     for a patch model, whole images otherwise (bbvae/models/evaluate.py adds a local model's margins)."""
     if info.config.patches:
         return PatchSampler(data.load_photos(dataset, split), info.config.height).grid()
-    return data.load(dataset, split), None
+    return image_split(dataset, split), None

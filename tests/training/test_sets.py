@@ -7,7 +7,7 @@ from helpers import image_folder
 from PIL import Image
 
 from bbvae.datasets.sources import load_folder
-from bbvae.training.sets import VALIDATION_SHARE, ImageSet, PatchSet
+from bbvae.training.sets import VALIDATION_SHARE, ImageSet, PatchSet, image_split
 
 
 def _photos(folder, count: int, seed: int):
@@ -37,3 +37,12 @@ def test_an_image_set_reports_on_validation_held_out_from_train(tmp_path):
     np.testing.assert_array_equal(images.test_set()[0], train[-held:])
     assert not any((image == test).all(axis=(1, 2, 3)).any() for image in images.test_set()[0])
     assert len(ImageSet(str(folder), seed=0, test_limit=1).test_set()[0]) == 1
+
+
+def test_evaluation_sees_the_splits_that_training_saw(tmp_path):
+    """`bbvae eval --split validation` of a digit model scores the images its training run reported on."""
+    folder = image_folder(tmp_path / "images", count=40)
+    images = ImageSet(str(folder), seed=0, test_limit=None)
+    np.testing.assert_array_equal(image_split(str(folder), "validation"), images.test_set()[0])
+    np.testing.assert_array_equal(image_split(str(folder), "train"), images.train)
+    np.testing.assert_array_equal(image_split(str(folder), "test"), load_folder(str(folder), "test"))
