@@ -3,7 +3,7 @@ float32 one, side by side in one process (docs/ARITHMETIC.md).
 
     python benchmarks/arithmetic_speed.py [--digits 1000] [--threads 1]
 
-Digits: the first DIGITS MNIST test digits as one set with the default `mnist-local` codec. Photograph: the
+Digits: the first DIGITS MNIST test digits as one set with the default digit codec. Photograph: the
 held-out astronaut (scikit-image) with the `photo` codec. Each is encoded and decoded once per arithmetic,
 after a warm-up, with torch on THREADS threads; rates in bits/dim. Results: results/arithmetic_speed.{json,md}.
 """
