@@ -2,7 +2,8 @@
 
     python benchmarks/network_batches.py [--samples 64] [--repeats 3] [--json]
 
-For the shipped default models (mnist-local for digits, photo for photographs), the portable (fixed-point,
+For the shipped default models (DEFAULT_MODEL for digits, PHOTO_MODEL for photographs) and `mnist-local`, the
+digit default before (48 feature channels against 32), the portable (fixed-point,
 float64) encoder and decoder networks code `--samples` random inputs in calls of 1, 2, 4, ... samples each
 (the best of `--repeats` runs, torch with its default threads). Each sample's sums are exact, so the
 results do not depend on the batch (bbvae/models/fixed_point.py); only the time does: a batch whose
@@ -21,7 +22,7 @@ def main():
     import bbvae.models.fixed_point as fixed_point
     from bbvae.bench.report import best_time, markdown_table, publish
     from bbvae.models.arithmetic import PortableNetworks
-    from bbvae.models.modelfile import load_model
+    from bbvae.models.modelfile import DEFAULT_MODEL, PHOTO_MODEL, load_model
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--samples", type=int, default=64)
@@ -31,7 +32,8 @@ def main():
     fixed_point.BATCH = args.samples  # the calls below choose the batch themselves
     rng = np.random.default_rng(0)
     rows = []
-    for name in ("mnist-local", "photo"):
+    names = (DEFAULT_MODEL, "mnist-local", PHOTO_MODEL)
+    for name in names:
         model, _ = load_model(name)
         networks = PortableNetworks(model)
         cfg = model.cfg
@@ -55,7 +57,7 @@ def main():
             print(markdown_table(rows[-1:], list(rows[-1])), flush=True)
             batch *= 2
     summary = {name: min((row for row in rows if row["model"] == name), key=lambda row: row["both_ms_per_sample"])["batch"]
-               for name in ("mnist-local", "photo")}
+               for name in names}
     summary = {f"fastest_batch_{name}": batch for name, batch in summary.items()}
     publish("network_batches", summary, rows, args.json)
 
