@@ -54,7 +54,7 @@ _beside_lock = threading.Lock()
 def beside(function, *args) -> Future:
     """function(*args) in a thread kept for work that runs beside the model path (the PNG and WebP
     candidates). Threads are kept because a lone digit's whole compression takes a few milliseconds, and
-    starting a thread for each call cost up to a tenth of that (docs/SPEED.md)."""
+    starting a thread per call is part of that where a thread that waits costs nothing."""
     global _beside_pool
     with _beside_lock:
         if _beside_pool is None:
