@@ -5,9 +5,8 @@
 Each of the first N MNIST test digits makes one round trip: bbvae.compress (the default model, the check
 decode on) then bbvae.decompress, compared pixel for pixel; and the same digits through JPEG XL (effort 7,
 its default) and PNG (level 9) in imagecodecs, encoded and decoded. The codecs take turns, all N digits
-each, for `--rounds` rounds, so a drift in the machine's speed reaches all of them alike (turns digit by digit
-would slow each codec by the caches and memory the others leave behind: bbvae's round trip took about 30%
-longer so). Times are per round trip in milliseconds once everything is loaded (a warm-up digit first):
+each, for `--rounds` rounds, so a drift in the machine's speed reaches all of them alike (bbvae.bench.peers
+codes the peers, as the digit bench does). Times are per round trip in milliseconds once everything is loaded (a warm-up digit first):
 median and 90th percentile of all rounds.
 Results: benchmarks/results/lone_digit.{json,md}.
 """
@@ -30,24 +29,23 @@ def main():
     parser.add_argument("--json", action="store_true", help="print the summary as one JSON line at the end")
     args = parser.parse_args()
 
-    import imagecodecs
-
     import bbvae
+    from bbvae.bench import peers
     from bbvae.datasets.sources import load
 
     def ours(digit):
         data = bbvae.compress(digit)
         return data, bbvae.decompress(data)
 
-    def jxl(digit):
-        data = imagecodecs.jpegxl_encode(digit, lossless=True, effort=7, numthreads=1)
-        return data, imagecodecs.jpegxl_decode(data, numthreads=1)
+    def peer(name):
+        encode, decode = peers.codecs(threads=1)[name]
 
-    def png(digit):
-        data = imagecodecs.png_encode(digit, level=9)
-        return data, imagecodecs.png_decode(data)
+        def round_trip(digit):
+            data = encode(digit)
+            return data, decode(data, digit.shape)
+        return round_trip
 
-    codecs = {"bbvae": ours, "JPEG XL e7": jxl, "PNG level 9": png}
+    codecs = {"bbvae": ours, "JPEG XL e7": peer("JPEG XL e7"), "PNG level 9": peer("PNG")}
     digits = load("mnist", "test")[: args.digits].reshape(-1, 28, 28)
     for code in codecs.values():
         code(digits[0])  # loads the model and the kernels
