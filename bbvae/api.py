@@ -42,7 +42,7 @@ from bbvae.io.images import from_pillow, metadata_of, read_image_and_metadata, s
 from bbvae.models import recall
 from bbvae.models.arithmetic import LEGACY, PORTABLE
 from bbvae.models.arithmetic import NAMES as ARITHMETIC_NAMES
-from bbvae.models.modelfile import DEFAULT_MODEL, PHOTO_MODEL, WEIGHTS_NAME, cached_model, model_folders, models_dir, resolve, stated_fingerprint
+from bbvae.models.modelfile import DEFAULT_MODEL, PHOTO_MODEL, WEIGHTS_NAME, cached_model, is_shipped, resolve, shipped_model
 
 MAX_DIGITS_COMPARED = 64  # up to this many digits, PNG/WebP records are also tried and the smaller file kept
 
@@ -214,7 +214,7 @@ def _assemble(info, images, header: dict, segments: list[container.Segment], **c
     """The one container assembly: the model (None: classical records only), the images' geometry and checksum."""
     box = container.Container(
         fingerprint=bytes.fromhex(info.fingerprint)[:container.FINGERPRINT_BYTES] if info else bytes(container.FINGERPRINT_BYTES),
-        model_name=info.path.parent.name if info else "", shapes=[photo_records.shape_of(image) for image in images],
+        model_name=info.path.parent.name if info and not is_shipped(info.path) else "", shapes=[photo_records.shape_of(image) for image in images],
         segments=segments, pixel_crc=0, arithmetic=PORTABLE, lanes=LANES, **header, **coding)
     box.pixel_crc = photo_records.restored_crc(images, container.version_of(box), box.image_info)
     return box
@@ -293,25 +293,20 @@ def find_model(box: container.Container, model: str | os.PathLike | None) -> str
         path = resolve(model)
         info = cached_model(str(path))[1]
         if not info.fingerprint.startswith(wanted):
-            raise CompressionError(f"this file was made with model '{box.model_name}' (fingerprint {wanted}), "
-                                   f"not with {path} ({info.fingerprint[:16]}): pass --model for '{box.model_name}'")
+            raise CompressionError(f"this file was made with {_model_described(box)}, not with {path} "
+                                   f"({info.fingerprint[:16]}): pass --model for it")
         return str(path)
-    for folder in _model_folders_named_first(box.model_name):
-        stated = stated_fingerprint(folder)
-        if stated and stated.startswith(wanted):
-            return str(folder / WEIGHTS_NAME)
-    raise CompressionError(f"this file needs model '{box.model_name}' (fingerprint {wanted}), which is not installed: "
-                           "pass its path with --model")
+    folder = shipped_model(wanted)
+    if folder is None:
+        raise CompressionError(f"this file needs {_model_described(box)}, which is not installed: pass its path with --model")
+    return str(folder / WEIGHTS_NAME)
 
 
-def _model_folders_named_first(name: str):
-    """The shipped model folders, the one the file names first: a file made with a shipped model then costs
-    one header read to find it, not one per model (a lone digit's decompress spends most of a millisecond on those)."""
-    plain = name not in ("", ".", "..") and Path(name).name == name  # a file's stated name is untrusted input
-    named = models_dir() / name
-    if plain and (named / WEIGHTS_NAME).is_file():
-        yield named
-    yield from (folder for folder in model_folders() if folder.name != name)
+def _model_described(box: container.Container) -> str:
+    """How error messages name a file's model: its fingerprint, and the name the file states (files made with
+    a model that is not shipped state its folder's name; shipped models are found by fingerprint alone)."""
+    named = f"model '{box.model_name}'" if box.model_name else "a model"
+    return f"{named} (fingerprint {box.fingerprint.hex()})"
 
 
 def _checked_model(box: container.Container, model) -> str | None:
@@ -361,13 +356,21 @@ def decompress(data: bytes | bytearray | memoryview, model: str | os.PathLike | 
     return Images(images, box.names, box.image_info)
 
 
+def _model_name(box: container.Container) -> str:
+    """The name of a file's model: the one it states, else the shipped model with its fingerprint ("" if none)."""
+    if box.model_name or box.fingerprint == bytes(container.FINGERPRINT_BYTES):
+        return box.model_name
+    folder = shipped_model(box.fingerprint.hex())
+    return folder.name if folder else ""
+
+
 def describe_container(data: bytes | bytearray | memoryview) -> dict:
     """What `bbvae info` shows: model, images, geometry, sizes and bits/dim, without decoding."""
     data = bytes(data)
     box = container.unpack(data)
     shapes = sorted(set(box.shapes))
     return {
-        "model": box.model_name, "fingerprint": box.fingerprint.hex(), "format_version": data[3],
+        "model": _model_name(box), "fingerprint": box.fingerprint.hex(), "format_version": data[3],
         "images": len(box.shapes), "geometry": [{"height": h, "width": w, "channels": c} for h, w, c in shapes],
         "names": box.names, "bytes": len(data), "arithmetic": ARITHMETIC_NAMES[box.arithmetic],
         "portable": box.arithmetic != LEGACY, "payload_bytes": sum(len(s.payload) for s in box.segments),

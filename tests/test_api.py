@@ -166,7 +166,7 @@ def corrupted(data: bytes, position: int) -> bytes:
     (lambda d: b"PK\x03\x04 not ours", "not a bbvae file"),
     (lambda d: b"", "not a bbvae file"),
     (lambda d: d[:3] + bytes([9]) + d[4:], "newer than this bbvae"),
-    (lambda d: with_fixed_crc(d[:6] + bytes(4) + d[10:]), f"needs model '{DEFAULT_MODEL}'"),  # the fingerprint
+    (lambda d: with_fixed_crc(d[:6] + bytes(4) + d[10:]), "needs a model (fingerprint 00000000)"),  # the fingerprint
     (lambda d: with_fixed_crc(d[:5] + bytes([7]) + d[6:]), "unknown arithmetic 7"),
     (lambda d: d[:-4] + bytes(4), "checksum"),
     (lambda d: d[:3] + bytes([0]) + d[4:], "corrupt"),
@@ -207,15 +207,30 @@ def test_a_file_from_another_model_names_the_model_it_needs(tmp_path, digits):
         np.testing.assert_array_equal(a, b)
 
 
-def test_the_model_search_starts_with_the_folder_a_file_names_and_stays_among_the_shipped_ones():
-    from bbvae.api import _model_folders_named_first
-    from bbvae.models.modelfile import model_folders
+def test_a_shipped_model_is_found_by_fingerprint_and_its_name_is_not_paid_for(tmp_path, digits, monkeypatch):
+    import dataclasses
+    import shutil
 
-    shipped = [folder.name for folder in model_folders()]
-    searched = [folder.name for folder in _model_folders_named_first("photo-v4")]
-    assert searched[0] == "photo-v4" and sorted(searched) == sorted(shipped) and len(searched) == len(shipped)
-    for untrusted in ("", ".", "..", "../models/photo", "no-such-model"):  # the name in a file is not trusted
-        assert [folder.name for folder in _model_folders_named_first(untrusted)] == shipped
+    from bbvae.api import describe_container
+    from bbvae.models.modelfile import models_dir
+
+    data = bbvae.compress(digits[:1])
+    box = container.unpack(data)
+    assert box.model_name == "" and describe_container(data)["model"] == DEFAULT_MODEL
+    np.testing.assert_array_equal(bbvae.decompress(data)[0], digits[0])
+    # the name a file states is not trusted: a stated name finds nothing, the fingerprint finds the model
+    for untrusted in (".", "..", "../models/photo", "photo"):
+        misnamed = container.pack(dataclasses.replace(box, model_name=untrusted))
+        assert len(misnamed) == len(data) + len(untrusted)
+        np.testing.assert_array_equal(bbvae.decompress(misnamed)[0], digits[0])
+    # a model installed while the process runs is found too
+    shipped = models_dir() / DEFAULT_MODEL
+    monkeypatch.setenv("BBVAE_MODELS", str(tmp_path))
+    with pytest.raises(CompressionError, match=r"needs a model \(fingerprint [0-9a-f]{8}\), which is not installed"):
+        bbvae.decompress(data)
+    shutil.copytree(shipped, tmp_path / "renamed")
+    np.testing.assert_array_equal(bbvae.decompress(data)[0], digits[0])
+    assert describe_container(data)["model"] == "renamed"
 
 
 def test_refusals_leave_no_output_and_never_touch_inputs(tmp_path):

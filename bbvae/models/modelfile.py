@@ -190,6 +190,35 @@ def _first_line(exc: BaseException) -> str:
     return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
 
 
+_shipped_fingerprints: dict[Path, dict[str, Path]] = {}
+
+
+def shipped_model(fingerprint_prefix: str) -> Path | None:
+    """The shipped model folder whose weights state a fingerprint starting with the prefix a .bbv file holds.
+
+    The fingerprints of the shipped models are read once per process and models folder (one header read per
+    folder), and read again when none matches, in case a model was installed since; the folder found is
+    checked against its header, in case its weights were replaced since.
+    """
+    root = models_dir()
+    for rescan in (False, True):
+        if rescan or root not in _shipped_fingerprints:
+            _shipped_fingerprints[root] = {fp: folder for folder in model_folders() if (fp := stated_fingerprint(folder))}
+        for fp, folder in _shipped_fingerprints[root].items():
+            if fp.startswith(fingerprint_prefix) and stated_fingerprint(folder) == fp:
+                return folder
+    return None
+
+
+def is_shipped(weights: Path) -> bool:
+    """Whether a weights file is a shipped model's (models_dir()/NAME/model.safetensors): a file made with it
+    needs no model name, since the decoder finds the model by its fingerprint among the shipped ones."""
+    try:
+        return weights.name == WEIGHTS_NAME and weights.resolve().parent.parent == models_dir().resolve()
+    except OSError:
+        return False
+
+
 def model_folders() -> list[Path]:
     """The folders under models_dir() that hold a weights file, by name."""
     root = models_dir()
