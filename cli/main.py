@@ -94,7 +94,10 @@ cli.add_command(photoset)
 @click.option("--lr", default=1e-3, show_default=True, type=click.FloatRange(min=0, min_open=True))
 @click.option("--latent", default=32, show_default=True, type=click.IntRange(1), help="latent dimensions")
 @click.option("--hidden", default=64, show_default=True, type=click.IntRange(2), help="feature channels")
-@click.option("--blocks", default=2, show_default=True, type=click.IntRange(1), help="residual blocks per stage")
+@click.option("--blocks", default=2, show_default=True, type=click.IntRange(0),
+              help="residual blocks per stage (0: none)")
+@click.option("--output-kernel", default=3, show_default=True, type=click.Choice([1, 3]),
+              help="side of the decoder's last convolution: 1 reads each pixel's own features only (cheaper to code)")
 @click.option("--seed", default=0, show_default=True, type=int)
 @click.option("--threads", type=click.IntRange(1), help="torch CPU threads (default: torch's choice)")
 @click.option("--test-limit", type=click.IntRange(1), help="per-epoch figures on the first N held-out (validation) images only")

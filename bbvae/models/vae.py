@@ -45,7 +45,7 @@ class ModelConfig:
     height: int = 28
     width: int = 28
     hidden: int = 64       # feature channels of the convolutional stages
-    blocks: int = 2        # residual blocks per stage
+    blocks: int = 2        # residual blocks per stage (0: none, the cheapest networks)
     latent: int = 32       # latent dimensions
     mixture: int = 1       # logistic components per value (bbvae/models/likelihoods/)
     local_neighbours: int = 0  # decoded causal neighbours each value reads (local_mixture.NEIGHBOURS); 0: none
@@ -56,13 +56,18 @@ class ModelConfig:
     prior_latent: int = 0      # the second VAE's latent dimensions for two-stage
     posterior: str = "learned"  # learned: std per input; constant: one learned std for all inputs (Fyffe)
     patches: bool = False  # trained on patches: codes photographs of any size strip by strip (bbvae/codecs/patches.py)
+    output_kernel: int = 3  # side of the decoder's last convolution; 1 makes it per pixel (a third of a digit model's work)
 
     def __post_init__(self):
         if self.height % 4 or self.width % 4:
             raise ConfigError(f"image sides must be multiples of 4, got {self.height}x{self.width}")
-        for name in ("channels", "hidden", "blocks", "latent"):
+        for name in ("channels", "hidden", "latent"):
             if getattr(self, name) < 1:
                 raise ConfigError(f"{name} must be positive")
+        if self.blocks < 0:
+            raise ConfigError("blocks must be 0 or more")
+        if self.output_kernel not in (1, 3):
+            raise ConfigError(f"output_kernel must be 1 or 3, got {self.output_kernel}")
         if self.mixture < 1:
             raise ConfigError("mixture must be at least 1 (logistic components per value)")
         if not 0 <= self.local_neighbours <= len(local_mixture.NEIGHBOURS):
@@ -159,7 +164,7 @@ class Decoder(nn.Module):
             _stage(h, cfg.blocks),
             nn.SiLU(), nn.ConvTranspose2d(h, h, 4, stride=2, padding=1), _stage(h, cfg.blocks),
             nn.SiLU(), nn.ConvTranspose2d(h, h // 2, 4, stride=2, padding=1),
-            nn.SiLU(), nn.Conv2d(h // 2, likelihood_for(cfg).outputs(), 3, padding=1),
+            nn.SiLU(), nn.Conv2d(h // 2, likelihood_for(cfg).outputs(), cfg.output_kernel, padding=cfg.output_kernel // 2),
         )
 
     def forward(self, z):

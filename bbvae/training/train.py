@@ -53,6 +53,7 @@ class TrainOptions:
     seed: int = 0
     hidden: int = 64
     blocks: int = 2
+    output_kernel: int = 3        # side of the decoder's last convolution (1: per pixel, cheaper)
     latent: int = 32
     resume: bool = False
     threads: int | None = None
@@ -225,7 +226,7 @@ def _config_for(opts: TrainOptions, shape: tuple[int, int, int], out: Path) -> M
                        local_neighbours=_neighbours(opts), local_layers=opts.local_layers,
                        prior="floating" if opts.objective == "bilb" else opts.prior,
                        prior_components=opts.prior_components, posterior=opts.posterior,
-                       patches=bool(opts.patch))
+                       patches=bool(opts.patch), output_kernel=opts.output_kernel)
 
 
 def _interrupt_on_sigterm() -> None:

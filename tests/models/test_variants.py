@@ -30,6 +30,7 @@ VARIANTS = {
     "local single logistic": dict(local_hidden=8, local_neighbours=6),
     "local mixture, ten neighbours": dict(mixture=2, local_hidden=8, local_neighbours=10),
     "local mixture, three layers": dict(mixture=2, local_hidden=8, local_neighbours=6, local_layers=3),
+    "local mixture, cheapest networks": dict(mixture=2, local_hidden=8, local_neighbours=6, blocks=0, output_kernel=1),
     "floating prior (BILB)": dict(prior="floating", posterior="constant"),
 }
 TRAINED_WITH = {"floating prior (BILB)": Objective(batch_prior=True)}  # the others: the ELBO
@@ -189,6 +190,25 @@ def test_a_local_whole_image_model_trains_codes_and_evaluates(tmp_path):
     refused = run_cli("train", "--dataset", str(folder), "--out", str(tmp_path / "bad"), "--patch", "8")
     assert_refused(refused, "--mixture")
 
+
+
+def test_the_cheapest_networks_train_and_code_from_the_cli(tmp_path):
+    """--blocks 0 and --output-kernel 1: no residual stages, and a decoder whose last layer reads each pixel's own
+    features (the digit networks' costliest layer at 3x3)."""
+    from helpers import image_folder, run_cli
+
+    import bbvae
+    from bbvae.models.modelfile import load_model
+
+    folder, out = image_folder(tmp_path / "images"), tmp_path / "model"
+    train_with_cli(folder, out, "--mixture", "2", "--local-hidden", "8", "--blocks", "0", "--output-kernel", "1")
+    model, _ = load_model(out)
+    assert (model.cfg.blocks, model.cfg.output_kernel) == (0, 1)
+    assert model.decoder.features[-1].kernel_size == (1, 1)
+    images = blob_images(7, seed=4)[:, 0]
+    np.testing.assert_array_equal(np.stack(bbvae.decompress(bbvae.compress(images, str(out)), str(out))), images)
+    refused = run_cli("train", "--dataset", str(folder), "--out", str(tmp_path / "bad"), "--output-kernel", "2")
+    assert refused.returncode != 0 and "'2' is not one of '1', '3'" in refused.stderr and not (tmp_path / "bad").exists()
 
 def test_compare_rows_keep_their_json_contract(tmp_path):
     import json
