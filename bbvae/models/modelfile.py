@@ -201,8 +201,9 @@ def shipped_model(fingerprint_prefix: str) -> Path | None:
     checked against its header, in case its weights were replaced since.
     """
     root = models_dir()
-    for rescan in (False, True):
-        if rescan or root not in _shipped_fingerprints:
+    scans = (False, True) if root in _shipped_fingerprints else (True,)  # a scan made by this call is not repeated
+    for scan in scans:
+        if scan:
             _shipped_fingerprints[root] = {fp: folder for folder in model_folders() if (fp := stated_fingerprint(folder))}
         for fp, folder in _shipped_fingerprints[root].items():
             if fp.startswith(fingerprint_prefix) and stated_fingerprint(folder) == fp:

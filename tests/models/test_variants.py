@@ -191,7 +191,6 @@ def test_a_local_whole_image_model_trains_codes_and_evaluates(tmp_path):
     assert_refused(refused, "--mixture")
 
 
-
 def test_the_cheapest_networks_train_and_code_from_the_cli(tmp_path):
     """--blocks 0 and --output-kernel 1: no residual stages, and a decoder whose last layer reads each pixel's own
     features (the digit networks' costliest layer at 3x3)."""
@@ -209,6 +208,7 @@ def test_the_cheapest_networks_train_and_code_from_the_cli(tmp_path):
     np.testing.assert_array_equal(np.stack(bbvae.decompress(bbvae.compress(images, str(out)), str(out))), images)
     refused = run_cli("train", "--dataset", str(folder), "--out", str(tmp_path / "bad"), "--output-kernel", "2")
     assert refused.returncode != 0 and "'2' is not one of '1', '3'" in refused.stderr and not (tmp_path / "bad").exists()
+
 
 def test_compare_rows_keep_their_json_contract(tmp_path):
     import json
