@@ -2,7 +2,7 @@
 
     python benchmarks/network_batches.py [--samples 64] [--repeats 3] [--json]
 
-For the shipped default models (DEFAULT_MODEL for digits, PHOTO_MODEL for photographs) and `mnist-small` and
+For the shipped default models (DEFAULT_MODEL for digits, PHOTO_MODEL for photographs) and `mnist-fast`, `mnist-small` and
 `mnist-local`, the digit defaults before, the portable (fixed-point,
 float64) encoder and decoder networks code `--samples` random inputs in calls of 1, 2, 4, ... samples each
 (the best of `--repeats` runs, torch with its default threads). The summary also counts each model's
@@ -33,7 +33,7 @@ def main():
     fixed_point.BATCH = args.samples  # the calls below choose the batch themselves
     rng = np.random.default_rng(0)
     rows = []
-    names = (DEFAULT_MODEL, "mnist-small", "mnist-local", PHOTO_MODEL)
+    names = (DEFAULT_MODEL, "mnist-fast", "mnist-small", "mnist-local", PHOTO_MODEL)
     summary = {}
     for name in names:
         model, _ = load_model(name)

@@ -139,7 +139,7 @@ def fit_prior(model_name, dataset, out, prior_latent, epochs, batch_size, lr, se
 
 
 @cli.command("eval")
-@click.option("--model", "model_name", default="mnist-fast", show_default=True, help="shipped model name or path")
+@click.option("--model", "model_name", default="mnist-tiny", show_default=True, help="shipped model name or path")
 @click.option("--dataset", default="mnist", show_default=True,
               help="mnist, fashion-mnist, or a folder of images; for a photo model: photos or a folder of photographs")
 @click.option("--split", default="test", show_default=True, type=click.Choice(["train", "validation", "test"]),
@@ -212,7 +212,7 @@ def models(as_json):
 @click.option("--limit", type=click.IntRange(1), help="only the first N images")
 @click.option("--images", "image_folder", type=click.Path(exists=True, file_okay=False),
               help="benchmark the photo codec on a folder of photographs instead of a dataset")
-@click.option("--model", "model_name", default=None, help="default: mnist-fast for datasets, photo for --images")
+@click.option("--model", "model_name", default=None, help="default: mnist-tiny for datasets, photo for --images")
 @click.option("--jobs", default=2, show_default=True, type=click.IntRange(1), help="coding threads (and JPEG XL threads)")
 @click.option("--json", "as_json", is_flag=True, help="print only one JSON object on stdout (the text goes to stderr)")
 @user_errors

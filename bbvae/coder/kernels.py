@@ -317,6 +317,17 @@ def _normal_guess(cf, total, alphabet, mean, std):
     return np.int64(min(max(g, 0.0), alphabet - 1.0))
 
 
+@nb.njit(cache=True, inline="always")
+def _mixture_guess(i, cf, total, alphabet, a, b, c):
+    """The heaviest component's u-quantile: near the mixture's when one component dominates."""
+    top = 0
+    for m in range(1, a.shape[1]):
+        if a[i, m] > a[i, top]:
+            top = m
+    g = math.floor(b[i, top] + c[i, top] * _interpolated(_LOGIT_TABLE, cf * (GUESS_STEPS / total)) + 0.5)
+    return np.int64(min(max(g, 0.0), alphabet - 1.0))
+
+
 @nb.njit(cache=True)
 def _guess(kind, i, cf, total, alphabet, a, b, c):
     """A cheap estimate of the symbol under cumulative count cf; -1 when there is none (tables from numpy and
@@ -327,16 +338,21 @@ def _guess(kind, i, cf, total, alphabet, a, b, c):
         return cf
     if kind == LOGISTIC:
         return _logistic_guess(cf, total, alphabet, a[i, 0], b[i, 0])
-    if kind == MIXTURE:  # the heaviest component's u-quantile: near the mixture's when one component dominates
-        top = 0
-        for m in range(1, a.shape[1]):
-            if a[i, m] > a[i, top]:
-                top = m
-        g = math.floor(b[i, top] + c[i, top] * _interpolated(_LOGIT_TABLE, cf * (GUESS_STEPS / total)) + 0.5)
-        return np.int64(min(max(g, 0.0), alphabet - 1.0))
+    if kind == MIXTURE:
+        return _mixture_guess(i, cf, total, alphabet, a, b, c)
     if kind == GAUSSIAN:
         return _normal_guess(cf, total, alphabet, a[i, 0], b[i, 0])
     return np.int64(-1)
+
+
+@nb.njit(cache=True, inline="always")
+def _probe(kind, i, k, total, alphabet, a, b, c, table):
+    """cdf_at for the decoder's search, which runs one item at a time: the ends are known without computing."""
+    if k <= 0:
+        return np.int64(0)
+    if k >= alphabet:
+        return np.int64(total)
+    return cdf_at(kind, i, k, total, alphabet, a, b, c, table)
 
 
 @nb.njit(cache=True)
@@ -344,37 +360,51 @@ def find_symbol(kind, i, cf, total, alphabet, a, b, c, table):
     """The symbol s with cdf(s) <= cf < cdf(s+1), and its (start, frequency).
 
     Checks the guess g with cdf(g) and cdf(g+1) together (two independent evaluations the CPU overlaps;
-    the guess is right for nearly every symbol), else gallops from it to a bracket and bisects. The exact
-    integer CDF decides.
+    the guess is right for nearly every symbol), else searches from it (search_from). The exact integer
+    CDF decides.
     """
     g = _guess(kind, i, cf, total, alphabet, a, b, c)
     if g < 0:
-        lo, c_lo, hi, c_hi = np.int64(0), np.int64(0), np.int64(alphabet), np.int64(total)
+        return _bisected(kind, i, cf, np.int64(0), np.int64(0), np.int64(alphabet), np.int64(total), total, alphabet,
+                         a, b, c, table)
+    c_g = _probe(kind, i, g, total, alphabet, a, b, c, table)
+    c_next = _probe(kind, i, g + 1, total, alphabet, a, b, c, table)
+    return search_from(kind, i, cf, g, c_g, c_next, total, alphabet, a, b, c, table)
+
+
+@nb.njit(cache=True)
+def search_from(kind, i, cf, g, c_g, c_next, total, alphabet, a, b, c, table):
+    """find_symbol's answer given the counts c_g and c_next at a guess g and at g + 1: g itself when cf falls
+    between them, else a gallop from g to a bracket, then bisection. A decoder that checked its own guess
+    continues here without computing those counts again."""
+    if c_g <= cf < c_next:
+        return g, c_g, c_next - c_g
+    step = np.int64(1)
+    if c_g <= cf:
+        lo, c_lo, hi, c_hi = g + 1, c_next, g + 1, c_next
+        while c_hi <= cf:  # probes 1, 2, 4, ... above the last: a guess one too low costs one more count
+            lo, c_lo = hi, c_hi
+            hi = min(lo + step, alphabet)
+            c_hi = _probe(kind, i, hi, total, alphabet, a, b, c, table)
+            step *= 2
     else:
-        c_g = cdf_at(kind, i, g, total, alphabet, a, b, c, table)
-        c_next = cdf_at(kind, i, g + 1, total, alphabet, a, b, c, table)
-        if c_g <= cf < c_next:
-            return g, c_g, c_next - c_g
-        step = np.int64(1)
-        if c_g <= cf:
-            lo, c_lo, hi, c_hi = g + 1, c_next, g + 1, c_next
-            while c_hi <= cf:  # probes 1, 2, 4, ... above the last: a guess one too low costs one more count
-                lo, c_lo = hi, c_hi
-                hi = min(lo + step, alphabet)
-                c_hi = cdf_at(kind, i, hi, total, alphabet, a, b, c, table)
-                step *= 2
-        else:
-            hi, c_hi = g, c_g
-            lo = max(g - 1, 0)
-            c_lo = cdf_at(kind, i, lo, total, alphabet, a, b, c, table)
-            while c_lo > cf:
-                hi, c_hi = lo, c_lo
-                step *= 2
-                lo = max(hi - step, 0)
-                c_lo = cdf_at(kind, i, lo, total, alphabet, a, b, c, table)
+        hi, c_hi = g, c_g
+        lo = max(g - 1, 0)
+        c_lo = _probe(kind, i, lo, total, alphabet, a, b, c, table)
+        while c_lo > cf:
+            hi, c_hi = lo, c_lo
+            step *= 2
+            lo = max(hi - step, 0)
+            c_lo = _probe(kind, i, lo, total, alphabet, a, b, c, table)
+    return _bisected(kind, i, cf, lo, c_lo, hi, c_hi, total, alphabet, a, b, c, table)
+
+
+@nb.njit(cache=True, inline="always")
+def _bisected(kind, i, cf, lo, c_lo, hi, c_hi, total, alphabet, a, b, c, table):
+    """The symbol under cf within the bracket cdf(lo) = c_lo <= cf < c_hi = cdf(hi), by bisection."""
     while hi - lo > 1:
         mid = (lo + hi) >> 1
-        c_mid = cdf_at(kind, i, mid, total, alphabet, a, b, c, table)
+        c_mid = _probe(kind, i, mid, total, alphabet, a, b, c, table)
         if c_mid <= cf:
             lo, c_lo = mid, c_mid
         else:
@@ -478,13 +508,12 @@ def pop_symbol(states, j, words, top, debt, p, mask, total, kind, i, alphabet, a
     """Pop item i's symbol from lane j (p: precision as uint64, mask and total: 2**p - 1 and 2**p).
 
     Returns (symbol, top, debt); every loop that pops calls this or, for the interleaved logistic, its parts
-    (_logistic_rounds). The portable logistic and Gaussian check their guess here, against the exact counts at
-    it and at the next symbol computed together (the CPU overlaps them, and the guess is right for nearly every
-    symbol), so that their loop has no call on that path.
+    (_logistic_rounds). The portable logistic, mixture and Gaussian check their guess here, against the exact
+    counts at it and at the next symbol computed together (the CPU overlaps them, and the guess is right for
+    most symbols), so that their loop has no call on that path; a miss continues from those counts.
     """
     x = states[j]
     cf = np.int64(x & mask)
-    found = False
     if kind == LOGISTIC:
         s, start, freq, found = _checked_logistic_guess(cf, total, alphabet, a[i, 0], b[i, 0])
     elif kind == GAUSSIAN:
@@ -493,8 +522,16 @@ def pop_symbol(states, j, words, top, debt, p, mask, total, kind, i, alphabet, a
         end = _normal_counts(s + 1, a[i, 0], b[i, 0], c[0, s + 1], total, alphabet, True)
         freq = end - start
         found = start <= cf < end
-    if not found:
+    elif kind == MIXTURE:
+        s = _mixture_guess(i, cf, total, alphabet, a, b, c)
+        start = _probe(MIXTURE, i, s, total, alphabet, a, b, c, table)
+        freq = _probe(MIXTURE, i, s + 1, total, alphabet, a, b, c, table) - start
+        found = start <= cf < start + freq
+    else:
         s, start, freq = find_symbol(kind, i, cf, total, alphabet, a, b, c, table)
+        found = True
+    if not found:  # a checked guess that missed: the search starts from its counts
+        s, start, freq = search_from(kind, i, cf, s, start, start + freq, total, alphabet, a, b, c, table)
     top, debt = _advance(states, j, x, cf, start, freq, p, words, top, debt)
     return s, top, debt
 
@@ -509,7 +546,7 @@ def pop_kernel(states, words, top, debt, precision, out, kind, alphabet, a, b, c
     first = 0
     if kind == LOGISTIC and lanes > 1:
         first = out.shape[0] - out.shape[0] % lanes
-        # `kind` rather than the literal LOGISTIC: a literal would compile find_symbol a second time
+        # `kind` rather than the literal LOGISTIC: a literal would compile search_from a second time
         top, debt = _logistic_rounds(states, words, top, debt, p, mask, total, first, out, kind, alphabet, a, b, c, table)
     j = 0
     for i in range(first, out.shape[0]):
@@ -532,7 +569,7 @@ def _logistic_rounds(states, words, top, debt, p, mask, total, count, out, kind,
             cf = np.int64(states[j] & mask)
             s, start, freq, right = _checked_logistic_guess(cf, total, alphabet, a[i, 0], b[i, 0])
             if not right:
-                s, start, freq = find_symbol(kind, i, cf, total, alphabet, a, b, c, table)
+                s, start, freq = search_from(kind, i, cf, s, start, start + freq, total, alphabet, a, b, c, table)
             found[0, j], found[1, j], found[2, j], found[3, j] = cf, s, start, freq
         for j in range(lanes):
             out[first + j] = found[1, j]

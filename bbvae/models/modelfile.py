@@ -25,7 +25,7 @@ from bbvae.models.vae import VAE, ModelConfig
 FORMAT_TAG = "bbvae-model"
 FORMAT_VERSION = "1"
 WEIGHTS_NAME = "model.safetensors"
-DEFAULT_MODEL = "mnist-fast"  # picked for 28x28 grey digits
+DEFAULT_MODEL = "mnist-tiny"  # picked for 28x28 grey digits
 PHOTO_MODEL = "photo"      # picked for everything but 28x28 grey digits
 
 

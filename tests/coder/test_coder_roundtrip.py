@@ -99,7 +99,10 @@ def test_mixture_logistic(message, rng, shape, components, precision):
     means = rng.uniform(-50, 300, shape + (components,))
     scales = np.exp(rng.uniform(-4, 5, shape + (components,)))
     codec = MixtureDiscretizedLogistic(weights, means, scales, precision)
-    assert_inverts(codec, message, rng.integers(0, 256, shape))
+    symbols = rng.integers(0, 256, shape)
+    ends = rng.random(shape) < 0.3  # the decoder's search knows the counts at the ends without computing them
+    symbols[ends] = rng.choice([0, 255], int(ends.sum()))
+    assert_inverts(codec, message, symbols)
 
 
 @given(messages(), rngs(), shapes, st.integers(1, 12), st.data())
