@@ -42,6 +42,7 @@ def main():
 def _digits(count: int, name: str | None):
     """(name, [LocalMixture of 16 digits, ...]) for a digit codec with the local mixture."""
     from bbvae.datasets.sources import load
+    from bbvae.format.precisions import Precisions
     from bbvae.models import arithmetic
     from bbvae.models.likelihoods.local_images import LocalImages
     from bbvae.models.modelfile import DEFAULT_MODEL, load_model
@@ -55,7 +56,7 @@ def _digits(count: int, name: str | None):
     for first in range(0, len(digits), 16):
         group = digits[first:first + 16]
         features = networks.decode(networks.posterior(group)[0])
-        codecs.append(LocalImages(features, head, model.cfg.mixture, 1, 24)._codec(group))
+        codecs.append(LocalImages(features, head, model.cfg.mixture, 1, Precisions().pixels)._codec(group))
     return name, codecs
 
 
