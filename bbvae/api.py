@@ -170,7 +170,7 @@ def compress(images, model: str | os.PathLike | None = None, *, names: list[str]
                   image_info=None if strip else _checked_info(info if info is not None else found))
     path = str(resolve(model if model is not None else choose_model(images)))
     _, model_info = cached_model(path)
-    with recall.remembering() if verify else contextlib.nullcontext():  # the check decode reuses network results
+    with recall.remembering() if verify else contextlib.nullcontext():  # the check decode reuses network and head results
         if model_info.config.patches:
             if particles > 1:
                 raise CompressionError("importance-weighted coding (--particles) is for whole-image models, not photographs")
@@ -183,19 +183,25 @@ def compress(images, model: str | os.PathLike | None = None, *, names: list[str]
             if classical is not None:
                 box = min(box, classical.result(), key=lambda b: len(container.pack(b)))
         data = container.pack(box)
-        if verify:
-            _check(images, data, path, jobs)
+        checked = not verify or _check(images, data, path, jobs, report=False)
+    if not checked:  # the check decode that took kept results failed: only one on its own may say so (recall.py)
+        _check(images, data, path, jobs)
     return data
 
 
-def _check(images, data: bytes, path: str, jobs: int) -> None:
-    """CompressionError unless data decodes to images, pixel for pixel."""
+def _check(images, data: bytes, path: str, jobs: int, report: bool = True) -> bool:
+    """Whether data decodes to images, pixel for pixel; with `report`, CompressionError if not."""
     try:
         decoded = decompress_container(data, path, jobs=jobs)[1]
     except container.ContainerError as exc:
+        if not report:
+            return False
         raise CompressionError(f"verification failed: the new file does not decode ({exc}; nothing written)") from None
     if not all(same_image(a, b) for a, b in zip(images, decoded)):
+        if not report:
+            return False
         raise CompressionError("verification failed: the decoded pixels differ from the input (nothing written)")
+    return True
 
 
 def _checked_info(infos: list[dict]) -> list[dict] | None:

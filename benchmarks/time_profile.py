@@ -9,7 +9,7 @@ Workloads (one process, one job, the shipped default models, the kernels compile
 - `photograph`: scikit-image's astronaut, 512x512 RGB (the photo bench's image; its rates are not at issue).
 Each is timed as three operations: compress without the check decode, compress with it (what
 bbvae.compress does by default: it decodes the bytes again and compares every pixel, taking the networks'
-results from the encoding, bbvae/models/recall.py), and decompress. A profiled run of each
+results and the per-pixel head's mixtures from the encoding, bbvae/models/recall.py), and decompress. A profiled run of each
 operation attributes its time to STAGES by the function it was spent in (tottime), and the shares scale
 the unprofiled wall time. PNG and WebP records are encoded in threads, which the profiler does not see:
 they are timed alone as rows of their own (the photograph's beside its model path, the lone digit's as part

@@ -16,6 +16,7 @@ import numpy as np
 from bbvae.cli.errors import UserError, user_errors
 from bbvae.codecs.effort import DEFAULT_EFFORT, EFFORTS
 from bbvae.io.images import MAX_PIXELS
+from bbvae.models.defaults import DEFAULT_MODEL, PHOTO_MODEL
 
 SUFFIX = ".bbv"
 
@@ -156,7 +157,7 @@ def _write(path: str, data: bytes, force: bool):
 @click.option("-o", "--output", type=click.Path(), help="output file ('-' for stdout); default INPUT.bbv (FOLDER.bbv)")
 @click.option("-c", "--stdout", "to_stdout", is_flag=True, help="write to standard output (as -o -)")
 @click.option("--model", default=None,
-              help="shipped model name or path (default: 'mnist-tiny' for 28x28 grey digits, 'photo' for anything else)")
+              help=f"shipped model name or path (default: '{DEFAULT_MODEL}' for 28x28 grey digits, '{PHOTO_MODEL}' for anything else)")
 @click.option("--jobs", default=1, show_default=True, type=click.IntRange(1),
               help="threads for many images; a lone photograph is coded in that many bands side by side")
 @click.option("-f", "--force", is_flag=True, help="overwrite an existing output")

@@ -12,6 +12,7 @@ from bbvae.cli.coding import compress, decompress, info, test_files
 from bbvae.cli.errors import debug_option, user_errors
 from bbvae.cli.progress import LossBar
 from bbvae.cli.tools import allocate, card, downscale, photos, photoset
+from bbvae.models.defaults import DEFAULT_MODEL, PHOTO_MODEL
 
 TRAIN_PRIORS = ["normal", "mog", "vamp"]  # the registry's Prior.train_option ones, without importing torch (a test checks)
 
@@ -105,6 +106,9 @@ cli.add_command(photoset)
 @click.option("--init-from", metavar="MODEL",
               help="start from a trained model's weights (shipped name or path); the new model must hold all of them "
                    "and may add layers, e.g. --local-layers 2 on a one-layer model")
+@click.option("--init-partial", is_flag=True,
+              help="with --init-from: start a cheaper model too, dropping the weights that have no place "
+                   "(--blocks 0) and summing a 3x3 last layer's taps into a 1x1 one (--output-kernel 1)")
 @click.option("--quiet", is_flag=True, help="no progress bar")
 @user_errors
 def train(quiet, **options):
@@ -139,7 +143,7 @@ def fit_prior(model_name, dataset, out, prior_latent, epochs, batch_size, lr, se
 
 
 @cli.command("eval")
-@click.option("--model", "model_name", default="mnist-tiny", show_default=True, help="shipped model name or path")
+@click.option("--model", "model_name", default=DEFAULT_MODEL, show_default=True, help="shipped model name or path")
 @click.option("--dataset", default="mnist", show_default=True,
               help="mnist, fashion-mnist, or a folder of images; for a photo model: photos or a folder of photographs")
 @click.option("--split", default="test", show_default=True, type=click.Choice(["train", "validation", "test"]),
@@ -177,7 +181,7 @@ def eval_command(model_name, dataset, split, limit, iwae_samples, seed, float32,
 @user_errors
 def models(as_json):
     """List the shipped codecs."""
-    from bbvae.models.modelfile import DEFAULT_MODEL, PHOTO_MODEL, ModelFileError, load_model, model_folders
+    from bbvae.models.modelfile import ModelFileError, load_model, model_folders
 
     picked_for = {DEFAULT_MODEL: "28x28 grey digits", PHOTO_MODEL: "everything else"}
 
@@ -212,13 +216,12 @@ def models(as_json):
 @click.option("--limit", type=click.IntRange(1), help="only the first N images")
 @click.option("--images", "image_folder", type=click.Path(exists=True, file_okay=False),
               help="benchmark the photo codec on a folder of photographs instead of a dataset")
-@click.option("--model", "model_name", default=None, help="default: mnist-tiny for datasets, photo for --images")
+@click.option("--model", "model_name", default=None, help=f"default: {DEFAULT_MODEL} for datasets, {PHOTO_MODEL} for --images")
 @click.option("--jobs", default=2, show_default=True, type=click.IntRange(1), help="coding threads (and JPEG XL threads)")
 @click.option("--json", "as_json", is_flag=True, help="print only one JSON object on stdout (the text goes to stderr)")
 @user_errors
 def bench(dataset, split, limit, image_folder, model_name, jobs, as_json):
     """Measured bits/dim vs the model's bound and classical codecs, and speed (benchmarks/results/)."""
-    from bbvae.models.modelfile import DEFAULT_MODEL, PHOTO_MODEL
 
     say = lambda text: click.echo(text, err=as_json)  # noqa: E731
     if image_folder:

@@ -39,6 +39,7 @@ from bbvae.format.precisions import Precisions
 from bbvae.models import arithmetic as arithmetics
 from bbvae.models.context import PHOTO_CHANNELS, as_photo_channels, with_context
 from bbvae.models.likelihoods.local_mixture import CONTEXT, CONTEXT_RIGHT
+from bbvae.models.recall import RecallingMixture
 from bbvae.models.vae import VAE
 
 
@@ -88,7 +89,7 @@ class PatchCodec:
         features = self.networks.decode(latents)
         features = features.transpose(0, 2, 3, 1).reshape(-1, features.shape[1])
         positions, channels, pixels = self._items(context, strip, coded)
-        codec = LocalMixture(context, positions, channels, pixels, features, mixture=self.model.cfg.mixture,
+        codec = RecallingMixture(context, positions, channels, pixels, features, mixture=self.model.cfg.mixture,
                              precision=self.precisions.pixels, replicate=coded == 1, legacy=self.legacy, **self.head)
         if not self.scale_shifts:
             return codec

@@ -86,7 +86,7 @@ class LocalMixture(Codec):
         if self.shifts.shape != (count,):
             raise CoderError("shifts must hold one log-scale shift per item")
         self.kind = kernels.LEGACY_MIXTURE if legacy else kernels.MIXTURE
-        self._unshifted = None
+        self._unshifted = self._shifted = None
 
     def _arrays(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         shape = (len(self.channels), self.mixture)
@@ -105,17 +105,20 @@ class LocalMixture(Codec):
     def with_shifts(self, shifts) -> "LocalMixture":
         """The same items with other log-scale shifts; shares the network's work done so far."""
         other = copy.copy(self)
+        other._shifted = None
         other.shifts = _finite("shifts", shifts)
         if other.shifts.shape != self.shifts.shape:
             raise CoderError("shifts must hold one log-scale shift per item")
         return other
 
     def params(self) -> dict:
-        """Every item's mixture (weights a, means b, scales c), computed from the context's pixels."""
-        weights, means, log_scales = self.unshifted_params()
-        scales = np.empty_like(log_scales)
-        kernels.shifted_scales_kernel(log_scales, self.shifts, scales, self.kind == kernels.MIXTURE)
-        return {"a": weights, "b": means, "c": scales}
+        """Every item's mixture (weights a, means b, scales c), computed once from the context's pixels."""
+        if self._shifted is None:
+            weights, means, log_scales = self.unshifted_params()
+            scales = np.empty_like(log_scales)
+            kernels.shifted_scales_kernel(log_scales, self.shifts, scales, self.kind == kernels.MIXTURE)
+            self._shifted = {"a": weights, "b": means, "c": scales}
+        return self._shifted
 
     def values(self) -> np.ndarray:
         """The context's pixels at the coded items: what push expects (pop writes them there)."""
@@ -143,8 +146,20 @@ class LocalMixture(Codec):
     def pop(self, message: Message):
         out = np.empty(len(self.channels), dtype=np.int64)
         weights, means, scales = self._arrays()
-        self._unshifted = None  # popping writes the context that the parameters are computed from
+        self._unshifted = self._shifted = None  # popping writes the context that the parameters are computed from
         message = message.pop_with(kernels.local_pop_kernel, self.precision, self.context, self.positions, self.channels,
                                    self.pixels, self.features, self.w_in, self.w_mid, self.b_mid, self.w_out,
                                    self.b_out, self.shifts, weights, means, scales, self.replicate, self.kind, out)
+        return message, out
+
+    def pop_with_params(self, message: Message, params: dict):
+        """Pop the items with mixtures computed beforehand (the encoder's, for its check decode:
+        bbvae/models/recall.py), writing them into the context as pop does."""
+        message, out = message.pop(len(self.channels), self.precision, self.kind, kernels.PIXEL_LEVELS, params)
+        rows, columns = self.positions[:, 0] + kernels.LOCAL_CONTEXT, self.positions[:, 1] + kernels.LOCAL_CONTEXT
+        if self.replicate:
+            self.context[rows, columns, :] = out[:, None]
+        else:
+            self.context[rows, columns, self.channels] = out
+        self._unshifted = self._shifted = None
         return message, out

@@ -20,13 +20,13 @@ import torch
 
 from bbvae.errors import BbvaeError
 from bbvae.io.atomic import atomic_path
+from bbvae.models.defaults import DEFAULT_MODEL as DEFAULT_MODEL  # noqa: F401  (its importers read it here)
+from bbvae.models.defaults import PHOTO_MODEL as PHOTO_MODEL  # noqa: F401
 from bbvae.models.vae import VAE, ModelConfig
 
 FORMAT_TAG = "bbvae-model"
 FORMAT_VERSION = "1"
 WEIGHTS_NAME = "model.safetensors"
-DEFAULT_MODEL = "mnist-tiny"  # picked for 28x28 grey digits
-PHOTO_MODEL = "photo"      # picked for everything but 28x28 grey digits
 
 
 class ModelFileError(BbvaeError):

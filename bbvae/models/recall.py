@@ -6,8 +6,17 @@ encoder did: the latents it pops are the ones the encoder pushed, and the pixels
 input, as long as the file is right. The portable networks give the same bits for the same input
 (docs/ARITHMETIC.md), so a result the encoder computed is the result the decoder would compute, and
 computing it twice in one process checks nothing. The check decode still runs the decoder's own
-code for everything else (the pops, the per-pixel head, the container) and compares every pixel:
-a wrong pixel gives other network inputs, which are computed afresh.
+code for everything else (the pops, the container) and compares every pixel: a wrong pixel gives
+other network inputs, which are computed afresh.
+
+The per-pixel head's mixtures are taken the same way (`RecallingMixture`): the encoder computed them
+from the input's pixels, and the decoder computes them from the pixels it has decoded before each one
+with the same kernels (bbvae/coder/local.py), so while the decoded pixels are the input, they are the
+encoder's. The check decode pops every pixel with them and compares the pixels as before: a wrong
+pixel makes the check fail. The decoder cannot know a strip's pixels before it pops them, so the
+mixtures are kept under a fingerprint of what it does know (the features, the items, the shifts and
+the head's weights); a strip that matches another's by accident pops wrong pixels, and compress then
+runs its check again without kept results (bbvae/api.py) before it reports a failure.
 
 Inside `remembering()`, `recalled` keeps each result under a digest of its exact input (kind,
 dtype, shape and bytes) and hands out a copy; a result is given out once, the check decode's one use
@@ -24,6 +33,9 @@ import hashlib
 import threading
 
 import numpy as np
+
+from bbvae.coder.local import LocalMixture
+from bbvae.coder.message import Message
 
 BUDGET_BYTES = 256 << 20  # a 1000x1000 photograph's decoder features, or about 600 digits' outputs
 
@@ -47,6 +59,8 @@ class _Kept:
             return
         entry = (isinstance(result, np.ndarray), tuple(np.array(part, copy=True) for part in parts), size)
         with self.lock:
+            if key in self.results:  # the same inputs again (two equal digits): one copy
+                self.bytes -= self.results.pop(key)[2]
             self.results[key] = entry
             self.bytes += size
             while self.bytes > self.budget:
@@ -91,3 +105,36 @@ def recalled(owner: object, kind: str, inputs: np.ndarray, compute):
         result = compute(inputs)
         kept.keep(key, result)
     return result
+
+
+class RecallingMixture(LocalMixture):
+    """A LocalMixture whose push keeps its mixtures inside `remembering()`, and whose pop takes them (the
+    check decode), popping the pixels with them instead of running the head pixel by pixel."""
+
+    def _fingerprint(self) -> tuple:
+        arrays = (self.features, self.positions, self.channels, self.pixels, self.shifts, self.w_in, self.w_mid,
+                  self.b_mid, self.w_out, self.b_out)
+        return ("mixtures", self.context.shape, self.precision, self.kind, self.replicate,
+                *(_words_digest(array) for array in arrays))
+
+    def push(self, message: Message, symbols) -> Message:
+        message = super().push(message, symbols)
+        kept = _active.get()
+        if kept is not None:
+            params = self.params()
+            kept.keep(self._fingerprint(), (params["a"], params["b"], params["c"]))
+        return message
+
+    def pop(self, message: Message):
+        kept = _active.get()
+        mixtures = kept.take(self._fingerprint()) if kept is not None else None
+        if mixtures is None:
+            return super().pop(message)
+        return self.pop_with_params(message, dict(zip("abc", mixtures)))
+
+
+def _words_digest(array: np.ndarray) -> tuple:
+    """Shape and two wrapping sums of an array of 8-byte items: fast on a strip's features (a hash of
+    their bytes would cost a tenth of the head's time), and a match by accident only costs a second check."""
+    words = np.ascontiguousarray(array).reshape(-1).view(np.uint64)
+    return array.shape, int(words.sum(dtype=np.uint64)), int(np.bitwise_xor.reduce(words)) if len(words) else 0

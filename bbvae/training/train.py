@@ -66,6 +66,7 @@ class TrainOptions:
     local_neighbours: int | None = None  # decoded neighbours each value reads (None: 6 with mixture > 1, else 0)
     local_layers: int = 1         # its hidden layers
     init_from: str | None = None  # start from this trained model's weights (the new model holds all of them)
+    init_partial: bool = False    # ... or those that fit: dropped blocks, a 3x3 last layer summed into a 1x1 one
     prior: str = "normal"         # normal, mog or vamp (bbvae/models/priors.py)
     prior_components: int = 0     # K for mog and vamp
     posterior: str = "learned"    # learned or constant posterior variance
@@ -194,20 +195,38 @@ def _agreed_seconds(seconds: float, ddp: Distributed, device: torch.device) -> f
     return float(clock.item())
 
 
-def _init_from(name: str, model: VAE, say: Callable[[str], None]) -> str:
+def _init_from(name: str, model: VAE, say: Callable[[str], None], partial: bool = False) -> str:
     """Copy every weight of a trained model into `model`, which must hold all of them (it may add more).
+
+    With `partial` (a cheaper model started from a stronger one) the weights that have no place are
+    dropped (residual blocks of `--blocks 0`) and a 3x3 convolution fills a 1x1 one with the sum of its
+    taps, which is the same layer where the features are constant across the 3x3 window (`--output-kernel 1`).
     Returns the trained model's fingerprint, for the new model's record."""
     loaded, info = load_model(name)
     trained = loaded.state_dict()
     own = model.state_dict()
+    if partial:
+        trained = {key: _fitted(value, own[key].shape) for key, value in trained.items() if key in own}
+        trained = {key: value for key, value in trained.items() if value is not None}
     misfits = [key for key, value in trained.items() if key not in own or own[key].shape != value.shape]
     if misfits:
         raise ConfigError(f"--init-from {name}: the new model has no place for its {misfits[0]} "
-                         f"({len(misfits)} weights in all); train with the same architecture options")
+                         f"({len(misfits)} weights in all); train with the same architecture options or --init-partial")
     model.load_state_dict(trained, strict=False)
     new = [key for key in own if key not in trained]
-    say(f"initialised from {name}; new weights: {', '.join(new) if new else 'none'}")
+    dropped = [key for key in loaded.state_dict() if key not in trained]
+    say(f"initialised from {name}; new weights: {', '.join(new) if new else 'none'}"
+        + (f"; dropped: {', '.join(dropped)}" if dropped else ""))
     return info.fingerprint
+
+
+def _fitted(value: torch.Tensor, shape: torch.Size) -> torch.Tensor | None:
+    """A trained weight for a slot of `shape`: as it is, a 3x3 kernel summed into a 1x1 one, or None (no fit)."""
+    if value.shape == shape:
+        return value
+    if value.dim() == 4 and value.shape[:2] == shape[:2] and tuple(shape[2:]) == (1, 1):
+        return value.sum(dim=(2, 3), keepdim=True)
+    return None
 
 
 def _neighbours(opts: TrainOptions) -> int:
@@ -254,6 +273,8 @@ def train(opts: TrainOptions, say: Callable[[str], None] = print, progress=None)
         raise ConfigError("--patch needs a likelihood that reads neighbours: --mixture K (e.g. 4) or --local-neighbours N")
     if opts.init_from and opts.resume:
         raise ConfigError("--resume continues a run from its own checkpoint; --init-from starts a new one: use one")
+    if opts.init_partial and not opts.init_from:
+        raise ConfigError("--init-partial says how --init-from fills a cheaper model: it needs --init-from")
     if opts.minutes is not None and opts.minutes <= 0:
         raise ConfigError("--minutes must be positive")
     if opts.extra_photos and not opts.patch:
@@ -266,7 +287,8 @@ def train(opts: TrainOptions, say: Callable[[str], None] = print, progress=None)
     torch.manual_seed(opts.seed)
     cfg = _config_for(opts, source.shape, out)
     model = VAE(cfg)
-    started_from = _init_from(opts.init_from, model, say if ddp.is_main else (lambda _: None)) if opts.init_from else None
+    started_from = (_init_from(opts.init_from, model, say if ddp.is_main else (lambda _: None), opts.init_partial)
+                    if opts.init_from else None)
     model = model.to(device)
     optimizer = torch.optim.Adam(model.parameters(), lr=opts.lr)
     start = {"epoch": 0, "batches_done": 0, "seconds": 0.0}
@@ -337,7 +359,7 @@ def train(opts: TrainOptions, say: Callable[[str], None] = print, progress=None)
                 "batch_size": opts.batch_size, "lr": opts.lr, "seed": opts.seed, "patch": opts.patch,
                 "objective": opts.objective, "iwae_train_samples": opts.iwae_train_samples if opts.objective == "iwae" else None,
                 "kl_warmup": opts.kl_warmup, "free_bits": opts.free_bits, "minutes": opts.minutes,
-                "init_from": opts.init_from, "init_from_fingerprint": started_from,
+                "init_from": opts.init_from, "init_from_fingerprint": started_from, "init_partial": opts.init_partial,
             })
             record["best"] = _keep_if_best(out, test_bpd, best)
             best = min(best, test_bpd)

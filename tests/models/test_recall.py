@@ -12,6 +12,7 @@ from bbvae.coder.local import LocalMixture
 from bbvae.datasets.sources import load
 from bbvae.models import recall
 from bbvae.models.fixed_point import FixedPointVAE
+from bbvae.models.recall import RecallingMixture
 
 
 @pytest.fixture
@@ -55,16 +56,63 @@ def test_the_check_decode_of_a_photograph_computes_no_network(photo_env, network
 
 def test_verification_still_decodes_every_pixel(photo_env, monkeypatch):
     """One wrong pixel per strip in the check decode: the networks then see other inputs, and decoding fails."""
-    pop = LocalMixture.pop
+    pop = RecallingMixture.pop
 
     def one_wrong_pixel(self, message):  # pop writes the pixels into the context the image is read from
         message, values = pop(self, message)
         (y, x), channel = self.positions[-1] + kernels.LOCAL_CONTEXT, self.channels[-1]
         self.context[y, x, channel] ^= 1
         return message, values
-    monkeypatch.setattr(LocalMixture, "pop", one_wrong_pixel)
+    monkeypatch.setattr(RecallingMixture, "pop", one_wrong_pixel)
     with pytest.raises(bbvae.CompressionError, match="verification failed: the new file does not decode"):
         bbvae.compress([ar_image(24, 24, seed=10)], "photo")
+
+
+@pytest.fixture
+def head_runs(monkeypatch):
+    """Counts the per-pixel head's pixel-by-pixel pops (a decoder's) and the pops with kept mixtures (a check's)."""
+    runs = {"head": 0, "kept": 0}
+    pop, kept = LocalMixture.pop, LocalMixture.pop_with_params
+
+    def counted(self, message):
+        runs["head"] += 1
+        return pop(self, message)
+
+    def counted_kept(self, message, params):
+        runs["kept"] += 1
+        return kept(self, message, params)
+    monkeypatch.setattr(LocalMixture, "pop", counted)
+    monkeypatch.setattr(LocalMixture, "pop_with_params", counted_kept)
+    return runs
+
+
+@pytest.mark.parametrize("what", ["digits", "photograph"])
+def test_the_check_decode_takes_the_encoders_mixtures(request, head_runs, what):
+    if what == "digits":
+        images, model = load("mnist", "test")[:20].reshape(-1, 28, 28), None
+    else:
+        request.getfixturevalue("photo_env")  # the tiny photo model
+        images, model = [ar_image(24, 24, seed=10)], "photo"
+    data = bbvae.compress(images, model)
+    assert head_runs["head"] == 0 and head_runs["kept"] > 0
+    kept = head_runs["kept"]
+    decoded = bbvae.decompress(data)  # a decompression on its own runs the head
+    assert head_runs["head"] == kept and head_runs["kept"] == kept
+    for image, restored in zip(images, decoded):
+        np.testing.assert_array_equal(restored, image)
+
+
+def test_a_failed_check_with_kept_mixtures_is_run_again_without_them(photo_env, monkeypatch, head_runs):
+    """Kept mixtures under a fingerprint that matched by accident pop wrong pixels: compress checks once more on its own."""
+    popped = LocalMixture.pop_with_params
+
+    def wrong_mixtures(self, message, params):
+        return popped(self, message, {**params, "b": params["b"] + 3.0})
+    monkeypatch.setattr(LocalMixture, "pop_with_params", wrong_mixtures)
+    image = ar_image(24, 24, seed=10)
+    data = bbvae.compress([image], "photo")
+    assert head_runs["head"] > 0  # the second check ran the head
+    np.testing.assert_array_equal(bbvae.decompress(data)[0], image)
 
 
 def test_verification_still_compares_every_decoded_pixel(photo_env, monkeypatch):

@@ -186,7 +186,8 @@ def test_a_patch_model_trains_on_a_folder_of_photographs_plus_extra_photographs(
 
 
 def test_init_from_grows_a_trained_model_and_refuses_one_that_does_not_fit(tmp_path):
-    """`--init-from` copies every weight of a trained model into a new one that may add layers."""
+    """`--init-from` copies every weight of a trained model into a new one that may add layers; with
+    `--init-partial` into a cheaper one (no residual blocks, a 1x1 last layer holding the 3x3 one's tap sums)."""
     folder = image_folder(tmp_path / "images")
     local = ["--dataset", str(folder), "--mixture", "2", "--local-hidden", "6", "--epochs", "1", "--batch-size", "8",
              *TINY_ARCH]
@@ -209,3 +210,20 @@ def test_init_from_grows_a_trained_model_and_refuses_one_that_does_not_fit(tmp_p
         refused = run_cli("train", *local, "--init-from", str(source), "--out", str(tmp_path / "bad"), *extra)
         assert refused.returncode != 0 and problem in refused.stderr, refused.stderr
         assert len(refused.stderr.strip().splitlines()) == 1 and not (tmp_path / "bad").exists()
+
+    cheaper = tmp_path / "cheaper"
+    result = run_cli("train", *local, "--blocks", "0", "--output-kernel", "1", "--lr", "1e-12", "--init-from", str(source),
+                     "--init-partial", "--out", str(cheaper))
+    assert result.returncode == 0, result.stderr
+    assert "new weights: none; dropped: encoder.features.3.0.body.1.weight" in result.stdout
+    after = load_model(cheaper)[0].state_dict()
+    assert load_model(cheaper)[1].config.blocks == 0 and load_model(cheaper)[1].info["init_partial"]
+    last = "decoder.features.7.weight"
+    assert before[last].shape[2:] == (3, 3) and after[last].shape[2:] == (1, 1)
+    torch.testing.assert_close(after[last], before[last].sum(dim=(2, 3), keepdim=True), atol=1e-9, rtol=0)
+    for key, value in after.items():
+        if key != last:
+            torch.testing.assert_close(value, before[key], atol=1e-9, rtol=0)  # copied, then barely moved
+    refused = run_cli("train", *local, "--init-partial", "--out", str(tmp_path / "bad"))
+    assert refused.returncode != 0 and "needs --init-from" in refused.stderr, refused.stderr
+    assert len(refused.stderr.strip().splitlines()) == 1 and not (tmp_path / "bad").exists()

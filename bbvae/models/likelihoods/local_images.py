@@ -6,7 +6,7 @@ batch of same-sized images at once, like the plain likelihood. Each image gets
 its own causal margins (bbvae/models/context.py), and the batch's
 contexts are stacked vertically into one tall context array: an image's
 neighbours (at most two rows up) then never reach into the image above it, so
-one LocalMixture codes the whole batch, image after image in raster order.
+one LocalMixture (a RecallingMixture) codes the whole batch, image after image in raster order.
 """
 
 from __future__ import annotations
@@ -14,8 +14,8 @@ from __future__ import annotations
 import numpy as np
 
 from bbvae.coder import Codec, Message
-from bbvae.coder.local import LocalMixture
 from bbvae.models.context import images_with_context
+from bbvae.models.recall import RecallingMixture
 
 
 class LocalImages(Codec):
@@ -28,7 +28,7 @@ class LocalImages(Codec):
         self.features = np.ascontiguousarray(features.transpose(0, 2, 3, 1)).reshape(-1, hidden)
         self.head, self.mixture, self.precision, self.legacy = head, mixture, precision, legacy
 
-    def _codec(self, images: np.ndarray) -> LocalMixture:
+    def _codec(self, images: np.ndarray) -> RecallingMixture:
         """The LocalMixture over the stacked contexts of `images`; items in (image, row, column, channel) order."""
         n, c, h, w = self.count, self.channels, self.height, self.width
         framed = images_with_context(images)
@@ -37,7 +37,7 @@ class LocalImages(Codec):
         image, y, x, channel = (a.ravel() for a in np.meshgrid(np.arange(n), np.arange(h), np.arange(w), np.arange(c),
                                                                indexing="ij"))
         positions = np.stack([image * rows + y, x], 1)
-        return LocalMixture(context, positions, channel, (image * h + y) * w + x, self.features, mixture=self.mixture,
+        return RecallingMixture(context, positions, channel, (image * h + y) * w + x, self.features, mixture=self.mixture,
                             precision=self.precision, legacy=self.legacy, **self.head)
 
     def _check(self, images) -> np.ndarray:
