@@ -183,25 +183,23 @@ def compress(images, model: str | os.PathLike | None = None, *, names: list[str]
             if classical is not None:
                 box = min(box, classical.result(), key=lambda b: len(container.pack(b)))
         data = container.pack(box)
-        checked = not verify or _check(images, data, path, jobs, report=False)
-    if not checked:  # the check decode that took kept results failed: only one on its own may say so (recall.py)
-        _check(images, data, path, jobs)
+        failure = _check_failure(images, data, path, jobs) if verify else None
+    if failure:  # the check decode took kept results: only one on its own may report a failure (recall.py)
+        failure = _check_failure(images, data, path, jobs)
+    if failure:
+        raise CompressionError(f"verification failed: {failure}")
     return data
 
 
-def _check(images, data: bytes, path: str, jobs: int, report: bool = True) -> bool:
-    """Whether data decodes to images, pixel for pixel; with `report`, CompressionError if not."""
+def _check_failure(images, data: bytes, path: str, jobs: int) -> str | None:
+    """Why data does not decode to images, pixel for pixel; None if it does."""
     try:
         decoded = decompress_container(data, path, jobs=jobs)[1]
     except container.ContainerError as exc:
-        if not report:
-            return False
-        raise CompressionError(f"verification failed: the new file does not decode ({exc}; nothing written)") from None
+        return f"the new file does not decode ({exc}; nothing written)"
     if not all(same_image(a, b) for a, b in zip(images, decoded)):
-        if not report:
-            return False
-        raise CompressionError("verification failed: the decoded pixels differ from the input (nothing written)")
-    return True
+        return "the decoded pixels differ from the input (nothing written)"
+    return None
 
 
 def _checked_info(infos: list[dict]) -> list[dict] | None:

@@ -45,7 +45,7 @@ def main():
             row = best[model]
             row["compress_s"] = min(row["compress_s"], compressed - began)
             row["decompress_s"] = min(row["decompress_s"], time.perf_counter() - compressed)
-            row["bytes"], row["exact"] = sum(map(len, files), 0), exact
+            row["bytes"], row["exact"] = sum(len(data) for data in files), exact
             row["bits_per_dim"] = 8 * row["bytes"] / sum(photo.size for photo in photos)
     rows = list(best.values())
     first = rows[0]
