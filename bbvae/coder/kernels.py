@@ -601,13 +601,55 @@ def local_outputs_per_channel(channels: int, mixture: int, neighbours: int) -> i
 
 
 
+@nb.njit(cache=True, inline="always")
+def _accumulate(out, w_t, rows, count, h):
+    """out[o] += w_t[j, o] * h[j] for j = rows[0], ..., rows[count - 1], in that order.
+
+    Four rows per pass over `out` halve its loads and stores, which bound the loop; each out[o] still
+    adds its terms one at a time in the same order, so the sums are bit for bit those of one row per pass.
+    """
+    a = 0
+    while a + 4 <= count:
+        j0, j1, j2, j3 = rows[a], rows[a + 1], rows[a + 2], rows[a + 3]
+        h0, h1, h2, h3 = h[j0], h[j1], h[j2], h[j3]
+        w0, w1, w2, w3 = w_t[j0], w_t[j1], w_t[j2], w_t[j3]
+        for o in range(out.shape[0]):
+            out[o] = (((out[o] + w0[o] * h0) + w1[o] * h1) + w2[o] * h2) + w3[o] * h3
+        a += 4
+    for b in range(a, count):
+        j = rows[b]
+        hj, wj = h[j], w_t[j]
+        for o in range(out.shape[0]):
+            out[o] += wj[o] * hj
+
+
+@nb.njit(cache=True, inline="always")
+def _positive_units(hidden, rows):
+    """How many hidden units are above zero, their indices in rows[:count] (ascending): a zero unit adds nothing,
+    and a list costs no unpredictable branch per unit."""
+    count = 0
+    for j in range(hidden.shape[0]):
+        rows[count] = j
+        count += hidden[j] > 0.0
+    return count
+
+
 @nb.njit(cache=True)
-def _pixel_outputs(context, y, x, features, p, w_in_t, w_mid_t, b_mid, w_out_t, b_out, neighbours, hidden, middle, out):
+def _head_scratch(w_in_t, w_out_t):
+    """_pixel_outputs' work arrays: neighbours, hidden, middle, out, rows."""
+    inputs, hidden = w_in_t.shape
+    return np.empty(inputs), np.empty(hidden), np.empty(hidden), np.empty(w_out_t.shape[1]), np.empty(hidden, np.int64)
+
+
+@nb.njit(cache=True)
+def _pixel_outputs(context, y, x, features, p, w_in_t, w_mid_t, b_mid, w_out_t, b_out, neighbours, hidden, middle, out,
+                   rows):
     """The head's raw outputs for pixel (y, x), whose decoder features are row p of `features`.
 
     The weights come transposed so that the inner loops run along contiguous rows
     (SIMD without reordering any sum: each output still adds its terms in order).
     Each of the len(b_mid) residual layers adds relu(W_mid hidden + b_mid) to the hidden units.
+    rows: int64 scratch as long as the hidden units.
     """
     channels = context.shape[2]
     for n in range(w_in_t.shape[0] // channels):  # the model's first neighbours
@@ -623,19 +665,11 @@ def _pixel_outputs(context, y, x, features, p, w_in_t, w_mid_t, b_mid, w_out_t, 
         hidden[j] = max(hidden[j], 0.0)
     for layer in range(b_mid.shape[0]):
         middle[:] = b_mid[layer]
-        for j in range(hidden.shape[0]):
-            h = hidden[j]
-            if h > 0.0:  # a zero unit adds nothing
-                for k in range(middle.shape[0]):
-                    middle[k] += w_mid_t[layer, j, k] * h
+        _accumulate(middle, w_mid_t[layer], rows, _positive_units(hidden, rows), hidden)
         for k in range(middle.shape[0]):
             hidden[k] += max(middle[k], 0.0)
     out[:] = b_out
-    for j in range(w_out_t.shape[0]):
-        h = hidden[j]
-        if h > 0.0:
-            for o in range(w_out_t.shape[1]):
-                out[o] += w_out_t[j, o] * h
+    _accumulate(out, w_out_t, rows, _positive_units(hidden, rows), hidden)
 
 
 @nb.njit(cache=True, inline="always")
@@ -679,15 +713,12 @@ def local_params_kernel(context, positions, channels, pixels, features, w_in, w_
     """Every item's mixture, with unclamped log-scales, from a context array that holds all pixels (encoding);
     `exact`: exact_exp, else libm (legacy files)."""
     mixture = weights.shape[1]
-    neighbours = np.empty(w_in.shape[0])
-    hidden = np.empty(w_in.shape[1])
-    middle = np.empty(w_in.shape[1])
-    out = np.empty(w_out.shape[1])
+    neighbours, hidden, middle, out, rows = _head_scratch(w_in, w_out)
     for i in range(positions.shape[0]):
         y, x = positions[i, 0], positions[i, 1]
         if i == 0 or pixels[i] != pixels[i - 1]:
             _pixel_outputs(context, y, x, features, pixels[i], w_in, w_mid, b_mid, w_out, b_out, neighbours, hidden, middle,
-                           out)
+                           out, rows)
         _item_mixture(context, y, x, channels[i], out, neighbours, mixture, i, weights, means, log_scales, exact)
 
 
@@ -768,16 +799,13 @@ def local_pop_kernel(states, words, top, debt, precision, context, positions, ch
     total = np.int64(1) << precision
     table = np.zeros((1, 1), dtype=np.uint32)
     mixture = weights.shape[1]
-    neighbours = np.empty(w_in.shape[0])
-    hidden = np.empty(w_in.shape[1])
-    middle = np.empty(w_in.shape[1])
-    out = np.empty(w_out.shape[1])
+    neighbours, hidden, middle, out, rows = _head_scratch(w_in, w_out)
     j = 0
     for i in range(positions.shape[0]):
         y, x, c = positions[i, 0], positions[i, 1], channels[i]
         if i == 0 or pixels[i] != pixels[i - 1]:
             _pixel_outputs(context, y, x, features, pixels[i], w_in, w_mid, b_mid, w_out, b_out, neighbours, hidden, middle,
-                           out)
+                           out, rows)
         _item_mixture(context, y, x, c, out, neighbours, mixture, i, weights, means, scales, exact)
         for k in range(mixture):
             scales[i, k] = shifted_scale(scales[i, k], shifts[i], exact)

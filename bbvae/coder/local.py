@@ -82,6 +82,8 @@ class LocalMixture(Codec):
         if self.replicate:  # only the first channel is coded: the other channels' outputs would go unread
             first = kernels.local_outputs_per_channel(depth, mixture, neighbours)
             self.w_out, self.b_out = np.ascontiguousarray(self.w_out[:, :first]), self.b_out[:first]
+        unread = -self.w_out.shape[1] % 8  # outputs no item reads: whole SIMD vectors, no scalar tail per row
+        self.w_out, self.b_out = np.pad(self.w_out, ((0, 0), (0, unread))), np.pad(self.b_out, (0, unread))
         self.shifts = _finite("shifts", np.zeros(count) if shifts is None else shifts)
         if self.shifts.shape != (count,):
             raise CoderError("shifts must hold one log-scale shift per item")
