@@ -641,7 +641,7 @@ def _head_scratch(w_in_t, w_out_t):
     return np.empty(inputs), np.empty(hidden), np.empty(hidden), np.empty(w_out_t.shape[1]), np.empty(hidden, np.int64)
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, inline="always")
 def _pixel_outputs(context, y, x, features, p, w_in_t, w_mid_t, b_mid, w_out_t, b_out, neighbours, hidden, middle, out,
                    rows):
     """The head's raw outputs for pixel (y, x), whose decoder features are row p of `features`.
