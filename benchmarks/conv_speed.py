@@ -5,10 +5,8 @@
 For the shipped photo model's convolutions at one strip of a 512-pixel-wide photograph (16 patches), on one
 torch thread: torch's float64 conv2d (what bbvae codes with, docs/ARITHMETIC.md), the same exact sum as
 an explicit im2col copy plus one float64 GEMM (torch.addmm), and torch's float32 conv2d (oneDNN, whose
-sums are not exact). For its transposed convolutions: torch's float64 conv_transpose2d against the route
-bbvae codes with (a matrix product per sample and an overlap-add, fixed_point._Affine). The float64 results
-are compared for equality: the sums are exact, so any method gives the same bits.
-Writes benchmarks/results/conv_speed.{json,md}.
+sums are not exact). The float64 results are compared for equality: the sums are exact, so any method gives
+the same bits. Writes benchmarks/results/conv_speed.{json,md}.
 """
 
 from __future__ import annotations
@@ -18,13 +16,10 @@ import torch
 import torch.nn.functional as F
 
 from bbvae.bench.report import markdown_table, write_results
-from bbvae.models.fixed_point import _Affine
 
 # (batch, in channels, side, out channels, kernel, stride, calls per strip): the photo model's conv2d layers
 LAYERS = [(16, 3, 32, 16, 3, 1, 1), (16, 16, 32, 32, 4, 2, 1), (16, 32, 16, 32, 3, 1, 4), (16, 32, 16, 32, 4, 2, 1),
           (16, 32, 8, 32, 3, 1, 4), (16, 16, 32, 64, 3, 1, 1)]
-# (batch, in channels, side, out channels, calls per strip): its decoder's 4x4, stride-2 transposed convolutions
-TRANSPOSED = [(16, 32, 8, 32, 1), (16, 32, 16, 16, 1)]
 
 
 def best_ms(function, repeats: int = 30) -> float:
@@ -67,37 +62,16 @@ def main():
                    "float32_conv2d_ms": best_ms(lambda: F.conv2d(x.float(), weight.float(), bias.float(), stride, 1))}
         rows.append({"layer": f"{channels}->{outputs} {kernel}x{kernel}/{stride} at {side}x{side}", "calls_per_strip": calls,
                      **timings, "float64_conv2d_gflop_s": flops / timings["float64_conv2d_ms"] / 1e6})
-    transposed = [_transposed_row(rng, *layer) for layer in TRANSPOSED]
     total = {key: sum(row[key] * row["calls_per_strip"] for row in rows)
              for key in ("float64_conv2d_ms", "float64_im2col_gemm_ms", "float32_conv2d_ms")}
-    torch_ms, fold_ms = (sum(row[key] * row["calls_per_strip"] for row in transposed)
-                         for key in ("float64_conv_transpose2d_ms", "bbvae_matmul_fold_ms"))
     summary = {**{f"strip_{key}": value for key, value in total.items()},
                "im2col_gemm_speedup": total["float64_conv2d_ms"] / total["float64_im2col_gemm_ms"],
-               "float32_speedup": total["float64_conv2d_ms"] / total["float32_conv2d_ms"],
-               "strip_float64_conv_transpose2d_ms": torch_ms, "strip_bbvae_matmul_fold_ms": fold_ms,
-               "matmul_fold_speedup": torch_ms / fold_ms, "threads": 1}
+               "float32_speedup": total["float64_conv2d_ms"] / total["float32_conv2d_ms"], "threads": 1}
     table = markdown_table(rows, ["layer", "calls_per_strip", "float64_conv2d_ms", "float64_im2col_gemm_ms",
                                   "float32_conv2d_ms", "float64_conv2d_gflop_s"])
-    table += "\n\n" + markdown_table(transposed, ["layer", "calls_per_strip", "float64_conv_transpose2d_ms",
-                                                   "bbvae_matmul_fold_ms"])
-    rows += transposed
     print(table)
     print(summary)
     print(f"results written to {write_results('conv_speed', summary, rows, table)}")
-
-
-def _transposed_row(rng, batch: int, channels: int, side: int, outputs: int, calls: int) -> dict:
-    """torch's float64 conv_transpose2d against bbvae's route, on the fixed-point grid weights of a random layer."""
-    layer = torch.nn.ConvTranspose2d(channels, outputs, 4, stride=2, padding=1)
-    torch.nn.init.uniform_(layer.weight, -0.1, 0.1)
-    affine = _Affine(layer)
-    x = torch.from_numpy(np.floor(rng.uniform(-1024, 1024, (batch, channels, side, side)) * 2**16) / 2**16)
-    reference = F.conv_transpose2d(x, affine.weight, affine.bias, 2, 1)
-    assert torch.equal(reference, affine._transposed(x))  # exact sums: the same bits
-    return {"layer": f"{channels}->{outputs} transposed 4x4/2 at {side}x{side}", "calls_per_strip": calls,
-            "float64_conv_transpose2d_ms": best_ms(lambda: F.conv_transpose2d(x, affine.weight, affine.bias, 2, 1)),
-            "bbvae_matmul_fold_ms": best_ms(lambda: affine._transposed(x))}
 
 
 if __name__ == "__main__":

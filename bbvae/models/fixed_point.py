@@ -77,29 +77,16 @@ class _Affine:
         self.weight = torch.from_numpy(_ties_up(weight, self.fraction_bits))
         self.bias = torch.from_numpy(_ties_up(bias, self.fraction_bits + ACTIVATION_FRACTION_BITS))
         self.layer = layer
-        if isinstance(layer, nn.ConvTranspose2d):  # (Cout k k, Cin): each input pixel's contribution to its k x k block
-            self.columns = self.weight.reshape(weight.shape[0], -1).t().contiguous()
 
     def __call__(self, x: torch.Tensor) -> torch.Tensor:
         layer = self.layer
         if isinstance(layer, nn.Linear):
             out = F.linear(x, self.weight, self.bias)
         elif isinstance(layer, nn.ConvTranspose2d):
-            out = self._transposed(x)
+            out = F.conv_transpose2d(x, self.weight, self.bias, layer.stride, layer.padding, layer.output_padding)
         else:
             out = F.conv2d(x, self.weight, self.bias, layer.stride, layer.padding)
         return _rounded(out, silu=False)
-
-    def _transposed(self, x: torch.Tensor) -> torch.Tensor:
-        """The transposed convolution as one matrix product per sample and an overlap-add (F.fold): the same sums
-        (exact in any order), about 1.3x as fast as torch's float64 conv_transpose2d here
-        (`python benchmarks/conv_speed.py`)."""
-        layer, (samples, _, height, width) = self.layer, x.shape
-        (kernel_h, kernel_w), (stride_h, stride_w) = layer.kernel_size, layer.stride
-        (pad_h, pad_w), (extra_h, extra_w) = layer.padding, layer.output_padding
-        size = ((height - 1) * stride_h - 2 * pad_h + kernel_h + extra_h, (width - 1) * stride_w - 2 * pad_w + kernel_w + extra_w)
-        blocks = torch.matmul(self.columns, x.reshape(samples, x.shape[1], height * width))
-        return F.fold(blocks, size, layer.kernel_size, padding=layer.padding, stride=layer.stride) + self.bias.view(1, -1, 1, 1)
 
 
 def _rounded(x: torch.Tensor, silu: bool) -> torch.Tensor:
