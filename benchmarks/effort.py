@@ -1,6 +1,6 @@
 """The encoder's effort levels (`bbvae compress -e`) side by side: bytes and encoding time per photograph.
 
-    python benchmarks/effort.py FOLDER [--model photo]
+    python benchmarks/effort.py FOLDER [--model NAME]
 
 Run it on validation photographs (`bbvae photoset OUT` writes OUT/validation): the levels are a choice
 made on them, not on the test set. Each level codes each photograph once after a warm-up, in one
@@ -20,12 +20,13 @@ from bbvae.bench.report import best_time, markdown_table, write_results
 from bbvae.codecs.effort import EFFORTS
 from bbvae.datasets.sources import folder_files
 from bbvae.io.images import read_image
+from bbvae.models.defaults import PHOTO_MODEL
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("folder", type=Path)
-    parser.add_argument("--model", default="photo")
+    parser.add_argument("--model", default=PHOTO_MODEL, help=f"default: {PHOTO_MODEL}")
     args = parser.parse_args()
     photos = {Path(path).name: read_image(path) for path in folder_files(str(args.folder))}
     api.compress([next(iter(photos.values()))[:64, :64]], args.model, verify=False)  # model load and compile

@@ -1,6 +1,6 @@
 """Memory and time for one large photograph: compress and decompress within a memory bound.
 
-    python benchmarks/large_image.py [--side 8000] [--model photo] [--jobs 2] [--json]
+    python benchmarks/large_image.py [--side 8000] [--model NAME] [--jobs 2] [--json]
 
 The image is the held-out astronaut photograph tiled (mirrored so that tiles
 meet smoothly) to SIDE x SIDE RGB pixels. Compression runs with its check
@@ -25,6 +25,8 @@ from multiprocessing import get_context
 from pathlib import Path
 
 import numpy as np
+
+from bbvae.models.defaults import PHOTO_MODEL
 
 MEMORY_BOUND_GB = 4.0
 
@@ -87,7 +89,7 @@ def main():
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--side", type=int, default=8000)
-    parser.add_argument("--model", default="photo")
+    parser.add_argument("--model", default=PHOTO_MODEL, help=f"default: {PHOTO_MODEL}")
     parser.add_argument("--jobs", type=int, default=2)
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()

@@ -1,6 +1,6 @@
 """A lone photograph with --jobs 1 and --jobs 2 (two bands side by side, bbvae/codecs/bands.py): time and size.
 
-    python benchmarks/photo_bands.py [--model photo] [--repeats 2] [--json]
+    python benchmarks/photo_bands.py [--model NAME] [--repeats 2] [--json]
 
 For each benchmark photograph (scikit-image's astronaut, coffee and camera, as bbvae ships them), in one
 process: bbvae.compress without and with its check decode, and bbvae.decompress, each at jobs 1 and 2
@@ -15,6 +15,8 @@ import argparse
 
 import numpy as np
 
+from bbvae.models.defaults import PHOTO_MODEL
+
 PHOTOS = ("astronaut.png", "coffee.png", "camera.png")
 
 
@@ -25,7 +27,7 @@ def main():
     from bbvae.datasets.photos import TEST_PHOTOS, load_shipped
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--model", default="photo")
+    parser.add_argument("--model", default=PHOTO_MODEL, help=f"default: {PHOTO_MODEL}")
     parser.add_argument("--repeats", type=int, default=2)
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()

@@ -1,6 +1,6 @@
 """Photo codecs side by side: compress and decompress time and size of photographs under each model.
 
-    python benchmarks/photo_models.py [--models photo photo-strong] [--images FOLDER] [--rounds 3] [--json]
+    python benchmarks/photo_models.py [--models photo-fast photo photo-strong] [--images FOLDER] [--rounds 3] [--json]
 
 scikit-image's astronaut (512x512 RGB), or every image of FOLDER (for example the validation split of
 `bbvae photoset`, to choose between models), one job, no check decode. The models take turns, round after
@@ -22,7 +22,7 @@ from bbvae.bench.report import markdown_table, write_results
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--models", nargs="+", default=["photo", "photo-strong"])
+    parser.add_argument("--models", nargs="+", default=["photo-fast", "photo", "photo-strong"])
     parser.add_argument("--images", help="a folder of photographs instead of astronaut")
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--json", action="store_true", help="print the summary as one JSON line at the end")

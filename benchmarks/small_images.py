@@ -1,7 +1,7 @@
 """Small RGB images (32x32 and 256x256): bbvae's file against its best classical fallback, the header it adds,
 and the peers at their strongest settings.
 
-    python benchmarks/small_images.py [--images DIR] [--model photo] [--json]
+    python benchmarks/small_images.py [--images DIR] [--model NAME] [--json]
 
 Crops of the RGB photographs in DIR (default: scikit-image's astronaut and coffee as bbvae ships them, and
 chelsea): per photograph and side, the centre crop and the crops centred at a quarter and three quarters
@@ -23,6 +23,8 @@ import argparse
 from pathlib import Path
 
 import numpy as np
+
+from bbvae.models.defaults import PHOTO_MODEL
 
 SIDES = (32, 256)
 DEFAULT_PHOTOS = ("astronaut.png", "coffee.png", "chelsea.png")
@@ -69,7 +71,7 @@ def main():
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--images", help="a folder of photographs (its RGB ones are used)")
-    parser.add_argument("--model", default="photo")
+    parser.add_argument("--model", default=PHOTO_MODEL, help=f"default: {PHOTO_MODEL}")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
     jxl_e10 = codecs()["JPEG XL e10"][0]

@@ -12,19 +12,21 @@ settings.load_profile("bbvae")
 
 @pytest.fixture(scope="session")
 def photo_models(tmp_path_factory):
-    """A models folder whose 'photo' model is a tiny, briefly trained patch model (helpers.trained_photo_model)."""
+    """A models folder whose default photo model (PHOTO_MODEL) is a tiny, briefly trained patch model
+    (helpers.trained_photo_model)."""
     from helpers import trained_photo_model
 
+    from bbvae.models.defaults import PHOTO_MODEL
     from bbvae.models.modelfile import save_model
 
     root = tmp_path_factory.mktemp("models")
     model = trained_photo_model()
-    save_model(root / "photo" / "model.safetensors", model, {"dataset": "ar_image", "patch": model.cfg.height})
+    save_model(root / PHOTO_MODEL / "model.safetensors", model, {"dataset": "ar_image", "patch": model.cfg.height})
     return root
 
 
 @pytest.fixture
 def photo_env(photo_models, monkeypatch):
-    """BBVAE_MODELS pointing at photo_models, so that the name 'photo' is the tiny model (in this process)."""
+    """BBVAE_MODELS pointing at photo_models, so that the default photo model is the tiny one (in this process)."""
     monkeypatch.setenv("BBVAE_MODELS", str(photo_models))
     return photo_models

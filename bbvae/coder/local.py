@@ -82,8 +82,7 @@ class LocalMixture(Codec):
         if self.replicate:  # only the first channel is coded: the other channels' outputs would go unread
             first = kernels.local_outputs_per_channel(depth, mixture, neighbours)
             self.w_out, self.b_out = np.ascontiguousarray(self.w_out[:, :first]), self.b_out[:first]
-        unread = -self.w_out.shape[1] % 8  # outputs no item reads: whole SIMD vectors, no scalar tail per row
-        self.w_out, self.b_out = np.pad(self.w_out, ((0, 0), (0, unread))), np.pad(self.b_out, (0, unread))
+        self.w_out, self.b_out = _padded_outputs(self.w_out, self.b_out)
         self.shifts = _finite("shifts", np.zeros(count) if shifts is None else shifts)
         if self.shifts.shape != (count,):
             raise CoderError("shifts must hold one log-scale shift per item")
@@ -165,3 +164,12 @@ class LocalMixture(Codec):
             self.context[rows, columns, self.channels] = out
         self._unshifted = self._shifted = None
         return message, out
+
+
+def _padded_outputs(w_out_t: np.ndarray, b_out: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The head's transposed output weights and biases with zero outputs that no item reads, up to a multiple of 8:
+    whole SIMD vectors, no scalar tail per row of weights."""
+    width = w_out_t.shape[1] + -w_out_t.shape[1] % 8
+    weights, biases = np.zeros((len(w_out_t), width)), np.zeros(width)
+    weights[:, :w_out_t.shape[1]], biases[:len(b_out)] = w_out_t, b_out
+    return weights, biases

@@ -2,4 +2,4 @@
 without loading torch."""
 
 DEFAULT_MODEL = "mnist-tiny"  # picked for 28x28 grey digits
-PHOTO_MODEL = "photo"         # picked for everything but 28x28 grey digits
+PHOTO_MODEL = "photo-fast"    # picked for everything but 28x28 grey digits

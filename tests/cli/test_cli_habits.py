@@ -47,7 +47,7 @@ def test_json_is_alone_on_stdout():
     assert result.returncode == 0 and json.loads(result.stdout)["portable"] is True
     assert "stored with the model" in result.stderr
     models = run_cli("models", "--json")
-    assert {row["name"] for row in json.loads(models.stdout)} >= {"mnist-tiny", "mnist-fast", "mnist-small", "mnist-local", "photo"}
+    assert {row["name"] for row in json.loads(models.stdout)} >= {"mnist-tiny", "mnist-fast", "mnist-small", "mnist-local", "photo", "photo-fast"}
 
 
 def test_a_closed_pipe_ends_quietly(tmp_path):

@@ -11,6 +11,7 @@ import bbvae
 from bbvae import api
 from bbvae.codecs import bands
 from bbvae.format import container
+from bbvae.models.defaults import PHOTO_MODEL
 from bbvae.models.fixed_point import FixedPointVAE
 
 PATCH = 8  # the tiny photo model's
@@ -33,8 +34,8 @@ def tall():
 
 
 def test_a_lone_photograph_with_jobs_is_in_bands_and_decodes_in_any_threads(photo_env, tall):
-    one = bbvae.compress([tall], "photo", jobs=1)
-    two = bbvae.compress([tall], "photo", jobs=2)
+    one = bbvae.compress([tall], PHOTO_MODEL, jobs=1)
+    two = bbvae.compress([tall], PHOTO_MODEL, jobs=2)
     facts = api.describe_container(two)
     assert facts["paths"][0]["path"] == "model" and facts["paths"][0]["bands"] == 2 and facts["format_version"] == 6
     assert api.describe_container(one)["paths"][0]["bands"] == 1 and api.describe_container(one)["format_version"] < 6
@@ -45,7 +46,7 @@ def test_a_lone_photograph_with_jobs_is_in_bands_and_decodes_in_any_threads(phot
 
 def test_grey_photographs_and_alpha_in_bands(photo_env, tall):
     for image in (np.ascontiguousarray(tall[:, :, 0]), np.dstack([tall, np.full(tall.shape[:2], 7, np.uint8)])):
-        data = bbvae.compress([image], "photo", jobs=2)
+        data = bbvae.compress([image], PHOTO_MODEL, jobs=2)
         assert api.describe_container(data)["paths"][0]["bands"] == 2
         np.testing.assert_array_equal(bbvae.decompress(data, jobs=2)[0], image)
 
@@ -55,14 +56,14 @@ def test_the_check_decode_of_bands_reuses_their_network_results(photo_env, tall,
     calls = []
     decode = FixedPointVAE.decode
     monkeypatch.setattr(FixedPointVAE, "decode", lambda self, latents: calls.append(1) or decode(self, latents))
-    bbvae.compress([tall], "photo", jobs=2, verify=False)
+    bbvae.compress([tall], PHOTO_MODEL, jobs=2, verify=False)
     unchecked = len(calls)
-    bbvae.compress([tall], "photo", jobs=2)
+    bbvae.compress([tall], PHOTO_MODEL, jobs=2)
     assert len(calls) == 2 * unchecked > 0
 
 
 def _banded_record(photo_env, tall) -> tuple[bytes, container.PhotoRecord]:
-    data = bbvae.compress([tall], "photo", jobs=2)
+    data = bbvae.compress([tall], PHOTO_MODEL, jobs=2)
     return data, container.unpack(data).records()[0]
 
 

@@ -26,7 +26,7 @@ from bbvae.format.container import ContainerError
 from bbvae.format.precisions import GROUP_SIZE, PHOTOS
 from bbvae.io.images import ImageError, read_image, same_image
 from bbvae.models import arithmetic
-from bbvae.models.modelfile import DEFAULT_MODEL
+from bbvae.models.modelfile import DEFAULT_MODEL, PHOTO_MODEL
 
 DATA = Path(__file__).parent.parent / "data"
 RECORD_HEAD = 2  # a photo record's mode and path bytes before a classical file
@@ -77,7 +77,7 @@ def test_round_trip_in_every_mode_on_the_expected_path(photo_env, images, name):
     assert same_image(restored, image)
     assert isinstance(restored, Image.Image) == isinstance(image, Image.Image)
     facts = api.describe_container(data)
-    assert facts["model"] == "photo" and facts["images"] == 1
+    assert facts["model"] == PHOTO_MODEL and facts["images"] == 1
     (stored,) = facts["paths"]
     assert stored["mode"] == photo_api.mode_of(image)
     assert ("model" if stored["path"] == "model" else "classical") == EXPECTED_PATH[name]
@@ -116,7 +116,7 @@ def test_the_chosen_record_is_never_larger_than_png_or_webp(photo_env, images):
 
 def test_palette_and_bilevel_images_never_take_the_model_path(photo_env, images):
     for image in (images["P"], images["1"], palette_image(40, 40, seed=3)):
-        record = photo_api.encode_record(image, str(photo_env / "photo" / "model.safetensors"))
+        record = photo_api.encode_record(image, str(photo_env / PHOTO_MODEL / "model.safetensors"))
         assert record.path == "png" and record.mode == image.mode
     with pytest.raises(ContainerError, match="no model path"):
         container.PhotoRecord.from_bytes(container.PhotoRecord("P", "model", b"\x00" * 12).to_bytes(), 1)
@@ -131,16 +131,16 @@ def test_classical_records_decode_without_any_model_installed(photo_env, images,
         assert same_image(original, back)
     with pytest.raises(CompressionError, match=r"needs a model \(fingerprint"):
         bbvae.decompress(with_model)
-    assert same_image(bbvae.decompress(with_model, model=photo_env / "photo")[0], images["RGB"])
+    assert same_image(bbvae.decompress(with_model, model=photo_env / PHOTO_MODEL)[0], images["RGB"])
 
 
 def test_model_choice():
     digit = np.zeros((28, 28), np.uint8)
     assert api.choose_model([digit, digit[:, :, None]]) == DEFAULT_MODEL
-    assert api.choose_model([digit, np.zeros((28, 28, 3), np.uint8)]) == "photo"
-    assert api.choose_model([np.zeros((8, 8), np.uint8)]) == "photo"
-    assert api.choose_model([palette_image(28, 28)]) == "photo"
-    assert api.choose_model([]) == "photo"
+    assert api.choose_model([digit, np.zeros((28, 28, 3), np.uint8)]) == PHOTO_MODEL
+    assert api.choose_model([np.zeros((8, 8), np.uint8)]) == PHOTO_MODEL
+    assert api.choose_model([palette_image(28, 28)]) == PHOTO_MODEL
+    assert api.choose_model([]) == PHOTO_MODEL
 
 
 @pytest.mark.parametrize("bad,message", [
@@ -338,7 +338,7 @@ def test_legacy_files_keep_their_format_and_decode_where_they_were_made(photo_en
     """A file as bbvae wrote it before portable coding (format 1, or 2 with scale shifts), made and decoded
     in one process, so by one arithmetic: the legacy path decodes it exactly."""
     box = container.unpack(bbvae.compress([images["RGB"]]))
-    codec = codec_for(str(photo_env / "photo"), PHOTOS, arithmetic.LEGACY, scale_shifts=scale_shifts)
+    codec = codec_for(str(photo_env / PHOTO_MODEL), PHOTOS, arithmetic.LEGACY, scale_shifts=scale_shifts)
     legacy = codec.encode(images["RGB"]).to_bytes()
     box.segments[0].payload = container.PhotoRecord("RGB", "model", legacy, scale_shifts=scale_shifts).to_bytes()
     box.arithmetic, box.group_size = arithmetic.LEGACY, GROUP_SIZE  # older photo containers stored a group size

@@ -11,6 +11,7 @@ from bbvae.coder import kernels
 from bbvae.coder.local import LocalMixture
 from bbvae.datasets.sources import load
 from bbvae.models import recall
+from bbvae.models.defaults import PHOTO_MODEL
 from bbvae.models.fixed_point import FixedPointVAE
 from bbvae.models.recall import RecallingMixture
 
@@ -47,8 +48,8 @@ def test_the_check_decode_of_a_digit_computes_no_network(network_calls):
 
 def test_the_check_decode_of_a_photograph_computes_no_network(photo_env, network_calls):
     image = ar_image(24, 24, seed=10)  # the tiny model's patches: several strips, on the model path
-    plain, unchecked = _calls_of(network_calls, lambda: bbvae.compress([image], "photo", verify=False))
-    checked, with_check = _calls_of(network_calls, lambda: bbvae.compress([image], "photo"))
+    plain, unchecked = _calls_of(network_calls, lambda: bbvae.compress([image], PHOTO_MODEL, verify=False))
+    checked, with_check = _calls_of(network_calls, lambda: bbvae.compress([image], PHOTO_MODEL))
     assert checked == plain and bbvae.describe(checked)["paths"][0]["path"] == "model"
     assert with_check == unchecked
     np.testing.assert_array_equal(bbvae.decompress(checked)[0], image)
@@ -65,7 +66,7 @@ def test_verification_still_decodes_every_pixel(photo_env, monkeypatch):
         return message, values
     monkeypatch.setattr(RecallingMixture, "pop", one_wrong_pixel)
     with pytest.raises(bbvae.CompressionError, match="verification failed: the new file does not decode"):
-        bbvae.compress([ar_image(24, 24, seed=10)], "photo")
+        bbvae.compress([ar_image(24, 24, seed=10)], PHOTO_MODEL)
 
 
 @pytest.fixture
@@ -92,7 +93,7 @@ def test_the_check_decode_takes_the_encoders_mixtures(request, head_runs, what):
         images, model = load("mnist", "test")[:20].reshape(-1, 28, 28), None
     else:
         request.getfixturevalue("photo_env")  # the tiny photo model
-        images, model = [ar_image(24, 24, seed=10)], "photo"
+        images, model = [ar_image(24, 24, seed=10)], PHOTO_MODEL
     data = bbvae.compress(images, model)
     assert head_runs["head"] == 0 and head_runs["kept"] > 0
     kept = head_runs["kept"]
@@ -110,7 +111,7 @@ def test_a_failed_check_with_kept_mixtures_is_run_again_without_them(photo_env, 
         return popped(self, message, {**params, "b": params["b"] + 3.0})
     monkeypatch.setattr(LocalMixture, "pop_with_params", wrong_mixtures)
     image = ar_image(24, 24, seed=10)
-    data = bbvae.compress([image], "photo")
+    data = bbvae.compress([image], PHOTO_MODEL)
     assert head_runs["head"] > 0  # the second check ran the head
     np.testing.assert_array_equal(bbvae.decompress(data)[0], image)
 
@@ -125,7 +126,7 @@ def test_verification_still_compares_every_decoded_pixel(photo_env, monkeypatch)
         return image
     monkeypatch.setattr(PatchCodec, "decode", one_wrong_pixel)
     with pytest.raises(bbvae.CompressionError, match="verification failed: .*checksum"):
-        bbvae.compress([ar_image(24, 24, seed=10)], "photo")
+        bbvae.compress([ar_image(24, 24, seed=10)], PHOTO_MODEL)
 
 
 def test_kept_results_are_copies_given_once_and_newest_kept_first():
