@@ -222,7 +222,6 @@ def models(as_json):
 @user_errors
 def bench(dataset, split, limit, image_folder, model_name, jobs, as_json):
     """Measured bits/dim vs the model's bound and classical codecs, and speed (benchmarks/results/)."""
-
     say = lambda text: click.echo(text, err=as_json)  # noqa: E731
     if image_folder:
         from bbvae.bench.photos import run as run_photos

@@ -81,7 +81,7 @@ class LocalMixture(Codec):
         self.replicate = bool(replicate)
         if self.replicate:  # only the first channel is coded: the other channels' outputs would go unread
             first = kernels.local_outputs_per_channel(depth, mixture, neighbours)
-            self.w_out, self.b_out = np.ascontiguousarray(self.w_out[:, :first]), self.b_out[:first]
+            self.w_out, self.b_out = self.w_out[:, :first], self.b_out[:first]  # _padded_outputs copies them
         self.w_out, self.b_out = _padded_outputs(self.w_out, self.b_out)
         self.shifts = _finite("shifts", np.zeros(count) if shifts is None else shifts)
         if self.shifts.shape != (count,):
