@@ -77,11 +77,16 @@ class _Affine:
         self.weight = torch.from_numpy(_ties_up(weight, self.fraction_bits))
         self.bias = torch.from_numpy(_ties_up(bias, self.fraction_bits + ACTIVATION_FRACTION_BITS))
         self.layer = layer
+        pointwise = isinstance(layer, nn.Conv2d) and layer.kernel_size == (1, 1) and layer.stride == (1, 1) \
+            and layer.padding == (0, 0)
+        self.matrix = self.weight[:, :, 0, 0].t() if pointwise else None  # (in, out) channels
 
     def __call__(self, x: torch.Tensor) -> torch.Tensor:
         layer = self.layer
         if isinstance(layer, nn.Linear):
             out = F.linear(x, self.weight, self.bias)
+        elif self.matrix is not None:
+            out = _pointwise(x, self.matrix, self.bias)
         elif isinstance(layer, nn.ConvTranspose2d):
             out = F.conv_transpose2d(x, self.weight, self.bias, layer.stride, layer.padding, layer.output_padding)
         else:
@@ -89,10 +94,25 @@ class _Affine:
         return _rounded(out, silu=False)
 
 
+def _pointwise(x: torch.Tensor, matrix: torch.Tensor, bias: torch.Tensor) -> torch.Tensor:
+    """A 1x1 convolution as one matrix product over channels, its result (N, C, H, W) stored channels-last: the
+    per-pixel head reads each pixel's features together, and then needs no transposed copy of them."""
+    n, _, height, width = x.shape
+    pixels = x.permute(0, 2, 3, 1).reshape(n, height * width, -1)  # a view for either layout
+    return torch.matmul(pixels, matrix).add_(bias).view(n, height, width, -1).permute(0, 3, 1, 2)
+
+
 def _rounded(x: torch.Tensor, silu: bool) -> torch.Tensor:
-    """x on the activation grid (through SiLU when `silu`), in place when x is contiguous."""
-    x = x.contiguous()
-    kernels.fixed_point_kernel(x.view(-1).numpy(), ACTIVATION_UNIT, ACTIVATION_LIMIT, silu)
+    """x on the activation grid (through SiLU when `silu`), in place when x is stored densely (in order, or
+    channels-last as _pointwise's results): each value is rounded on its own."""
+    if x.is_contiguous():
+        flat = x.view(-1)
+    elif x.dim() == 4 and x.is_contiguous(memory_format=torch.channels_last):
+        flat = x.permute(0, 2, 3, 1).view(-1)
+    else:
+        x = x.contiguous()
+        flat = x.view(-1)
+    kernels.fixed_point_kernel(flat.numpy(), ACTIVATION_UNIT, ACTIVATION_LIMIT, silu)
     return x
 
 

@@ -92,6 +92,25 @@ def test_fixed_point_outputs_lie_on_the_grid():
     np.testing.assert_allclose(fixed_point.on_grid(values, True), silu, rtol=0, atol=2 ** -17)
 
 
+@given(st.integers(0, 2**32 - 1), st.integers(1, 20), st.integers(1, 70), st.integers(1, 9), st.booleans())
+def test_a_pointwise_layer_is_the_convolution_stored_channels_last(seed, n, channels, side, channels_last_input):
+    """A 1x1 convolution runs as a matrix product over channels (fixed_point._pointwise): its values are
+    torch's conv2d's to the bit, from either input layout, rounded in place as channels-last."""
+    rng = np.random.default_rng(seed)
+    layer = nn.Conv2d(channels, int(rng.integers(1, 70)), 1)
+    with torch.no_grad():
+        layer.weight.copy_(torch.from_numpy(rng.normal(0, 1, layer.weight.shape)))
+        layer.bias.copy_(torch.from_numpy(rng.normal(0, 1, layer.bias.shape)))
+    affine = fixed_point._Affine(layer)
+    x = torch.from_numpy(fixed_point.on_grid(rng.normal(0, 100, (n, channels, side, side))))
+    if channels_last_input:
+        x = x.contiguous(memory_format=torch.channels_last)
+    out = affine(x)
+    assert out.permute(0, 2, 3, 1).is_contiguous()
+    reference = fixed_point.on_grid(torch.nn.functional.conv2d(x, affine.weight, affine.bias).numpy())
+    np.testing.assert_array_equal(out.numpy(), reference)
+
+
 @given(st.integers(1, 3 * fixed_point.BATCH + 1), st.integers(0, 2 ** 32 - 1))
 def test_a_sample_gives_the_same_bits_in_any_batch(count, seed):
     """The networks run BATCH samples per torch call; each sample's result is that of the sample alone."""
