@@ -40,13 +40,18 @@ def encode_webp(image, method: int = WEBP_METHOD) -> bytes | None:
     return images.encode_webp(image, method)
 
 
-def encodings(image, webp_method: int = WEBP_METHOD) -> dict[str, bytes]:
-    """path name -> file bytes, for every classical path that can hold the image (webp_method: libwebp's effort)."""
-    out = {"png": encode_png(image)}
+def each_encoding(image, webp_method: int = WEBP_METHOD):
+    """(path name, file bytes) for every classical path that can hold the image, each as soon as it is made,
+    the quicker PNG first (webp_method: libwebp's effort)."""
+    yield "png", encode_png(image)
     webp = encode_webp(image, webp_method)
     if webp is not None:
-        out["webp"] = webp
-    return out
+        yield "webp", webp
+
+
+def encodings(image, webp_method: int = WEBP_METHOD) -> dict[str, bytes]:
+    """path name -> file bytes, for every classical path that can hold the image."""
+    return dict(each_encoding(image, webp_method))
 
 
 class StoredImageError(BbvaeError, ValueError):

@@ -13,7 +13,7 @@ from __future__ import annotations
 import numpy as np
 
 from bbvae import parallel
-from bbvae.codecs import bands, classical
+from bbvae.codecs import bands, classical, schedule
 from bbvae.codecs.build import codec_for
 from bbvae.codecs.effort import DEFAULT_EFFORT, EFFORTS, Effort
 from bbvae.coder import Message
@@ -76,21 +76,54 @@ def check_image(index: int, image) -> None:
 
 
 def model_record(image: np.ndarray, model_path: str, scale_shifts: bool = True, progress=None,
-                 threads: int = 1) -> container.PhotoRecord:
+                 threads: int = 1, rival: list[int] | None = None) -> container.PhotoRecord | None:
     """The image on the model path; without scale_shifts, at the rate of the model as trained (bbvae bench).
     threads > 1: in that many bands, coded side by side (bbvae/codecs/bands.py). progress(rows) is called
-    as strips of pixel rows are coded."""
+    as strips of pixel rows are coded. rival: sizes of records made beside it so far (a thread adds to it);
+    None, with the rows left reported done, once the model's record can no longer be smaller than one of them."""
     mode = mode_of(image)
     colour = image if mode in ("L", "RGB") else (image[:, :, 0] if mode == "LA" else image[:, :, :3])
     alpha = classical.encode_png(image[:, :, -1]) if mode.endswith("A") else b""
     codec = codec_for(model_path, PHOTOS, PORTABLE, scale_shifts=scale_shifts)
     rows = bands.band_rows(len(colour), codec.patch, threads)
     tops = np.cumsum([0, *rows])
-    messages = parallel.in_threads(lambda top_bottom, report: codec.encode(
-        np.ascontiguousarray(colour[top_bottom[0]:top_bottom[1]]), progress=report).to_bytes(),
-        list(zip(tops[:-1], tops[1:])), threads, progress)
+    outgrown = None if rival is None else _Outgrown(rival, len(alpha), codec, rows, colour)
+    done = [0]
+
+    def report(count):
+        done[0] += count
+        if progress:
+            progress(count)
+
+    try:
+        messages = parallel.in_threads(lambda band, band_report: codec.encode(
+            np.ascontiguousarray(colour[tops[band]:tops[band + 1]]), progress=band_report,
+            stop=outgrown and outgrown.band(band)).to_bytes(), list(range(len(rows))), threads, report)
+    except schedule.Stopped:
+        report(len(colour) - done[0])
+        return None
     body = messages[0] if len(rows) == 1 else bands.pack(rows, messages)
     return container.PhotoRecord(mode, "model", body, alpha, codec.scale_shifts, banded=len(rows) > 1)
+
+
+class _Outgrown:
+    """Stops the model path once its record can no longer be smaller than a rival record: the bands' messages
+    so far, less the most that their strips still to come can take off them (PatchCodec.most_returned_bits),
+    already take more bytes. A screenshot or a repeated pattern, which PNG or WebP codes in a fraction of the
+    model's bytes, then costs the model a fraction of its time."""
+
+    def __init__(self, rival: list[int], extra: int, codec, rows: list[int], colour: np.ndarray):
+        self.rival, self.extra, self.codec = rival, extra, codec  # extra: the record's bytes besides the messages
+        self.strips = [codec.strips(count) for count in rows]
+        self.width, self.coded = colour.shape[1], 1 if colour.ndim == 2 else 3
+        self.least = [0] * len(rows)  # per band: the fewest bits its message can end with (each thread sets its own)
+
+    def band(self, band: int):
+        def stop(unit: int, message) -> bool:
+            returned = self.codec.most_returned_bits(self.strips[band] - unit - 1, self.width, self.coded)
+            self.least[band] = max(0, message.bits - returned)
+            return bool(self.rival) and sum(self.least) // 8 + self.extra > min(self.rival)
+        return stop
 
 
 def encode_record(image, model_path: str | None, progress=None, effort: Effort = EFFORTS[DEFAULT_EFFORT],
@@ -98,21 +131,32 @@ def encode_record(image, model_path: str | None, progress=None, effort: Effort =
     """The smallest record for one image: the model path (when there is a model; in `threads` bands) against
     PNG and WebP, each searched as hard as the effort says (bbvae/codecs/effort.py).
 
-    The classical encoders run in a thread beside the model (both release the GIL). progress(rows): the
-    image's pixel rows, as the model codes them (all at once without one).
+    The classical encoders run in a thread beside the model (both release the GIL), and the model path stops
+    once it has outgrown one of their records (a screenshot, a repeated pattern). progress(rows): the image's
+    pixel rows, as the model codes them (all at once without one).
     """
     mode = mode_of(image)
-    on_model = model_path is not None and mode not in ("P", "1")
-    if on_model:
-        stored = parallel.beside(classical.encodings, image, effort.webp_method)
-        candidates = [model_record(image, model_path, effort.scale_shifts, progress, threads)]
-        encodings = stored.result()
-    else:  # nothing to run beside: no thread to start (a lone digit's PNG and WebP records)
-        candidates, encodings = [], classical.encodings(image, effort.webp_method)
+    if model_path is None or mode in ("P", "1"):  # nothing to run beside: no thread to start (a lone digit's)
         if progress:
             progress(shape_of(image)[0])
-    candidates += [container.PhotoRecord(mode, path, data) for path, data in encodings.items()]
-    return min(candidates, key=lambda record: len(record.to_bytes()))
+        return min(_classical_records(image, mode, effort.webp_method, []), key=_size)
+    sizes: list[int] = []
+    stored = parallel.beside(_classical_records, image, mode, effort.webp_method, sizes)
+    model = model_record(image, model_path, effort.scale_shifts, progress, threads, rival=sizes)
+    return min([record for record in [model] if record is not None] + stored.result(), key=_size)
+
+
+def _classical_records(image, mode: str, webp_method: int, sizes: list[int]) -> list[container.PhotoRecord]:
+    """The PNG and WebP records, each one's size appended to `sizes` as soon as it is made."""
+    records = []
+    for path, data in classical.each_encoding(image, webp_method):
+        records.append(container.PhotoRecord(mode, path, data))
+        sizes.append(_size(records[-1]))
+    return records
+
+
+def _size(record: container.PhotoRecord) -> int:
+    return len(record.to_bytes())
 
 
 MAX_PHOTO_DEBT = 1024  # words an encoder may borrow; it codes the first patch directly and borrows none in practice

@@ -54,8 +54,13 @@ def coding_torch(legacy: bool):
         torch.set_num_threads(threads)
 
 
-def encode(units: Units, count: int, message: Message | None = None, progress=None) -> Message:
-    """Push units 0..count-1 in order: the first directly, the others with bits-back."""
+class Stopped(Exception):
+    """encode's caller said, through its `stop`, that the rest is not worth coding."""
+
+
+def encode(units: Units, count: int, message: Message | None = None, progress=None, stop=None) -> Message:
+    """Push units 0..count-1 in order: the first directly, the others with bits-back. stop(unit, message),
+    asked after each unit but the last, raises Stopped when it says yes."""
     message = message if message is not None else Message()
     with coding_torch(units.legacy):
         for unit in range(count):
@@ -63,6 +68,8 @@ def encode(units: Units, count: int, message: Message | None = None, progress=No
             message = codec.push(message, units.values(unit))
             if progress:
                 progress(units.size(unit))
+            if stop is not None and unit < count - 1 and stop(unit, message):
+                raise Stopped
     return message
 
 
