@@ -13,12 +13,11 @@ import io
 
 import numpy as np
 
-from bbvae.codecs.effort import DEFAULT_EFFORT, EFFORTS
+from bbvae.codecs.effort import DEFAULT_EFFORT, EFFORTS, Effort
 from bbvae.errors import BbvaeError
 from bbvae.io import images
 
 WEBP_MAX_SIDE = 16383
-WEBP_METHOD = EFFORTS[DEFAULT_EFFORT].webp_method  # the default effort's; bbvae/codecs/effort.py says why
 
 
 def _pillow(image):
@@ -33,25 +32,26 @@ def encode_png(image) -> bytes:
     return buffer.getvalue()
 
 
-def encode_webp(image, method: int = WEBP_METHOD) -> bytes | None:
-    """Lossless WebP bytes, or None when WebP cannot hold the image (palette, too large)."""
+def encode_webp(image, effort: Effort = EFFORTS[DEFAULT_EFFORT]) -> bytes | None:
+    """Lossless WebP bytes at the effort's settings (bbvae/codecs/effort.py says why), or None when WebP cannot
+    hold the image (palette, too large)."""
     if hasattr(image, "mode") or max(image.shape[:2]) > WEBP_MAX_SIDE:
         return None
-    return images.encode_webp(image, method)
+    return images.encode_webp(image, effort.webp_method, effort.webp_quality)
 
 
-def each_encoding(image, webp_method: int = WEBP_METHOD):
+def each_encoding(image, effort: Effort = EFFORTS[DEFAULT_EFFORT]):
     """(path name, file bytes) for every classical path that can hold the image, each as soon as it is made,
-    the quicker PNG first (webp_method: libwebp's effort)."""
+    the quicker PNG first."""
     yield "png", encode_png(image)
-    webp = encode_webp(image, webp_method)
+    webp = encode_webp(image, effort)
     if webp is not None:
         yield "webp", webp
 
 
-def encodings(image, webp_method: int = WEBP_METHOD) -> dict[str, bytes]:
+def encodings(image, effort: Effort = EFFORTS[DEFAULT_EFFORT]) -> dict[str, bytes]:
     """path name -> file bytes, for every classical path that can hold the image."""
-    return dict(each_encoding(image, webp_method))
+    return dict(each_encoding(image, effort))
 
 
 class StoredImageError(BbvaeError, ValueError):

@@ -14,14 +14,17 @@ import dataclasses
 class Effort:
     scale_shifts: bool  # search a log-scale shift per patch and channel (bbvae/codecs/scale_shifts.py)
     webp_method: int    # libwebp's own effort (0..6) for the lossless WebP fallback
+    webp_quality: int   # and its quality (0..100), which for lossless files is effort too
 
 
-# No level above 2: WebP's method 6 took several times longer and chose the same files on the validation
-# photographs (issue #16's note), and the shift search already tries every shift, so the default is the
-# strongest setting.
+# libwebp's settings from `python benchmarks/webp_settings.py FOLDER` on the validation photographs: at method
+# 5, quality 100 takes 2.3 times as long as 90 for 0.14% smaller files, and method 6 eight times as long again
+# for 0.28% more; method 3 at quality 75 takes method 2's time at quality 100 for 1.3% less. WebP's size only
+# counts where WebP wins. The shift search always tries every shift.
 EFFORTS = {
-    1: Effort(scale_shifts=False, webp_method=2),  # the model as trained and a quicker WebP
-    2: Effort(scale_shifts=True, webp_method=5),  # WebP's method 6 is several times slower for about 2%
+    1: Effort(scale_shifts=False, webp_method=3, webp_quality=75),  # the model as trained and a quicker WebP
+    2: Effort(scale_shifts=True, webp_method=5, webp_quality=90),
+    3: Effort(scale_shifts=True, webp_method=5, webp_quality=100),  # the most WebP search worth its time
 }
 DEFAULT_EFFORT = 2
 

@@ -139,17 +139,17 @@ def encode_record(image, model_path: str | None, progress=None, effort: Effort =
     if model_path is None or mode in ("P", "1"):  # nothing to run beside: no thread to start (a lone digit's)
         if progress:
             progress(shape_of(image)[0])
-        return min(_classical_records(image, mode, effort.webp_method, []), key=_size)
+        return min(_classical_records(image, mode, effort, []), key=_size)
     sizes: list[int] = []
-    stored = parallel.beside(_classical_records, image, mode, effort.webp_method, sizes)
+    stored = parallel.beside(_classical_records, image, mode, effort, sizes)
     model = model_record(image, model_path, effort.scale_shifts, progress, threads, rival=sizes)
     return min([record for record in [model] if record is not None] + stored.result(), key=_size)
 
 
-def _classical_records(image, mode: str, webp_method: int, sizes: list[int]) -> list[container.PhotoRecord]:
+def _classical_records(image, mode: str, effort: Effort, sizes: list[int]) -> list[container.PhotoRecord]:
     """The PNG and WebP records, each one's size appended to `sizes` as soon as it is made."""
     records = []
-    for path, data in classical.each_encoding(image, webp_method):
+    for path, data in classical.each_encoding(image, effort):
         records.append(container.PhotoRecord(mode, path, data))
         sizes.append(_size(records[-1]))
     return records

@@ -209,13 +209,14 @@ def as_rgb(pixels: np.ndarray) -> np.ndarray:
     return pixels
 
 
-def encode_webp(pixels: np.ndarray, method: int) -> bytes:
+def encode_webp(pixels: np.ndarray, method: int, quality: int = 100) -> bytes:
     """Lossless WebP bytes of uint8 pixels, grey ones as RGB (from_webp undoes that). `exact` keeps the colour
-    under transparent pixels; `method` (0..6) trades encoding time for size, and each caller says why it picks its own."""
+    under transparent pixels; `method` (0..6) and `quality` (0..100, effort for lossless files) trade encoding
+    time for size, and each caller says why it picks its own."""
     from PIL import Image
 
     buffer = io.BytesIO()
-    Image.fromarray(as_rgb(pixels)).save(buffer, format="WEBP", lossless=True, quality=100, method=method, exact=True)
+    Image.fromarray(as_rgb(pixels)).save(buffer, format="WEBP", lossless=True, quality=quality, method=method, exact=True)
     return buffer.getvalue()
 
 

@@ -89,8 +89,8 @@ def test_the_effort_knob_takes_cjxl_s_short_flag_and_refuses_other_levels(tmp_pa
     quick = run_cli("compress", "-e", "1", "-q", "x.png", cwd=tmp_path)
     assert quick.returncode == 0, quick.stderr
     assert np.array_equal(bbvae.decompress((tmp_path / "x.png.bbv").read_bytes())[0], pixels)
-    refused = run_cli("compress", "--effort", "3", "x.png", "-o", "y.bbv", cwd=tmp_path)
-    assert refused.returncode == 2 and "3 is not in the range 1<=x<=2" in refused.stderr and not (tmp_path / "y.bbv").exists()
+    refused = run_cli("compress", "--effort", "4", "x.png", "-o", "y.bbv", cwd=tmp_path)
+    assert refused.returncode == 2 and "4 is not in the range 1<=x<=3" in refused.stderr and not (tmp_path / "y.bbv").exists()
 
 
 def test_shell_completion_offers_file_names_for_every_file_argument():

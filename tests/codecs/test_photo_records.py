@@ -20,6 +20,7 @@ from bbvae.api import CompressionError
 from bbvae.codecs import classical as fallback
 from bbvae.codecs import photos as photo_api
 from bbvae.codecs.build import codec_for
+from bbvae.codecs.effort import EFFORTS
 from bbvae.errors import BbvaeError
 from bbvae.format import container
 from bbvae.format.container import ContainerError
@@ -407,13 +408,17 @@ def test_one_photograph_reports_progress_strip_by_strip(photo_env, images):
 
 
 def test_every_effort_round_trips_and_only_the_search_differs(photo_env, images):
-    """Effort 1 codes the model as trained (no scale shifts), 2 is the default."""
+    """Effort 1 codes the model as trained (no scale shifts), 2 is the default, 3 searches WebP harder."""
     image = images["RGB"]
-    coded = {effort: bbvae.compress([image], effort=effort) for effort in (1, 2)}
+    coded = {effort: bbvae.compress([image], effort=effort) for effort in (1, 2, 3)}
     assert coded[2] == bbvae.compress([image])
     for effort, data in coded.items():
         assert np.array_equal(bbvae.decompress(data)[0], image), effort
     shifted = {effort: container.unpack(data).records()[0].scale_shifts for effort, data in coded.items()}
-    assert shifted == {1: False, 2: True}
-    with pytest.raises(bbvae.BbvaeError, match="effort must be one of 1, 2, got 3"):
-        bbvae.compress([image], effort=3)
+    assert shifted == {1: False, 2: True, 3: True}
+    noise = images["noise RGB"]  # WebP's record: each level's own settings
+    for level, effort in EFFORTS.items():
+        record = container.unpack(bbvae.compress([noise], effort=level)).records()[0]
+        assert record.body == min(fallback.encodings(noise, effort).values(), key=len), level
+    with pytest.raises(bbvae.BbvaeError, match="effort must be one of 1, 2, 3, got 4"):
+        bbvae.compress([image], effort=4)
