@@ -7,7 +7,8 @@ The local-mixture likelihood codes each pixel with a small network over its deco
 posterior means) and for the photo codec on the top half of astronaut (latents: random), it times, best
 of `--repeats`: the head's mixtures for every pixel as the encoder computes them (`params`), pushing the
 pixels (`push`, mixtures already computed) and popping them back as the decoder does, the head run pixel
-by pixel on the pixels just decoded (`pop`), which must give the pixels back. Meant for before/after
+by pixel on the pixels just decoded (`pop`), which must give the pixels back, and how often the decoder's first guess at a value is right (`guess_hits_pct`, with the
+count that a pop finds taken at the middle of each value's range). Meant for before/after
 comparisons of the coder's kernels: run it with `PYTHONPATH` at two checkouts, alternately.
 Results: benchmarks/results/pixel_head.{json,md}.
 """
@@ -34,7 +35,8 @@ def main():
     path = write_results("pixel_head", rows[0], rows, markdown_table(rows, list(rows[0])))
     for row in rows:
         print(f"{row['model']}: {row['params_us']:.3f} us per pixel for the head's mixtures, {row['push_us']:.3f} to push, "
-              f"{row['pop_us']:.3f} to pop (head included), exact {row['exact']} (results in {path})")
+              f"{row['pop_us']:.3f} to pop (head included, first guess right for {row['guess_hits_pct']:.1f}% of "
+              f"values), exact {row['exact']} (results in {path})")
     if args.json:
         print(json.dumps(rows))
 
@@ -105,8 +107,28 @@ def _timed(name: str, codecs: list, repeats: int) -> dict:
             codec.context[...] = original
         popped = time.perf_counter()
         best = [min(b, t) for b, t in zip(best, (params - began, pushed - params, popped - pushed))]
+    hits = sum(_guess_hits(codec.values(), codec.precision, codec.params()) for codec in codecs)
     return {"model": name, "pixels": pixels, "params_us": best[0] / pixels * 1e6, "push_us": best[1] / pixels * 1e6,
-            "pop_us": best[2] / pixels * 1e6, "exact": bool(exact), "repeats": repeats}
+            "pop_us": best[2] / pixels * 1e6, "exact": bool(exact), "repeats": repeats,
+            "guess_hits_pct": 100 * hits / sum(len(codec.positions) for codec in codecs)}
+
+
+def _guess_hits(symbols: np.ndarray, precision: int, params: dict) -> int:
+    """How many values the decoder's guess (kernels._guess) finds at once, at the middle of each value's range."""
+    import numba as nb
+
+    from bbvae.coder import kernels
+
+    @nb.njit
+    def count(symbols, total, a, b, c):
+        hits = 0
+        for i in range(symbols.shape[0]):
+            start = kernels.cdf_at(kernels.MIXTURE, i, symbols[i], total, kernels.PIXEL_LEVELS, a, b, c, kernels._NO_TABLE)
+            end = kernels.cdf_at(kernels.MIXTURE, i, symbols[i] + 1, total, kernels.PIXEL_LEVELS, a, b, c, kernels._NO_TABLE)
+            hits += kernels._guess(kernels.MIXTURE, i, (start + end) // 2, total, kernels.PIXEL_LEVELS, a, b, c) == symbols[i]
+        return hits
+
+    return count(symbols, np.int64(1) << precision, params["a"], params["b"], params["c"])
 
 
 if __name__ == "__main__":
