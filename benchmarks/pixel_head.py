@@ -7,8 +7,9 @@ The local-mixture likelihood codes each pixel with a small network over its deco
 posterior means) and for the photo codec on the top half of astronaut (latents: random), it times, best
 of `--repeats`: the head's mixtures for every pixel as the encoder computes them (`params`), pushing the
 pixels (`push`, mixtures already computed) and popping them back as the decoder does, the head run pixel
-by pixel on the pixels just decoded (`pop`), which must give the pixels back, and how often the decoder's first guess at a value is right (`guess_hits_pct`, with the
-count that a pop finds taken at the middle of each value's range). Meant for before/after
+by pixel on the pixels just decoded (`pop`), which must give the pixels back, and how often the decoder's
+first guess at a value is right (`guess_hits_pct`, with the count that a pop finds taken at the middle of each
+value's range). Meant for before/after
 comparisons of the coder's kernels: run it with `PYTHONPATH` at two checkouts, alternately.
 Results: benchmarks/results/pixel_head.{json,md}.
 """

@@ -169,7 +169,8 @@ def _write(path: str, data: bytes, force: bool):
 @click.option("--max-pixels", default=MAX_PIXELS, show_default=True, type=click.IntRange(1),
               help="refuse an input image of more pixels, from its header (a small file can claim a huge image)")
 @click.option("-e", "--effort", default=DEFAULT_EFFORT, show_default=True, type=click.IntRange(1, max(EFFORTS)),
-              help="encoder effort, as cjxl's -e: 1 faster (no per-patch scale search, a quicker WebP), 2 smaller, 3 a slower WebP search; decoding is the same")
+              help="encoder effort, as cjxl's -e: 1 faster (no per-patch scale search, a quicker WebP), 2 smaller, "
+                   "3 a slower WebP search; decoding is the same")
 @click.option("--strip", is_flag=True, help="leave out the images' metadata (ICC profile, EXIF, DPI, PNG text)")
 @click.option("-q", "--quiet", is_flag=True, help="no progress bar, no summary")
 @click.option("-v", "--verbose", is_flag=True, help="also say how each image is stored")
