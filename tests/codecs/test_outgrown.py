@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from helpers import ar_image
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from helpers import ar_image
 from strategies import messages
 
 import bbvae
