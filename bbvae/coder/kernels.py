@@ -242,10 +242,16 @@ def cdf_at(kind, i, k, total, alphabet, a, b, c, table):
         return _logistic_counts(k, a[i, 0], b[i, 0], total, alphabet, exact)
     if family == GAUSSIAN:
         return _normal_counts(k, a[i, 0], b[i, 0], c[0, k], total, alphabet, exact)
-    f = 0.0  # MIXTURE
+    return _counts(min(_mixture_cdf(i, k - 0.5, a, b, c, exact), 1.0), k, alphabet, total)  # MIXTURE
+
+
+@nb.njit(cache=True, inline="always")
+def _mixture_cdf(i, x, a, b, c, exact):
+    """Item i's mixture CDF at x: its weighted components added to 0.0 in order."""
+    f = 0.0
     for m in range(a.shape[1]):
-        f += a[i, m] * _sigmoid((k - 0.5 - b[i, m]) / c[i, m], exact)
-    return _counts(min(f, 1.0), k, alphabet, total)
+        f += a[i, m] * _sigmoid((x - b[i, m]) / c[i, m], exact)
+    return f
 
 
 @nb.njit(cache=True, inline="always")
@@ -435,6 +441,8 @@ def bounds_kernel(symbols, precision, kind, alphabet, a, b, c, table, starts, fr
         _bounds_loop(LOGISTIC, symbols, total, alphabet, a, b, c, table, starts, freqs)
     elif kind == GAUSSIAN:
         _normal_bounds(symbols, total, alphabet, a, b, c, starts, freqs)
+    elif kind == MIXTURE:
+        _mixture_bounds(symbols, total, alphabet, a, b, c, starts, freqs)
     else:
         _bounds_loop(kind, symbols, total, alphabet, a, b, c, table, starts, freqs)
 
@@ -450,6 +458,32 @@ def _normal_bounds(symbols, total, alphabet, a, b, c, starts, freqs):
         start = _normal_counts(k, a[i, 0], b[i, 0], lower[i], total, alphabet, True)
         starts[i] = start
         freqs[i] = _normal_counts(k + 1, a[i, 0], b[i, 0], upper[i], total, alphabet, True) - start
+
+
+@nb.njit(cache=True, inline="always")
+def _mixture_bounds(symbols, total, alphabet, a, b, c, starts, freqs):
+    """bounds_kernel's portable MIXTURE loop: cdf_at's counts, from _mixture_cdfs."""
+    lower, upper = _mixture_cdfs(symbols, a, b, c)
+    for i in range(symbols.shape[0]):
+        k = symbols[i]
+        start = _counts(min(lower[i], 1.0), k, alphabet, total)
+        starts[i] = start
+        freqs[i] = _counts(min(upper[i], 1.0), k + 1, alphabet, total) - start
+
+
+@nb.njit(cache=True, inline="always")
+def _mixture_cdfs(symbols, a, b, c):
+    """Each item's _mixture_cdf below and above its symbol, one component at a time over every item (from
+    contiguous copies), so that the loop over items runs in SIMD lanes where a loop over an item's components
+    would not; each item still adds its components to 0.0 in the same order, so the bits are _mixture_cdf's."""
+    lower, upper = np.zeros(symbols.shape[0]), np.zeros(symbols.shape[0])
+    for m in range(a.shape[1]):
+        weights, means, scales = a[:, m].copy(), b[:, m].copy(), c[:, m].copy()
+        for i in range(symbols.shape[0]):
+            k = symbols[i]
+            lower[i] += weights[i] * _sigmoid((k - 0.5 - means[i]) / scales[i], True)
+            upper[i] += weights[i] * _sigmoid((k + 1 - 0.5 - means[i]) / scales[i], True)
+    return lower, upper
 
 
 @nb.njit(cache=True, nogil=True)

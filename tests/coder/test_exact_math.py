@@ -161,3 +161,25 @@ def test_vectorised_ranges_equal_one_item_at_a_time(seed, count, precision):
                                {name: value[i:i + 1] if len(value) == count else value for name, value in codec.params.items()})
                  for i in range(count)]
         np.testing.assert_array_equal(together, np.concatenate([np.stack(pair) for pair in alone], axis=1))
+
+
+@given(st.integers(0, 2**32 - 1), st.integers(1, 300), st.integers(1, 5), st.integers(12, 31))
+def test_the_encoders_mixture_ranges_are_the_decoders_counts(seed, count, mixture, precision):
+    """The encoder's local-mixture ranges come from a loop over items, one component at a time, in SIMD lanes
+    (kernels._mixture_cdfs); the decoder computes each CDF with _mixture_cdf. Their values agree to the bit (a
+    count changes only where a last bit crosses a count's edge), and so the counts agree with cdf_at's."""
+    rng = np.random.default_rng(seed)
+    a, b, c = rng.dirichlet(np.ones(mixture), count), rng.uniform(-100, 360, (count, mixture)), \
+        np.exp(rng.uniform(-3, 8, (count, mixture)))
+    symbols = rng.integers(0, 256, count)
+    symbols[rng.random(count) < 0.2] = 0
+    symbols[rng.random(count) < 0.2] = 255
+    lower, upper = kernels._mixture_cdfs(symbols, a, b, c)
+    starts, freqs = coding_ranges(symbols, precision, kernels.MIXTURE, 256, {"a": a, "b": b, "c": c})
+    total = 1 << precision
+    for i, symbol in enumerate(symbols):
+        assert lower[i] == kernels._mixture_cdf(i, float(symbol) - 0.5, a, b, c, True)
+        assert upper[i] == kernels._mixture_cdf(i, float(symbol + 1) - 0.5, a, b, c, True)
+        start = kernels.cdf_at(kernels.MIXTURE, i, symbol, total, 256, a, b, c, kernels._NO_TABLE)
+        end = kernels.cdf_at(kernels.MIXTURE, i, symbol + 1, total, 256, a, b, c, kernels._NO_TABLE)
+        assert (starts[i], freqs[i]) == (start, end - start)
