@@ -590,6 +590,28 @@ def pop_kernel(states, words, top, debt, precision, out, kind, alphabet, a, b, c
     return top, debt
 
 
+@nb.njit(cache=True, nogil=True)
+def expected_pop_kernel(states, words, top, debt, precision, out, symbols, starts, freqs, kind, alphabet, a, b, c, table):
+    """pop_kernel for a decoder told which symbols to expect and their ranges (an encoder checking its own
+    message): a count within symbols[i]'s range decodes to symbols[i], as find_symbol would find it from the same
+    counts, and any other count is searched as pop_kernel searches. Returns (top, debt)."""
+    lanes = states.shape[0]
+    p = np.uint64(precision)
+    mask = (ONE << p) - ONE
+    total = np.int64(1) << precision
+    j = 0
+    for i in range(out.shape[0]):
+        x = states[j]
+        cf = np.int64(x & mask)
+        s, start, freq = symbols[i], starts[i], freqs[i]
+        if not start <= cf < start + freq:
+            s, start, freq = find_symbol(kind, i, cf, total, alphabet, a, b, c, table)
+        out[i] = s
+        top, debt = _advance(states, j, x, cf, start, freq, p, words, top, debt)
+        j = j + 1 if j < lanes - 1 else 0
+    return top, debt
+
+
 @nb.njit(cache=True)
 def _logistic_rounds(states, words, top, debt, p, mask, total, count, out, kind, alphabet, a, b, c, table):
     """pop_kernel's first `count` items (a multiple of the lanes) for the portable logistic, a round of one

@@ -132,8 +132,12 @@ class LocalMixture(Codec):
             raise CoderError("the symbols must be the context's pixels at the coded items")
         return stored
 
+    def ranges(self, symbols) -> tuple[np.ndarray, np.ndarray]:
+        """The symbols' (starts, freqs), as push codes them."""
+        return coding_ranges(self._check(symbols), self.precision, self.kind, kernels.PIXEL_LEVELS, self.params())
+
     def push(self, message: Message, symbols) -> Message:
-        return message.push(self._check(symbols), self.precision, self.kind, kernels.PIXEL_LEVELS, self.params())
+        return message.push_ranges(*self.ranges(symbols), self.precision)
 
     def information_bits(self, symbols) -> float:
         return float(self.element_bits(symbols).sum())
@@ -153,10 +157,10 @@ class LocalMixture(Codec):
                                    self.b_out, self.shifts, weights, means, scales, self.replicate, self.kind, out)
         return message, out
 
-    def pop_with_params(self, message: Message, params: dict):
-        """Pop the items with mixtures computed beforehand (the encoder's, for its check decode:
-        bbvae/models/recall.py), writing them into the context as pop does."""
-        message, out = message.pop(len(self.channels), self.precision, self.kind, kernels.PIXEL_LEVELS, params)
+    def pop_expected(self, message: Message, params: dict, expected: tuple[np.ndarray, np.ndarray, np.ndarray]):
+        """Pop the items with mixtures computed beforehand, expecting the symbols and ranges `expected` (the
+        encoder's, for its check decode: bbvae/models/recall.py), writing them into the context as pop does."""
+        message, out = message.pop_expected(expected, self.precision, self.kind, kernels.PIXEL_LEVELS, params)
         rows, columns = self.positions[:, 0] + kernels.LOCAL_CONTEXT, self.positions[:, 1] + kernels.LOCAL_CONTEXT
         if self.replicate:
             self.context[rows, columns, :] = out[:, None]

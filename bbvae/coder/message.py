@@ -91,8 +91,11 @@ class Message:
 
     def push(self, symbols: np.ndarray, precision: int, kind: int, alphabet: int, params: dict) -> "Message":
         """Push a flat int64 array of already-validated symbols; codecs call this."""
-        starts, freqs = coding_ranges(symbols, precision, kind, alphabet, params)
-        self._reserve(len(symbols))
+        return self.push_ranges(*coding_ranges(symbols, precision, kind, alphabet, params), precision)
+
+    def push_ranges(self, starts: np.ndarray, freqs: np.ndarray, precision: int) -> "Message":
+        """Push symbols by their ranges (coding_ranges'), last first."""
+        self._reserve(len(starts))
         self.top, self.debt = kernels.push_kernel(self.states, self._words, self.top, self.debt, precision, starts, freqs)
         return self
 
@@ -101,6 +104,15 @@ class Message:
         out = np.empty(count, dtype=np.int64)
         self.top, self.debt = kernels.pop_kernel(self.states, self._words, self.top, self.debt, precision,
                                                  out, kind, alphabet, *kernels.parameters(**params))
+        return self, out
+
+    def pop_expected(self, expected: tuple[np.ndarray, np.ndarray, np.ndarray], precision: int, kind: int,
+                     alphabet: int, params: dict):
+        """pop, told the symbols to expect and their ranges (symbols, starts, freqs), as an encoder that checks
+        its own message knows them (kernels.expected_pop_kernel)."""
+        out = np.empty(len(expected[0]), dtype=np.int64)
+        self.top, self.debt = kernels.expected_pop_kernel(self.states, self._words, self.top, self.debt, precision, out,
+                                                          *expected, kind, alphabet, *kernels.parameters(**params))
         return self, out
 
     def pop_with(self, kernel, *args) -> "Message":

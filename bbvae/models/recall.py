@@ -12,15 +12,17 @@ other network inputs, which are computed afresh.
 The per-pixel head's mixtures are taken the same way (`RecallingMixture`): the encoder computed them
 from the input's pixels, and the decoder computes them from the pixels it has decoded before each one
 with the same kernels (bbvae/coder/local.py), so while the decoded pixels are the input, they are the
-encoder's. The check decode pops every pixel with them and compares the pixels as before: a wrong
-pixel makes the check fail. The decoder cannot know a strip's pixels before it pops them, so the
+encoder's. So are the pixels' ranges (counts below and frequencies), which the decoder's search would
+compute from them: the check decode pops every pixel expecting the input's value and its range, takes the
+value when the message's count falls in that range (as a search would find it), searches otherwise, and
+compares the pixels as before: a wrong pixel makes the check fail. The decoder cannot know a strip's pixels before it pops them, so the
 mixtures are kept under a fingerprint of what it does know (the features, the items, the shifts and
 the head's weights); a strip that matches another's by accident pops wrong pixels, and compress then
 runs its check again without kept results (bbvae/api.py) before it reports a failure.
 
 Inside `remembering()`, `recalled` keeps each result under a digest of its exact input (kind,
-dtype, shape and bytes) and hands out a copy; a result is given out once, the check decode's one use
-of it. The oldest results go first when the kept bytes pass the budget: the decoder pops in the
+dtype, shape and bytes) as a copy of its own, and hands that out once, the check decode's one use of
+it. The oldest results go first when the kept bytes pass the budget: the decoder pops in the
 reverse order of the encoder's pushes, so it asks for the newest first.
 """
 
@@ -67,15 +69,15 @@ class _Kept:
                 self.bytes -= self.results.popitem(last=False)[1][2]
 
     def take(self, key):
-        """A copy of the result kept under key, which is then forgotten; None if there is none."""
+        """The result kept under key (keep's own copy, which nothing else holds once it is forgotten here); None if
+        there is none."""
         with self.lock:
             if key not in self.results:
                 return None
             single, parts, size = self.results.pop(key)
             self.bytes -= size
             self.recalled += 1
-        copies = tuple(np.array(part, copy=True) for part in parts)
-        return copies[0] if single else copies
+        return parts[0] if single else parts
 
 
 @contextlib.contextmanager
@@ -118,19 +120,20 @@ class RecallingMixture(LocalMixture):
                 *(_words_digest(array) for array in arrays))
 
     def push(self, message: Message, symbols) -> Message:
-        message = super().push(message, symbols)
         kept = _active.get()
-        if kept is not None:
-            params = self.params()
-            kept.keep(self._fingerprint(), (params["a"], params["b"], params["c"]))
-        return message
+        if kept is None:
+            return super().push(message, symbols)
+        starts, freqs = self.ranges(symbols)
+        params = self.params()
+        kept.keep(self._fingerprint(), (params["a"], params["b"], params["c"], self.values(), starts, freqs))
+        return message.push_ranges(starts, freqs, self.precision)
 
     def pop(self, message: Message):
         kept = _active.get()
-        mixtures = kept.take(self._fingerprint()) if kept is not None else None
-        if mixtures is None:
+        found = kept.take(self._fingerprint()) if kept is not None else None
+        if found is None:
             return super().pop(message)
-        return self.pop_with_params(message, dict(zip("abc", mixtures)))
+        return self.pop_expected(message, dict(zip("abc", found[:3])), found[3:])
 
 
 def _words_digest(array: np.ndarray) -> tuple:

@@ -20,6 +20,7 @@ from bbvae.coder import (
     Serial,
     Uniform,
 )
+from bbvae.coder.message import coding_ranges
 
 
 def assert_inverts(codec, message: Message, symbols):
@@ -103,6 +104,23 @@ def test_mixture_logistic(message, rng, shape, components, precision):
     ends = rng.random(shape) < 0.3  # the decoder's search knows the counts at the ends without computing them
     symbols[ends] = rng.choice([0, 255], int(ends.sum()))
     assert_inverts(codec, message, symbols)
+
+
+@given(messages(), rngs(), shapes, st.integers(1, 5), st.integers(8, 31), st.floats(0, 1))
+def test_a_pop_that_expects_symbols_finds_what_a_plain_pop_finds(message, rng, shape, components, precision, right):
+    """A check decode pops expecting the encoder's symbols and their ranges (Message.pop_expected): whatever it
+    expects, with the ranges of what it expects it pops exactly the symbols and message of a plain pop."""
+    codec = MixtureDiscretizedLogistic(rng.dirichlet(np.ones(components), size=shape),
+                                       rng.uniform(-50, 300, shape + (components,)),
+                                       np.exp(rng.uniform(-4, 5, shape + (components,))), precision)
+    symbols = rng.integers(0, 256, shape)
+    pushed = codec.push(message.copy(), symbols)
+    expected = np.where(rng.random(shape) < right, symbols, rng.integers(0, 256, shape)).reshape(-1)
+    ranges = coding_ranges(expected, precision, codec.kind, codec.alphabet, codec.params)
+    plain, decoded = codec.pop(pushed.copy())
+    told, found = pushed.pop_expected((expected, *ranges), precision, codec.kind, codec.alphabet, codec.params)
+    assert_same(found.reshape(shape), decoded)
+    assert told == plain == message
 
 
 @given(messages(), rngs(), shapes, st.integers(1, 12), st.data())

@@ -73,17 +73,17 @@ def test_verification_still_decodes_every_pixel(photo_env, monkeypatch):
 def head_runs(monkeypatch):
     """Counts the per-pixel head's pixel-by-pixel pops (a decoder's) and the pops with kept mixtures (a check's)."""
     runs = {"head": 0, "kept": 0}
-    pop, kept = LocalMixture.pop, LocalMixture.pop_with_params
+    pop, kept = LocalMixture.pop, LocalMixture.pop_expected
 
     def counted(self, message):
         runs["head"] += 1
         return pop(self, message)
 
-    def counted_kept(self, message, params):
+    def counted_kept(self, message, params, expected):
         runs["kept"] += 1
-        return kept(self, message, params)
+        return kept(self, message, params, expected)
     monkeypatch.setattr(LocalMixture, "pop", counted)
-    monkeypatch.setattr(LocalMixture, "pop_with_params", counted_kept)
+    monkeypatch.setattr(LocalMixture, "pop_expected", counted_kept)
     return runs
 
 
@@ -104,12 +104,14 @@ def test_the_check_decode_takes_the_encoders_mixtures(request, head_runs, what):
 
 
 def test_a_failed_check_with_kept_mixtures_is_run_again_without_them(photo_env, monkeypatch, head_runs):
-    """Kept mixtures under a fingerprint that matched by accident pop wrong pixels: compress checks once more on its own."""
-    popped = LocalMixture.pop_with_params
+    """Kept results under a fingerprint that matched by accident (another strip's values, ranges and mixtures) pop
+    wrong pixels: compress checks once more on its own."""
+    popped = LocalMixture.pop_expected
 
-    def wrong_mixtures(self, message, params):
-        return popped(self, message, {**params, "b": params["b"] + 3.0})
-    monkeypatch.setattr(LocalMixture, "pop_with_params", wrong_mixtures)
+    def wrong_results(self, message, params, expected):
+        symbols, starts, freqs = expected
+        return popped(self, message, {**params, "b": params["b"] + 3.0}, (symbols ^ 1, starts, freqs))
+    monkeypatch.setattr(LocalMixture, "pop_expected", wrong_results)
     image = ar_image(24, 24, seed=10)
     data = bbvae.compress([image], PHOTO_MODEL)
     assert head_runs["head"] > 0  # the second check ran the head
