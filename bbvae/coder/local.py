@@ -144,9 +144,7 @@ class LocalMixture(Codec):
 
     def element_bits(self, symbols) -> np.ndarray:
         """-log2 of each item's quantised probability, in item order."""
-        flat = self._check(symbols)
-        freqs = coding_ranges(flat, self.precision, self.kind, kernels.PIXEL_LEVELS, self.params())[1]
-        return self.precision - log2(freqs, self.kind >= kernels.LEGACY)
+        return self.precision - log2(self.ranges(symbols)[1], self.kind >= kernels.LEGACY)
 
     def pop(self, message: Message):
         out = np.empty(len(self.channels), dtype=np.int64)
