@@ -13,7 +13,7 @@ import numpy as np
 
 from bbvae.io.images import encode_webp, from_webp
 
-WEBP_METHOD = 6  # peers are measured at their strongest setting (the file path trades ~2% for speed)
+WEBP_METHOD = 6  # peers at their strongest (the file path's WebP, effort 2, is 0.4% larger: benchmarks/webp_settings.py)
 
 
 def codecs(threads: int = 1) -> dict:
