@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import errno
 import os
-import tempfile
+import secrets
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -13,23 +13,31 @@ from pathlib import Path
 @contextmanager
 def atomic_path(target: str | os.PathLike, replace: bool = True):
     """Yield a temporary path beside `target`; move it onto `target` only on success. Without `replace`, the
-    move is a hard link, which fails (FileExistsError) if `target` exists by then, e.g. from another run."""
+    move is a hard link, which fails (FileExistsError) if `target` exists by then, e.g. from another run.
+
+    The temporary file is named before it is created, so that an interrupt (Ctrl-C), even one just after its
+    creation, leaves no file behind (tempfile.mkstemp names it only once it exists)."""
     target = Path(target)
+    tmp = None
     try:
-        target.parent.mkdir(parents=True, exist_ok=True)
-        handle, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
-    except OSError as exc:  # name the file the user asked for, not our temporary one
-        raise OSError(exc.errno, exc.strerror, str(target)) from None
-    os.close(handle)
-    try:
+        try:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            while tmp is None:
+                tmp = str(target.parent / f".{target.name}.{secrets.token_hex(6)}.tmp")
+                try:
+                    os.close(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+                except FileExistsError:  # another writer's: not ours to remove
+                    tmp = None
+        except OSError as exc:  # name the file the user asked for, not our temporary one
+            raise OSError(exc.errno, exc.strerror, str(target)) from None
         yield Path(tmp)
-        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; a written file gets the usual permissions
+        os.chmod(tmp, 0o666 & ~_umask())  # a new file is 0600; a written file gets the usual permissions
         if replace:
             os.replace(tmp, target)
         else:
             _link_new(tmp, target)
     except BaseException:
-        if os.path.exists(tmp):
+        if tmp is not None and os.path.exists(tmp):
             os.unlink(tmp)
         raise
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import pytest
 
 from bbvae.io.atomic import atomic_path, write_bytes_atomic
@@ -16,3 +18,18 @@ def test_without_replace_a_file_that_appeared_meanwhile_is_kept(tmp_path):
     assert target.read_bytes() == b"first run" and [p.name for p in tmp_path.iterdir()] == ["out.bbv"]
     write_bytes_atomic(target, b"forced", replace=True)
     assert target.read_bytes() == b"forced"
+
+
+def test_an_interrupt_just_after_the_temporary_file_is_made_leaves_nothing(tmp_path, monkeypatch):
+    """Ctrl-C can land between the temporary file's creation and anything done with it (the training
+    interrupt test once found such a file left behind): its name is known before it exists."""
+    close = os.close
+
+    def interrupted(fd):
+        close(fd)
+        raise KeyboardInterrupt
+    monkeypatch.setattr(os, "close", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        write_bytes_atomic(tmp_path / "out.bin", b"data")
+    monkeypatch.undo()
+    assert list(tmp_path.iterdir()) == []
