@@ -20,9 +20,11 @@ import argparse
 import json
 import time
 
+import numba as nb
 import numpy as np
 
 from bbvae.bench.report import markdown_table, write_results
+from bbvae.coder import kernels
 
 
 def main():
@@ -116,20 +118,17 @@ def _timed(name: str, codecs: list, repeats: int) -> dict:
 
 def _guess_hits(symbols: np.ndarray, precision: int, params: dict) -> int:
     """How many values the decoder's guess (kernels._guess) finds at once, at the middle of each value's range."""
-    import numba as nb
+    return _count_guess_hits(symbols, np.int64(1) << precision, params["a"], params["b"], params["c"])
 
-    from bbvae.coder import kernels
 
-    @nb.njit
-    def count(symbols, total, a, b, c):
-        hits = 0
-        for i in range(symbols.shape[0]):
-            start = kernels.cdf_at(kernels.MIXTURE, i, symbols[i], total, kernels.PIXEL_LEVELS, a, b, c, kernels._NO_TABLE)
-            end = kernels.cdf_at(kernels.MIXTURE, i, symbols[i] + 1, total, kernels.PIXEL_LEVELS, a, b, c, kernels._NO_TABLE)
-            hits += kernels._guess(kernels.MIXTURE, i, (start + end) // 2, total, kernels.PIXEL_LEVELS, a, b, c) == symbols[i]
-        return hits
-
-    return count(symbols, np.int64(1) << precision, params["a"], params["b"], params["c"])
+@nb.njit
+def _count_guess_hits(symbols, total, a, b, c):
+    hits = 0
+    for i in range(symbols.shape[0]):
+        start = kernels.cdf_at(kernels.MIXTURE, i, symbols[i], total, kernels.PIXEL_LEVELS, a, b, c, kernels._NO_TABLE)
+        end = kernels.cdf_at(kernels.MIXTURE, i, symbols[i] + 1, total, kernels.PIXEL_LEVELS, a, b, c, kernels._NO_TABLE)
+        hits += kernels._guess(kernels.MIXTURE, i, (start + end) // 2, total, kernels.PIXEL_LEVELS, a, b, c) == symbols[i]
+    return hits
 
 
 if __name__ == "__main__":

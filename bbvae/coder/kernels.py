@@ -594,7 +594,7 @@ def pop_kernel(states, words, top, debt, precision, out, kind, alphabet, a, b, c
 def expected_pop_kernel(states, words, top, debt, precision, out, symbols, starts, freqs, kind, alphabet, a, b, c, table):
     """pop_kernel for a decoder told which symbols to expect and their ranges (an encoder checking its own
     message): a count within symbols[i]'s range decodes to symbols[i], as find_symbol would find it from the same
-    counts, and any other count is searched as pop_kernel searches. Returns (top, debt)."""
+    counts, and any other count is popped by pop_symbol, as pop_kernel pops it. Returns (top, debt)."""
     lanes = states.shape[0]
     p = np.uint64(precision)
     mask = (ONE << p) - ONE
@@ -603,11 +603,11 @@ def expected_pop_kernel(states, words, top, debt, precision, out, symbols, start
     for i in range(out.shape[0]):
         x = states[j]
         cf = np.int64(x & mask)
-        s, start, freq = symbols[i], starts[i], freqs[i]
-        if not start <= cf < start + freq:
-            s, start, freq = find_symbol(kind, i, cf, total, alphabet, a, b, c, table)
-        out[i] = s
-        top, debt = _advance(states, j, x, cf, start, freq, p, words, top, debt)
+        if starts[i] <= cf < starts[i] + freqs[i]:
+            out[i] = symbols[i]
+            top, debt = _advance(states, j, x, cf, starts[i], freqs[i], p, words, top, debt)
+        else:
+            out[i], top, debt = pop_symbol(states, j, words, top, debt, p, mask, total, kind, i, alphabet, a, b, c, table)
         j = j + 1 if j < lanes - 1 else 0
     return top, debt
 

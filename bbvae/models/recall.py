@@ -123,9 +123,10 @@ class RecallingMixture(LocalMixture):
         kept = _active.get()
         if kept is None:
             return super().push(message, symbols)
-        starts, freqs = self.ranges(symbols)
+        starts, freqs = self.ranges(symbols)  # which checks that the symbols are the context's pixels
         params = self.params()
-        kept.keep(self._fingerprint(), (params["a"], params["b"], params["c"], self.values(), starts, freqs))
+        kept.keep(self._fingerprint(), (params["a"], params["b"], params["c"], np.asarray(symbols, dtype=np.int64),
+                                        starts, freqs))
         return message.push_ranges(starts, freqs, self.precision)
 
     def pop(self, message: Message):
