@@ -34,7 +34,7 @@ from bbvae.bench.report import best_time, markdown_table, write_results
 STAGES = (
     ("network", ("conv2d", "conv_transpose2d", "_nn.linear", "fixed_point", "clone", "torch")),
     ("per-pixel head and pixel coding", ("local_pop_kernel", "local_params_kernel", "shifted_scales_kernel", "coder/local.py")),
-    ("scale-shift search", ("shift_costs_kernel", "scale_shifts.py")),
+    ("scale-shift search", ("shift_search_kernel", "scale_shifts.py")),
     ("coder", ("bounds_kernel", "push_kernel", "pop_kernel", "bbvae/coder/")),
     ("classical encoders", ("imagecodecs", "PIL", "Imaging", "classical.py")),
     ("container and checksums", ("container.py", "image_info.py", "crc32", "zlib")),

@@ -792,47 +792,100 @@ _PRODUCT_FLUSH = 1e-250     # running products are logged below this: one more i
 
 
 @nb.njit(cache=True, nogil=True, error_model="numpy")
-def shift_costs_kernel(values, groups, weights, means, log_scales, candidates, costs):
-    """costs[g, j] += nats of the items of group g with every log-scale shifted by candidates[j].
+def shift_search_kernel(values, groups, weights, means, log_scales, candidates, start, costs, chosen):
+    """chosen[g]: the candidate index at which group g's cost is least, found by descent from `start`.
 
-    The continuous discretized-logistic probability, not the coder's integer
-    frequencies: the encoder only uses it to choose shifts, which it then transmits.
-    Every candidate of an item is computed in one loop that runs in SIMD lanes; each
-    group keeps a running product per candidate and takes its logarithm only when it
-    grows small, so an item costs no logarithms. exact_exp and exact_log make the
-    choice the same on every machine, as the file is.
+    The descent moves to a neighbouring candidate while that one costs less, then over neighbours that cost
+    the same towards the smaller index, so wherever a group's costs fall to one minimum and rise from it,
+    it is the full search's choice (ties to the smaller index) after a few candidates instead of all.
+    costs[g, j]: the nats of group g's items with every log-scale shifted by candidates[j], NaN for the
+    candidates the descent never needed. Each candidate's items are computed in one loop that runs in SIMD
+    lanes, from the group's items gathered beside each other.
     """
     count = candidates.shape[0]
     factors = np.empty(count)
     for j in range(count):
         factors[j] = exact_exp(candidates[j])
+    costs[:] = np.nan
+    order, offsets = _grouped(groups, chosen.shape[0])
+    mixture = weights.shape[1]
+    largest_group = np.max(offsets[1:] - offsets[:-1]) if chosen.shape[0] else 0
+    tops, bottoms = np.empty(largest_group, np.bool_), np.empty(largest_group, np.bool_)
+    shape = (mixture, largest_group)
+    item_weights, aboves, belows, scales = np.empty(shape), np.empty(shape), np.empty(shape), np.empty(shape)
+    p = np.empty(largest_group)
+    for g in range(chosen.shape[0]):
+        size = offsets[g + 1] - offsets[g]
+        for t in range(size):
+            i = order[offsets[g] + t]
+            x = np.float64(values[i])
+            tops[t], bottoms[t] = x >= PIXEL_LEVELS - 1, x <= 0
+            for k in range(mixture):
+                item_weights[k, t], scales[k, t] = weights[i, k], exact_exp(log_scales[i, k])
+                aboves[k, t], belows[k, t] = x + 0.5 - means[i, k], x - 0.5 - means[i, k]
+        parts = (size, tops, bottoms, item_weights, aboves, belows, scales, p)
+        j = start
+        _shift_cost(g, j, factors, costs, parts)
+        while True:
+            if j > 0 and _shift_cost(g, j - 1, factors, costs, parts) < costs[g, j]:
+                j -= 1
+            elif j < count - 1 and _shift_cost(g, j + 1, factors, costs, parts) < costs[g, j]:
+                j += 1
+            else:
+                break
+        while j > 0 and _shift_cost(g, j - 1, factors, costs, parts) == costs[g, j]:
+            j -= 1
+        chosen[g] = j
+
+
+@nb.njit(cache=True)
+def _grouped(groups, count):
+    """The items' indices ordered by group, each group's in their own order, and where each group begins."""
+    offsets = np.zeros(count + 1, np.int64)
+    for i in range(groups.shape[0]):
+        offsets[groups[i] + 1] += 1
+    for g in range(count):
+        offsets[g + 1] += offsets[g]
+    filled = offsets[:-1].copy()
+    order = np.empty(groups.shape[0], np.int64)
+    for i in range(groups.shape[0]):
+        order[filled[groups[i]]] = i
+        filled[groups[i]] += 1
+    return order, offsets
+
+
+@nb.njit(cache=True, error_model="numpy")
+def _shift_cost(g, j, factors, costs, parts):
+    """costs[g, j], computed the first time it is asked for: the continuous discretized-logistic probability, not
+    the coder's integer frequencies (the encoder only uses it to choose shifts, which it then transmits). A
+    running product is logged only when it grows small, so an item costs no logarithm; exact_exp and exact_log
+    make the choice, and so the file, the same on every machine."""
+    if not np.isnan(costs[g, j]):
+        return costs[g, j]
+    size, tops, bottoms, item_weights, aboves, belows, scales, p = parts
+    _shifted_probabilities(size, tops, bottoms, item_weights, aboves, belows, scales, factors[j], p)
+    cost, product = 0.0, 1.0
+    for t in range(size):
+        product *= max(p[t], SHIFT_COST_FLOOR)
+        if product < _PRODUCT_FLUSH:
+            cost -= exact_log(product)
+            product = 1.0
+    costs[g, j] = cost - exact_log(product)
+    return costs[g, j]
+
+
+@nb.njit(cache=True, error_model="numpy")
+def _shifted_probabilities(size, tops, bottoms, item_weights, aboves, belows, scales, factor, p):
+    """p[t]: item t's probability with its log-scales shifted by log(factor); one loop over the items per
+    component, computed for every item so that the SIMD lanes take no branch."""
     smallest, largest = exact_exp(LOCAL_LOG_SCALE_MIN), exact_exp(LOCAL_LOG_SCALE_MAX)
-    p = np.empty(count)
-    products = np.ones(costs.shape)
-    for i in range(values.shape[0]):
-        g = groups[i]
-        x = np.float64(values[i])
-        top, bottom = x >= PIXEL_LEVELS - 1, x <= 0
-        p[:] = 0.0
-        for k in range(weights.shape[1]):
-            unshifted, weight = exact_exp(log_scales[i, k]), weights[i, k]
-            above, below = x + 0.5 - means[i, k], x - 0.5 - means[i, k]
-            for j in range(count):
-                scale = min(max(unshifted * factors[j], smallest), largest)
-                upper = 1.0 if top else 1.0 / (1.0 + exact_exp(-above / scale))
-                lower = 0.0 if bottom else 1.0 / (1.0 + exact_exp(-below / scale))
-                p[j] += weight * (upper - lower)
-        least = 1.0
-        for j in range(count):
-            products[g, j] *= max(p[j], SHIFT_COST_FLOOR)
-            least = min(least, products[g, j])
-        if least < _PRODUCT_FLUSH:
-            for j in range(count):
-                costs[g, j] -= exact_log(products[g, j])
-                products[g, j] = 1.0
-    for g in range(costs.shape[0]):
-        for j in range(count):
-            costs[g, j] -= exact_log(products[g, j])
+    p[:size] = 0.0
+    for k in range(item_weights.shape[0]):
+        for t in range(size):
+            scale = min(max(scales[k, t] * factor, smallest), largest)
+            upper = 1.0 / (1.0 + exact_exp(-aboves[k, t] / scale))
+            lower = 1.0 / (1.0 + exact_exp(-belows[k, t] / scale))
+            p[t] += item_weights[k, t] * ((1.0 if tops[t] else upper) - (0.0 if bottoms[t] else lower))
 
 
 @nb.njit(cache=True, inline="always")
