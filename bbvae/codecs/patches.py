@@ -26,6 +26,7 @@ the image itself and the message.
 
 from __future__ import annotations
 
+import functools
 import math
 
 import numpy as np
@@ -79,10 +80,10 @@ class PatchCodec:
         """The strip's values in decoding order (row, column, channel): image positions, channels, and
         each item's row in the strip's (patch, row, column) feature table."""
         top, bottom, _, width = self._strip(context, strip)
-        p = self.patch
-        ys, xs, cs = np.meshgrid(np.arange(top, bottom), np.arange(width), np.arange(coded), indexing="ij")
-        ys, xs, cs = ys.ravel(), xs.ravel(), cs.ravel()
-        return np.stack([ys, xs], 1), cs, (xs // p) * p * p + (ys - top) * p + xs % p
+        positions, channels, pixels = _strip_items(bottom - top, width, coded, self.patch)
+        positions = positions.copy()
+        positions[:, 0] += top
+        return positions, channels, pixels
 
     def _pixels(self, context: np.ndarray, strip: int, coded: int, latents: np.ndarray) -> LocalMixture | ScaleShifted:
         """The likelihood of a strip's values given its patches' latents."""
@@ -141,6 +142,15 @@ class PatchCodec:
         schedule.decode(_Strips(self, context, coded), self.strips(height), message, progress)  # pops fill the context
         image = context[CONTEXT:, CONTEXT:CONTEXT + width]
         return np.ascontiguousarray(image[:, :, 0] if coded == 1 else image)
+
+
+@functools.lru_cache(maxsize=4)
+def _strip_items(rows: int, width: int, coded: int, patch: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """PatchCodec._items of a strip at the top of the image: every full strip of an image has the same
+    channels and feature rows, and positions only moved down, so they are made once (nothing writes to them)."""
+    ys, xs, cs = np.meshgrid(np.arange(rows), np.arange(width), np.arange(coded), indexing="ij")
+    ys, xs, cs = ys.ravel(), xs.ravel(), cs.ravel()
+    return np.stack([ys, xs], 1), cs, (xs // patch) * patch * patch + ys * patch + xs % patch
 
 
 class _Strips:

@@ -86,3 +86,27 @@ def test_float_or_misshaped_symbols(make, symbols):
 ])
 def test_invalid_parameters(make):
     untouched(make, np.array([0]))
+
+
+@pytest.mark.parametrize("item, value, error", [
+    ("positions", (-1, 0), "a position lies outside the image"),
+    ("positions", (3, 0), "a position lies outside the image"),  # row = height
+    ("positions", (0, 4), "a position lies outside the image"),  # column = width
+    ("channels", -1, "a channel lies outside the image"),
+    ("channels", 3, "a channel lies outside the image"),
+    ("pixels", 12, "a pixel has no features"),
+])
+def test_local_items_outside_the_image(item, value, error):
+    """Every item of a LocalMixture must name a pixel of the context, one of its channels and a row of features."""
+    from strategies import random_parts
+
+    from bbvae.coder.local import LocalMixture
+    from bbvae.models.context import with_context
+
+    features, head = random_parts(np.random.default_rng(0), 1, 3, 3, 4, 2)
+    ys, xs, cs = (a.ravel() for a in np.meshgrid(np.arange(3), np.arange(4), np.arange(3), indexing="ij"))
+    items = {"positions": np.stack([ys, xs], 1), "channels": cs, "pixels": ys * 4 + xs}
+    items[item][5] = value
+    with pytest.raises(CoderError, match=error):
+        LocalMixture(with_context(np.zeros((3, 4, 3), np.uint8)), items["positions"], items["channels"], items["pixels"],
+                     features[0].transpose(1, 2, 0).reshape(12, -1), mixture=2, **head)
