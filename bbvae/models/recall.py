@@ -54,10 +54,13 @@ class _Kept:
         self.lock = threading.Lock()
 
     def keep(self, key, result) -> None:
-        """Keeps a copy of result (an array or a tuple of arrays)."""
+        """Keeps a copy of result (an array or a tuple of arrays), unless it alone takes more than a quarter of
+        the budget: the results of a strip of a photograph some 4000 pixels wide or more, of which the budget
+        would hold two or three for a check that decodes dozens, so they would cost memory beside the encoding
+        (a quarter of a gigabyte at 8000 pixels wide, benchmarks/large_image.py) and save the check little."""
         parts = (result,) if isinstance(result, np.ndarray) else tuple(result)
         size = sum(part.nbytes for part in parts)
-        if size > self.budget:
+        if size > self.budget // 4:
             return
         entry = (isinstance(result, np.ndarray), tuple(np.array(part, copy=True) for part in parts), size)
         with self.lock:

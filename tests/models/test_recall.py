@@ -139,11 +139,12 @@ def test_kept_results_are_copies_given_once_and_newest_kept_first():
         computed.append(inputs.copy())
         return inputs * 2, inputs * 3
 
-    with recall.remembering(budget=first.nbytes * 2 * 2) as kept:  # room for two results of two arrays
+    with recall.remembering(budget=first.nbytes * 2 * 4) as kept:  # room for four results of two arrays
         doubled, _ = recall.recalled(None, "net", first, network)
         doubled[:] = -1  # the caller's array is not the kept one
         recall.recalled(None, "net", second, network)
-        recall.recalled(None, "net", first + 2, network)  # over budget: `first`'s result goes
+        for more in (2, 3, 4):
+            recall.recalled(None, "net", first + more, network)  # the fifth result is over budget: `first`'s goes
         again, tripled = recall.recalled(None, "net", second, network)
         np.testing.assert_array_equal(again, second * 2)
         np.testing.assert_array_equal(tripled, second * 3)
@@ -151,7 +152,22 @@ def test_kept_results_are_copies_given_once_and_newest_kept_first():
         recall.recalled(None, "net", first, network)
         recall.recalled(None, "other", first + 2, network)  # another network's results are apart
         assert kept.recalled == 1
-    assert len(computed) == 6
+    assert len(computed) == 8
     recall.recalled(None, "net", first, network)  # outside the block nothing is kept
     recall.recalled(None, "net", first, network)
-    assert len(computed) == 8
+    assert len(computed) == 10
+
+
+def test_a_result_over_a_quarter_of_the_budget_is_not_kept():
+    inputs = np.arange(4.0)
+    computed = []
+
+    def network(values):
+        computed.append(values.copy())
+        return values * 2
+
+    for budget, kept_times in ((inputs.nbytes * 4, 1), (inputs.nbytes * 4 - 1, 0)):
+        with recall.remembering(budget=budget) as kept:
+            recall.recalled(None, "net", inputs, network)
+            recall.recalled(None, "net", inputs, network)
+            assert kept.recalled == kept_times
