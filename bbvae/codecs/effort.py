@@ -18,7 +18,7 @@ class Effort:
 
 
 # libwebp's settings from `python benchmarks/webp_settings.py FOLDER` on the validation photographs: at method
-# 5, quality 100 takes 2.3 times as long as 90 for 0.14% smaller files, and method 6 eight times as long again
+# 5, quality 100 takes 2.4 times as long as 90 for 0.14% smaller files, and method 6 eight times as long again
 # for 0.28% more; method 3 at quality 75 takes method 2's time at quality 100 for 1.3% less. WebP's size only
 # counts where WebP wins. Every level with shifts searches them alike (bbvae/codecs/scale_shifts.py).
 EFFORTS = {
