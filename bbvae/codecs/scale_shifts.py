@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from bbvae.coder import Codec, Message, Uniform, kernels
+from bbvae.coder import Codec, CoderError, Message, Uniform, kernels
 from bbvae.coder.local import LocalMixture
 
 SHIFT_BITS = 4
@@ -59,6 +59,10 @@ class ScaleShifted(Codec):
 
     def __init__(self, pixels: LocalMixture, groups: np.ndarray, count: int):
         self.pixels, self.groups, self.count = pixels, np.ascontiguousarray(groups, dtype=np.int64), count
+        if self.groups.shape != pixels.channels.shape:
+            raise CoderError("groups must hold one group per item")
+        if len(self.groups) and (self.groups.min() < 0 or self.groups.max() >= count):
+            raise CoderError(f"groups must lie in 0..{count - 1}")  # the search kernel indexes by them unchecked
         self.indices = Uniform(SHIFT_BITS, count)
 
     def _shifted(self, indices: np.ndarray) -> LocalMixture:

@@ -143,3 +143,12 @@ def test_shifts_must_be_finite_and_one_per_item():
         pixels.with_shifts(np.zeros(3))
     with pytest.raises(ValueError, match="finite"):
         pixels.with_shifts(np.full(len(pixels.channels), np.nan))
+
+
+@pytest.mark.parametrize("groups, error", [(np.zeros(5, np.int64), "one group per item"),
+                                           (np.full(27, 2), "groups must lie in 0..1"),
+                                           (np.full(27, -1), "groups must lie in 0..1")])
+def test_groups_must_name_a_group_for_each_item(groups, error):
+    pixels, _ = random_mixture(np.random.default_rng(1), 3, 3, 3, 2)
+    with pytest.raises(ValueError, match=error):
+        ScaleShifted(pixels, groups, 2)
