@@ -1,10 +1,11 @@
 """The scale-shift search's descent against the full search, on a folder of photographs.
 
-    python benchmarks/shift_descent.py FOLDER [--model NAME] [--json]
+    python benchmarks/shift_descent.py FOLDER [--model NAME] [--jobs N] [--json]
 
 The encoder chooses each patch and channel's log-scale shift by descent from no shift
 (bbvae/codecs/scale_shifts.py), which is the full search's choice wherever the costs fall to one minimum
-and rise from it. For every group that compressing each photograph searches (one thread, no check), this
+and rise from it. For every group that compressing each photograph searches (no check; `--jobs 2` codes a
+photograph of 512 rows or more in two bands, whose groups differ), this
 run also computes the cost of every shift with the same kernel (a descent from each shift in turn, which
 computes each cost as the encoder's search does) and counts the groups with one minimum, the groups where
 the descent's choice differs from the least cost, the bits that difference costs, and the shifts the
@@ -32,6 +33,7 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("folder", type=Path)
     parser.add_argument("--model", default=PHOTO_MODEL, help=f"default: {PHOTO_MODEL}")
+    parser.add_argument("--jobs", type=int, default=1)
     parser.add_argument("--json", action="store_true", help="also print the summary as one JSON line")
     args = parser.parse_args()
     searched = []
@@ -49,7 +51,7 @@ def main():
     rows = []
     for path in folder_files(str(args.folder)):
         searched.clear()
-        bbvae.compress([read_image(path)], args.model, jobs=1, verify=False)
+        bbvae.compress([read_image(path)], args.model, jobs=args.jobs, verify=False)
         chosen = np.concatenate([c for c, _, _ in searched])
         computed = np.concatenate([costs for _, costs, _ in searched])
         every = np.concatenate([e for _, _, e in searched])
@@ -63,7 +65,8 @@ def main():
     total = {key: sum(row[key] for row in rows) for key in ("groups", "one_minimum", "descent_differs", "bits_lost")}
     total["shifts_computed_mean"] = sum(row["shifts_computed_mean"] * row["groups"] for row in rows) / total["groups"]
     total["full_search_shifts"] = scale_shifts.SHIFT_COUNT
-    publish("shift_descent", {"photos": len(rows), "folder": str(args.folder), "model": args.model, **total}, rows,
+    publish("shift_descent", {"photos": len(rows), "folder": str(args.folder), "model": args.model, "jobs": args.jobs,
+                              **total}, rows,
             args.json)
 
 
