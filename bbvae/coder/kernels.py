@@ -883,8 +883,7 @@ def _shifted_probabilities(size, tops, bottoms, item_weights, aboves, belows, sc
     for k in range(item_weights.shape[0]):
         for t in range(size):
             scale = min(max(scales[k, t] * factor, smallest), largest)
-            upper = 1.0 / (1.0 + exact_exp(-aboves[k, t] / scale))
-            lower = 1.0 / (1.0 + exact_exp(-belows[k, t] / scale))
+            upper, lower = _sigmoid(aboves[k, t] / scale, True), _sigmoid(belows[k, t] / scale, True)
             p[t] += item_weights[k, t] * ((1.0 if tops[t] else upper) - (0.0 if bottoms[t] else lower))
 
 
