@@ -5,13 +5,14 @@
 Workloads (one process, one job, the shipped default models, the kernels compiled beforehand):
 - `digits`: the first N MNIST test digits as one file (the digit bench's whole-set path);
 - `lone digit`: one digit through bbvae.compress / bbvae.decompress, as a script would call it (model path
-  and the PNG/WebP records it is compared with);
+  and the classical records it is compared with);
 - `photograph`: scikit-image's astronaut, 512x512 RGB (the photo bench's image; its rates are not at issue).
 Each is timed as three operations: compress without the check decode, compress with it (what
 bbvae.compress does by default: it decodes the bytes again and compares every pixel, taking the networks'
 results and the per-pixel head's mixtures from the encoding, bbvae/models/recall.py), and decompress. A profiled run of each
 operation attributes its time to STAGES by the function it was spent in (tottime), and the shares scale
-the unprofiled wall time. PNG and WebP records are encoded in threads, which the profiler does not see:
+the unprofiled wall time. The classical records (PNG and WebP, bbvae/codecs/classical.py says which an image
+gets) are encoded in threads, which the profiler does not see:
 they are timed alone as rows of their own (the photograph's beside its model path, the lone digit's as part
 of its compress). `process start` is `bbvae --version` in
 a fresh interpreter: the imports (torch, Numba's cached kernels) every coding command pays before any work.
@@ -123,7 +124,7 @@ def main():
     header = {"names": None, "metadata": {}, "image_info": None}
     for name, image, repeats in (("lone digit", digits[0], 20), ("photograph", photo, 2)):
         classical, _ = best_time(lambda image=image: api._photo_container([image], None, None, header, 1, None, search), repeats)
-        rows.append({"workload": name, "operation": "PNG and WebP records alone (in threads, unseen by the profiler)",
+        rows.append({"workload": name, "operation": "classical records alone (in threads, unseen by the profiler)",
                      "seconds": classical, "classical encoders": classical})
     start = process_start()
     rows.append({"workload": "any command", "operation": "process start (bbvae --version)", "seconds": start,

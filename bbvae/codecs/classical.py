@@ -18,6 +18,10 @@ from bbvae.errors import BbvaeError
 from bbvae.io import images
 
 WEBP_MAX_SIDE = 16383
+# Images of more pixels than this get no PNG record beside their WebP one: on the validation photographs and
+# their crops of 64x64 pixels and more, lossless WebP was smaller every time, and PNG at level 9 took half of
+# WebP's time on the whole photographs (python benchmarks/png_beside_webp.py, benchmarks/results/png_beside_webp.md).
+PNG_BESIDE_WEBP_PIXELS = 64 * 64
 
 
 def _pillow(image):
@@ -32,18 +36,32 @@ def encode_png(image) -> bytes:
     return buffer.getvalue()
 
 
+def webp_holds(image) -> bool:
+    """Whether lossless WebP can store the image: an array (not a palette or bilevel Pillow image) of at most
+    WEBP_MAX_SIDE pixels a side."""
+    return not hasattr(image, "mode") and max(image.shape[:2]) <= WEBP_MAX_SIDE
+
+
+def _pixels(image) -> int:
+    width, height = image.size if hasattr(image, "mode") else image.shape[1::-1]
+    return width * height
+
+
 def encode_webp(image, effort: Effort = EFFORTS[DEFAULT_EFFORT]) -> bytes | None:
     """Lossless WebP bytes at the effort's settings (bbvae/codecs/effort.py says why), or None when WebP cannot
-    hold the image (palette, too large)."""
-    if hasattr(image, "mode") or max(image.shape[:2]) > WEBP_MAX_SIDE:
+    hold the image."""
+    if not webp_holds(image):
         return None
     return images.encode_webp(image, effort.webp_method, effort.webp_quality)
 
 
 def each_encoding(image, effort: Effort = EFFORTS[DEFAULT_EFFORT]):
-    """(path name, file bytes) for every classical path that can hold the image, each as soon as it is made,
-    the quicker PNG first."""
-    yield "png", encode_png(image)
+    """(path name, file bytes) for the classical paths worth trying on the image, each as soon as it is made:
+    PNG where WebP cannot hold the image or it is small enough for PNG to win at times (made first: it is
+    the quicker), and WebP where it can."""
+    small = _pixels(image) <= PNG_BESIDE_WEBP_PIXELS
+    if small or not webp_holds(image):
+        yield "png", encode_png(image)
     webp = encode_webp(image, effort)
     if webp is not None:
         yield "webp", webp

@@ -115,6 +115,12 @@ def test_the_chosen_record_is_never_larger_than_png_or_webp(photo_env, images):
         assert len(data) - stored["bytes"] < 48, name  # the container around one record is small
 
 
+@pytest.mark.parametrize("height, width, tried", [(64, 64, ["png", "webp"]), (64, 65, ["webp"]), (1, 16384, ["png"])])
+def test_png_is_tried_on_small_images_and_where_webp_cannot_hold_them(height, width, tried):
+    image = ar_image(height, width, seed=1)
+    assert [path for path, _ in fallback.each_encoding(image)] == tried
+
+
 def test_palette_and_bilevel_images_never_take_the_model_path(photo_env, images):
     for image in (images["P"], images["1"], palette_image(40, 40, seed=3)):
         record = photo_api.encode_record(image, str(photo_env / PHOTO_MODEL / "model.safetensors"))
