@@ -5,11 +5,13 @@ per-pixel head would take off.
 
 With two jobs the model path's two bands and the classical records (bbvae/codecs/photos.py) share the cores,
 so a compression cannot take less wall time than its CPU time over the number of cores. For each benchmark
-photograph (scikit-image's astronaut, coffee and camera, as bbvae ships them), in one process, the best of
-`--repeats` runs of: bbvae.compress with `--jobs 2`, with and without its check decode, then the model path
-alone in two bands, and the classical records alone; each with its wall and CPU seconds (the process's,
-every thread's). `--head-widths`: the same rows for the default model with its per-pixel head cut to its first
-N hidden units (a what-if for the time a narrower head would take: such a model is untrained, so its sizes mean
+photograph (scikit-image's astronaut, coffee and camera, as bbvae ships them) and a synthetic 512x512
+screenshot (flat boxes and strokes like text: an image that the model path cannot win, and stops early on),
+in one process, the best of `--repeats` runs of: bbvae.compress with `--jobs 2`, with and without its check
+decode, then the model path alone in two bands, the classical records alone (as made beside it,
+bbvae/codecs/classical.py), and the WebP record alone; each with its wall and CPU seconds (the process's, every
+thread's). `--head-widths`: the same rows for the default model with its per-pixel head cut to its first N
+hidden units (a what-if for the time a narrower head would take: such a model is untrained, so its sizes mean
 nothing and its file may take another path). Results: benchmarks/results/cpu_budget.{json,md}.
 """
 
@@ -21,6 +23,8 @@ import resource
 import tempfile
 import time
 from pathlib import Path
+
+import numpy as np
 
 from bbvae.models.defaults import PHOTO_MODEL
 
@@ -40,13 +44,13 @@ def main():
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
     shipped = load_shipped("test")
+    images = {name: shipped[TEST_PHOTOS.index(name)] for name in PHOTOS} | {"screenshot 512x512": screenshot(512)}
     rows = []
     with tempfile.TemporaryDirectory() as folder:
         models = {f"{PHOTO_MODEL}": str(resolve(PHOTO_MODEL))}
         models.update({f"{PHOTO_MODEL}, head cut to {width}": narrowed_head(width, Path(folder)) for width in args.head_widths})
-        for name in PHOTOS:
-            image = shipped[TEST_PHOTOS.index(name)]
-            parts = {"PNG record alone": lambda: classical.encode_png(image),
+        for name, image in images.items():
+            parts = {"classical records alone": lambda: classical.encodings(image),
                      "WebP record alone": lambda: classical.encode_webp(image)}
             for model, path in models.items():
                 parts |= {
@@ -58,6 +62,19 @@ def main():
                 rows.append({"image": name, "part": part, "wall_s": wall, "cpu_s": cpu, "least_wall_on_2_cores_s": cpu / 2})
     summary = {row["image"] + ": " + row["part"]: round(row["cpu_s"], 3) for row in rows}
     publish("cpu_budget", summary, rows, args.json)
+
+
+def screenshot(side: int) -> np.ndarray:
+    """A light grey desktop with flat coloured boxes and rows of dark strokes, the same on every run."""
+    rng = np.random.default_rng(0)
+    image = np.full((side, side, 3), 240, np.uint8)
+    for _ in range(side // 8):
+        top, left = rng.integers(0, side - 40), rng.integers(0, side - 80)
+        image[top:top + rng.integers(20, 200), left:left + rng.integers(40, 300)] = rng.integers(0, 256, 3)
+    for _ in range(side):
+        top, left = rng.integers(0, side - 10), rng.integers(0, side - 60)
+        image[top:top + 8, left:left + 60:3] = 20
+    return image
 
 
 def best_wall_and_cpu(run, repeats: int) -> tuple[float, float]:

@@ -18,10 +18,15 @@ from bbvae.errors import BbvaeError
 from bbvae.io import images
 
 WEBP_MAX_SIDE = 16383
-# Images of more pixels than this get no PNG record beside their WebP one: on the validation photographs and
-# their crops of 64x64 pixels and more, lossless WebP was smaller every time, and PNG at level 9 took half of
-# WebP's time on the whole photographs (python benchmarks/png_beside_webp.py, benchmarks/results/png_beside_webp.md).
-PNG_BESIDE_WEBP_PIXELS = 64 * 64
+# zlib's levels for the PNG record. Images of more pixels than STRONG_PNG_MAX_PIXELS that WebP can hold get
+# the quick one: on the validation photographs and their crops of 64x64 pixels and more, lossless WebP was
+# smaller than PNG at the strong level every time, and that level took half of WebP's time on the whole
+# photographs (python benchmarks/png_beside_webp.py, benchmarks/results/png_beside_webp.md). Their quick PNG
+# record is made for its size: ready long before WebP's, it stops the model path early on an image that
+# the model cannot win (a screenshot, bbvae/codecs/photos.py).
+STRONG_PNG_LEVEL = 9
+QUICK_PNG_LEVEL = 1
+STRONG_PNG_MAX_PIXELS = 64 * 64
 
 
 def _pillow(image):
@@ -30,9 +35,9 @@ def _pillow(image):
     return image if isinstance(image, Image.Image) else Image.fromarray(image)
 
 
-def encode_png(image) -> bytes:
+def encode_png(image, level: int = STRONG_PNG_LEVEL) -> bytes:
     buffer = io.BytesIO()
-    _pillow(image).save(buffer, format="PNG", compress_level=9)
+    _pillow(image).save(buffer, format="PNG", compress_level=level)
     return buffer.getvalue()
 
 
@@ -56,12 +61,11 @@ def encode_webp(image, effort: Effort = EFFORTS[DEFAULT_EFFORT]) -> bytes | None
 
 
 def each_encoding(image, effort: Effort = EFFORTS[DEFAULT_EFFORT]):
-    """(path name, file bytes) for the classical paths worth trying on the image, each as soon as it is made:
-    PNG where WebP cannot hold the image or it is small enough for PNG to win at times (made first: it is
-    the quicker), and WebP where it can."""
-    small = _pixels(image) <= PNG_BESIDE_WEBP_PIXELS
-    if small or not webp_holds(image):
-        yield "png", encode_png(image)
+    """(path name, file bytes) for every classical path that can hold the image, each as soon as it is made:
+    PNG first (the quicker), at the strong level where it may be the smallest record (small images, and
+    those WebP cannot hold) and at the quick one elsewhere, then WebP."""
+    strong = _pixels(image) <= STRONG_PNG_MAX_PIXELS or not webp_holds(image)
+    yield "png", encode_png(image, STRONG_PNG_LEVEL if strong else QUICK_PNG_LEVEL)
     webp = encode_webp(image, effort)
     if webp is not None:
         yield "webp", webp

@@ -115,10 +115,15 @@ def test_the_chosen_record_is_never_larger_than_png_or_webp(photo_env, images):
         assert len(data) - stored["bytes"] < 48, name  # the container around one record is small
 
 
-@pytest.mark.parametrize("height, width, tried", [(64, 64, ["png", "webp"]), (64, 65, ["webp"]), (1, 16384, ["png"])])
-def test_png_is_tried_on_small_images_and_where_webp_cannot_hold_them(height, width, tried):
+@pytest.mark.parametrize("height, width, level, paths", [(64, 64, fallback.STRONG_PNG_LEVEL, ["png", "webp"]),
+                                                         (64, 65, fallback.QUICK_PNG_LEVEL, ["png", "webp"]),
+                                                         (1, 16384, fallback.STRONG_PNG_LEVEL, ["png"])])
+def test_png_is_strong_on_small_images_and_where_webp_cannot_hold_them(height, width, level, paths):
     image = ar_image(height, width, seed=1)
-    assert [path for path, _ in fallback.each_encoding(image)] == tried
+    made = dict(fallback.each_encoding(image))
+    assert list(made) == paths
+    assert made["png"] == fallback.encode_png(image, level)
+    assert fallback.encode_png(image, fallback.QUICK_PNG_LEVEL) != fallback.encode_png(image, fallback.STRONG_PNG_LEVEL)
 
 
 def test_palette_and_bilevel_images_never_take_the_model_path(photo_env, images):
