@@ -8,7 +8,7 @@ chelsea): per photograph and side, the centre crop and the crops centred at a qu
 of the height and width (five per side). For each crop, in one process: bbvae.compress (its check decode on),
 the record's coded bytes (the ANS message, or the PNG or WebP file the record holds), the header around
 them (file bytes minus coded bytes: container, record head, checksums), PNG and WebP as bbvae makes its
-fallbacks (PNG level 9, WebP lossless at its strongest method), and JPEG XL effort 10. A file is "within"
+fallbacks (bbvae/codecs/classical.py: each at the settings of the default effort), and JPEG XL effort 10. A file is "within"
 when it is no larger than the best of bbvae's PNG and WebP plus its header. Results:
 benchmarks/results/small_images.{json,md}.
 

@@ -11,8 +11,8 @@ Each is timed as three operations: compress without the check decode, compress w
 bbvae.compress does by default: it decodes the bytes again and compares every pixel, taking the networks'
 results and the per-pixel head's mixtures from the encoding, bbvae/models/recall.py), and decompress. A profiled run of each
 operation attributes its time to STAGES by the function it was spent in (tottime), and the shares scale
-the unprofiled wall time. The classical records (PNG and WebP, bbvae/codecs/classical.py says which an image
-gets) are encoded in threads, which the profiler does not see:
+the unprofiled wall time. The classical records (PNG and WebP, bbvae/codecs/classical.py) are encoded in
+threads, which the profiler does not see:
 they are timed alone as rows of their own (the photograph's beside its model path, the lone digit's as part
 of its compress). `process start` is `bbvae --version` in
 a fresh interpreter: the imports (torch, Numba's cached kernels) every coding command pays before any work.
