@@ -47,11 +47,6 @@ def webp_holds(image) -> bool:
     return not hasattr(image, "mode") and max(image.shape[:2]) <= WEBP_MAX_SIDE
 
 
-def _pixels(image) -> int:
-    width, height = image.size if hasattr(image, "mode") else image.shape[1::-1]
-    return width * height
-
-
 def encode_webp(image, effort: Effort = EFFORTS[DEFAULT_EFFORT]) -> bytes | None:
     """Lossless WebP bytes at the effort's settings (bbvae/codecs/effort.py says why), or None when WebP cannot
     hold the image."""
@@ -64,7 +59,7 @@ def each_encoding(image, effort: Effort = EFFORTS[DEFAULT_EFFORT]):
     """(path name, file bytes) for every classical path that can hold the image, each as soon as it is made:
     PNG first (the quicker), at the strong level where it may be the smallest record (small images, and
     those WebP cannot hold) and at the quick one elsewhere, then WebP."""
-    strong = _pixels(image) <= STRONG_PNG_MAX_PIXELS or not webp_holds(image)
+    strong = not webp_holds(image) or image.shape[0] * image.shape[1] <= STRONG_PNG_MAX_PIXELS  # an array here
     yield "png", encode_png(image, STRONG_PNG_LEVEL if strong else QUICK_PNG_LEVEL)
     webp = encode_webp(image, effort)
     if webp is not None:
